@@ -1,0 +1,177 @@
+"""Keras (Keras 3 / tf.keras) models, .h5 and .keras files -> IR."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Graph, UnsupportedLayersError
+
+_ACT = {"linear": "linear", None: "linear", "relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid",
+        "tanh": "tanh", "softmax": "softmax", "leaky_relu": "leaky_relu"}
+
+
+def _act_name(a):
+    if a is None:
+        return "linear"
+    if not isinstance(a, str):
+        a = getattr(a, "__name__", str(a))
+    return _ACT.get(a)
+
+
+def load_keras(model, name=None) -> Graph:
+    import keras
+    if not hasattr(model, "layers"):
+        model = keras.models.load_model(model, compile=False)
+    g = Graph(name or model.name)
+    tname = {}                 # keras tensor name -> IR tensor name
+    bad = []
+
+    for kt in model.inputs:
+        lname = kt._keras_history[0].name
+        tname[kt.name] = lname
+        g.add_input(lname, tuple(int(d) for d in kt.shape[1:]))
+
+    for layer in model.layers:
+        cls = type(layer).__name__
+        if cls == "InputLayer":
+            continue
+        node = layer._inbound_nodes[0]
+        ins = [tname.get(t.name) for t in node.input_tensors]
+        if any(i is None for i in ins):
+            bad.append((layer.name, cls, "input comes from an unsupported layer"))
+            for t in node.output_tensors:
+                tname[t.name] = layer.name
+            continue
+        outs = node.output_tensors
+        out = layer.name
+        for t in outs:
+            tname[t.name] = out
+        try:
+            reason = _convert(g, layer, cls, ins, out)
+        except Exception as e:  # noqa: BLE001
+            reason = f"{type(e).__name__}: {e}"
+        if reason:
+            bad.append((layer.name, cls, reason))
+    if bad:
+        raise UnsupportedLayersError(bad, f"Keras model '{model.name}'")
+    g.outputs = [tname[t.name] for t in model.outputs]
+    g.meta["source"] = "keras"
+    g.validate()
+    return g
+
+
+def _w(v):
+    return np.asarray(v.numpy() if hasattr(v, "numpy") else v, np.float32)
+
+
+def _convert(g, layer, cls, ins, out):
+    c = layer.get_config()
+    x = ins[0] if ins else None
+    act = _act_name(c.get("activation"))
+    if "activation" in c and act is None:
+        return f"activation {c['activation']!r} not supported"
+    if cls in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D"):
+        if c.get("data_format", "channels_last") != "channels_last":
+            return "only channels_last"
+        if c.get("groups", 1) != 1:
+            return "grouped convolution"
+        pad = c["padding"].lower()
+        if pad not in ("same", "valid"):
+            return f"padding {pad}"
+        ws = layer.get_weights()
+        use_bias = c.get("use_bias", True)
+        common = dict(strides=tuple(c["strides"]), padding=pad, dilation=tuple(c.get("dilation_rate", (1, 1))))
+        if cls == "Conv2D":
+            g.add_op("conv2d", out, x, source_type=cls, weights=_w(ws[0]),
+                     bias=_w(ws[1]) if use_bias else None, act=act, **common)
+        elif cls == "DepthwiseConv2D":
+            g.add_op("depthwise_conv2d", out, x, source_type=cls, weights=_w(ws[0]),
+                     bias=_w(ws[1]) if use_bias else None, act=act, **common)
+        else:
+            mid = g.add_op("depthwise_conv2d", out + "/depthwise", x, source_type=cls, weights=_w(ws[0]),
+                           bias=None, act="linear", **common)
+            g.add_op("conv2d", out, mid, source_type=cls, weights=_w(ws[1]),
+                     bias=_w(ws[2]) if use_bias else None, act=act, strides=(1, 1), padding="valid")
+        return None
+    if cls == "Dense":
+        ws = layer.get_weights()
+        g.add_op("dense", out, x, source_type=cls, weights=_w(ws[0]),
+                 bias=_w(ws[1]) if c.get("use_bias", True) else None, act=act)
+        return None
+    if cls == "BatchNormalization":
+        ws = layer.get_weights()
+        i = 0
+        gamma = _w(ws[i]) if c.get("scale", True) else None
+        i += 1 if c.get("scale", True) else 0
+        beta = _w(ws[i]) if c.get("center", True) else None
+        i += 1 if c.get("center", True) else 0
+        mean, var = _w(ws[i]), _w(ws[i + 1])
+        if gamma is None:
+            gamma = np.ones_like(mean)
+        if beta is None:
+            beta = np.zeros_like(mean)
+        axis = c.get("axis", -1)
+        axis = axis[0] if isinstance(axis, (list, tuple)) else axis
+        if axis not in (-1, 3) and not (axis == 1 and len(layer.input.shape) == 2):
+            return f"BatchNormalization on axis {axis}"
+        scale = gamma / np.sqrt(var + c["epsilon"])
+        g.add_op("batch_norm", out, x, source_type=cls, scale=scale.astype(np.float32),
+                 offset=(beta - mean * scale).astype(np.float32), act="linear")
+        return None
+    if cls == "Activation":
+        if act is None:
+            return f"activation {c['activation']!r}"
+        if act == "leaky_relu":
+            g.add_op("activation", out, x, source_type=cls, act=act, alpha=0.2)
+        else:
+            g.add_op("activation", out, x, source_type=cls, act=act)
+        return None
+    if cls == "ReLU":
+        mv, ns, th = c.get("max_value"), c.get("negative_slope", 0.0) or 0.0, c.get("threshold", 0.0) or 0.0
+        if th:
+            return "ReLU threshold"
+        if ns and mv is None:
+            g.add_op("activation", out, x, source_type=cls, act="leaky_relu", alpha=float(ns))
+        elif not ns and mv is None:
+            g.add_op("activation", out, x, source_type=cls, act="relu")
+        elif not ns and float(mv) == 6.0:
+            g.add_op("activation", out, x, source_type=cls, act="relu6")
+        else:
+            return f"ReLU(max_value={mv}, negative_slope={ns})"
+        return None
+    if cls == "LeakyReLU":
+        alpha = c.get("negative_slope", c.get("alpha", 0.3))
+        g.add_op("activation", out, x, source_type=cls, act="leaky_relu", alpha=float(alpha))
+        return None
+    if cls == "Softmax":
+        g.add_op("softmax", out, x, source_type=cls)
+        return None
+    if cls in ("Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "ActivityRegularization"):
+        g.add_op("reshape", out, x, source_type=cls, shape=tuple(int(d) for d in layer.output.shape[1:]))
+        return None
+    if cls == "Flatten":
+        g.add_op("flatten", out, x, source_type=cls)
+        return None
+    if cls == "Reshape":
+        g.add_op("reshape", out, x, source_type=cls, shape=tuple(c["target_shape"]))
+        return None
+    if cls in ("MaxPooling2D", "AveragePooling2D"):
+        strides = c.get("strides") or c["pool_size"]
+        g.add_op("max_pool2d" if cls.startswith("Max") else "avg_pool2d", out, x, source_type=cls,
+                 ksize=tuple(c["pool_size"]), strides=tuple(strides), padding=c["padding"].lower())
+        return None
+    if cls in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+        g.add_op("global_avg_pool" if "Average" in cls else "global_max_pool", out, x, source_type=cls,
+                 keepdims=bool(c.get("keepdims", False)))
+        return None
+    if cls == "ZeroPadding2D":
+        (t, b), (l, r) = c["padding"]
+        g.add_op("pad", out, x, source_type=cls, pads=(int(t), int(b), int(l), int(r)), value=0.0)
+        return None
+    if cls == "Add":
+        g.add_op("add", out, ins, source_type=cls, act="linear")
+        return None
+    if cls == "Concatenate":
+        axis = int(c.get("axis", -1))
+        g.add_op("concat", out, ins, source_type=cls, axis=axis - 1 if axis > 0 else axis)
+        return None
+    return "layer type not supported"

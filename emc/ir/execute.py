@@ -1,0 +1,152 @@
+"""Float (numpy) execution of the IR: the float model used for calibration and for accuracy reports.
+
+All arrays carry a leading batch axis. Matches TensorFlow semantics (NHWC, TF 'same' padding,
+average pooling excludes padding).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .graph import IRError
+
+
+def apply_act(x, act, alpha=0.2):
+    if act in (None, "linear"):
+        return x
+    if act == "relu":
+        return np.maximum(x, 0)
+    if act == "relu6":
+        return np.clip(x, 0, 6)
+    if act == "leaky_relu":
+        return np.where(x >= 0, x, x * alpha)
+    if act == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-x))
+    if act == "tanh":
+        return np.tanh(x)
+    if act == "softmax":
+        return softmax(x)
+    raise IRError(f"unknown activation {act}")
+
+
+def softmax(x):
+    m = x.max(axis=-1, keepdims=True)
+    e = np.exp(x - m)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _patches(x, kh, kw, sh, sw, pads, dil=(1, 1), value=0.0):
+    """x (N,H,W,C) -> (N,OH,OW,kh,kw,C) windows after padding."""
+    pt, pb, pl, pr = pads
+    if any(pads):
+        x = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=value)
+    n, h, w, c = x.shape
+    keh = (kh - 1) * dil[0] + 1
+    kew = (kw - 1) * dil[1] + 1
+    oh = (h - keh) // sh + 1
+    ow = (w - kew) // sw + 1
+    s = x.strides
+    view = np.lib.stride_tricks.as_strided(
+        x, (n, oh, ow, kh, kw, c), (s[0], s[1] * sh, s[2] * sw, s[1] * dil[0], s[2] * dil[1], s[3]),
+        writeable=False)
+    return view
+
+
+def conv2d(x, w, b, strides, pads, dil=(1, 1)):
+    kh, kw, ic, oc = w.shape
+    p = _patches(x, kh, kw, strides[0], strides[1], pads, dil)
+    y = np.tensordot(p, w, axes=([3, 4, 5], [0, 1, 2]))
+    return y + b if b is not None else y
+
+
+def depthwise_conv2d(x, w, b, strides, pads, dil=(1, 1)):
+    kh, kw, c, m = w.shape
+    p = _patches(x, kh, kw, strides[0], strides[1], pads, dil)      # N,OH,OW,kh,kw,C
+    y = np.einsum("nhwijc,ijcm->nhwcm", p, w).reshape(p.shape[0], p.shape[1], p.shape[2], c * m)
+    return y + b if b is not None else y
+
+
+def pool(x, kind, ksize, strides, pads):
+    if kind == "max":
+        p = _patches(x, ksize[0], ksize[1], strides[0], strides[1], pads, value=-np.inf)
+        return p.max(axis=(3, 4))
+    p = _patches(x, ksize[0], ksize[1], strides[0], strides[1], pads, value=0.0)
+    ones = np.ones((1,) + x.shape[1:3] + (1,), x.dtype)
+    cnt = _patches(ones, ksize[0], ksize[1], strides[0], strides[1], pads, value=0.0).sum(axis=(3, 4))
+    return p.sum(axis=(3, 4)) / cnt
+
+
+def run_op(op, xs, record_preact=None):
+    a = op.attrs
+    t = op.type
+    x = xs[0]
+    if t == "conv2d":
+        y = conv2d(x, a["weights"], a.get("bias"), a["strides"], a["pads"], a.get("dilation", (1, 1)))
+    elif t == "depthwise_conv2d":
+        y = depthwise_conv2d(x, a["weights"], a.get("bias"), a["strides"], a["pads"], a.get("dilation", (1, 1)))
+    elif t == "dense":
+        y = x.reshape(x.shape[0], -1) @ a["weights"]
+        if a.get("bias") is not None:
+            y = y + a["bias"]
+    elif t == "batch_norm":
+        y = x * a["scale"] + a["offset"]
+    elif t == "activation":
+        y = x
+    elif t == "add":
+        y = xs[0]
+        for o in xs[1:]:
+            y = y + o
+    elif t == "max_pool2d":
+        return pool(x, "max", a["ksize"], a["strides"], a["pads"])
+    elif t == "avg_pool2d":
+        return pool(x, "avg", a["ksize"], a["strides"], a["pads"])
+    elif t in ("global_avg_pool", "global_max_pool"):
+        y = x.mean(axis=(1, 2)) if t == "global_avg_pool" else x.max(axis=(1, 2))
+        return y.reshape(y.shape[0], 1, 1, -1) if a.get("keepdims") else y
+    elif t == "pad":
+        pt, pb, pl, pr = a["pads"]
+        return np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=a.get("value", 0.0))
+    elif t == "flatten":
+        return x.reshape(x.shape[0], -1)
+    elif t == "reshape":
+        return x.reshape((x.shape[0],) + tuple(a["shape"]))
+    elif t == "concat":
+        return np.concatenate(xs, axis=a["axis"] + 1)
+    elif t == "softmax":
+        return softmax(x)
+    else:
+        raise IRError(f"no float execution for op type {t}")
+    if record_preact is not None:
+        record_preact[op.outputs[0]] = y
+    return apply_act(y, a.get("act", "linear"), a.get("alpha", 0.2))
+
+
+def run_float(graph, inputs, keep=False, preact=False):
+    """Run the graph on a batch. inputs: array (N, *shape) for a single-input graph, or dict name->array.
+
+    Returns dict output name -> array; with keep=True every tensor; with preact=True also
+    '<tensor>:preact' entries holding pre-activation values of ops with a fused activation.
+    """
+    if not isinstance(inputs, dict):
+        if len(graph.inputs) != 1:
+            raise IRError(f"graph has {len(graph.inputs)} inputs: pass a dict")
+        inputs = {graph.inputs[0]: inputs}
+    vals = {}
+    for name in graph.inputs:
+        x = np.asarray(inputs[name], np.float32)
+        shape = graph.shape(name)
+        if x.shape[1:] != tuple(shape):
+            if x.shape == tuple(shape):
+                x = x[None]
+            else:
+                raise IRError(f"input {name}: expected shape (N, {', '.join(map(str, shape))}), got {x.shape}")
+        vals[name] = x
+    pre = {} if preact else None
+    for op in graph.ops:
+        y = run_op(op, [vals[t] for t in op.inputs], pre)
+        vals[op.outputs[0]] = y.astype(np.float32)
+    if pre:
+        for k, v in pre.items():
+            vals[k + ":preact"] = v.astype(np.float32)
+    if keep or preact:
+        return vals
+    return {t: vals[t] for t in graph.outputs}
