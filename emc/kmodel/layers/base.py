@@ -33,6 +33,11 @@ class BodyReader:
         self.size = size              # bytes of the body present in the file
         self.layer = layer
         self.pos = start
+        self.hi = start               # furthest byte consumed (for keeping trailing padding)
+        self.model_flags = 1
+
+    def consumed_end(self):
+        return max(self.hi, self.pos)
 
     @property
     def end(self):
@@ -48,13 +53,17 @@ class BodyReader:
     def scalar(self, fmt, field):
         self.need(4, field)
         v = struct.unpack_from("<" + fmt, self.data, self.pos)[0]
-        self.pos += 4
+        self._advance(4)
         return v
+
+    def _advance(self, n):
+        self.pos += n
+        self.hi = max(self.hi, self.pos)
 
     def raw(self, n, field):
         self.need(n, field)
         b = bytes(self.data[self.pos:self.pos + n])
-        self.pos += n
+        self._advance(n)
         return b
 
     def array(self, dtype, count, field):
@@ -64,7 +73,7 @@ class BodyReader:
         n = count * dt.itemsize
         self.need(n, field)
         a = np.frombuffer(self.data, dt, count, self.pos).copy()
-        self.pos += n
+        self._advance(n)
         return a
 
     def at(self, offset, field, length):
@@ -125,12 +134,12 @@ class Layer:
     def parse_tail(self, r: BodyReader):
         pass
 
-    def pack(self, file_offset: int) -> bytes:
+    def pack(self, file_offset: int, model=None) -> bytes:
         """Body bytes without trailing alignment padding; file_offset is where the body starts."""
         fixed = b"".join(struct.pack("<" + fmt, getattr(self, name)) for name, fmt in self.FIELDS)
-        return fixed + self.pack_tail(file_offset + len(fixed))
+        return fixed + self.pack_tail(file_offset + len(fixed), model)
 
-    def pack_tail(self, file_offset: int) -> bytes:
+    def pack_tail(self, file_offset: int, model=None) -> bytes:
         return b""
 
     def fields(self) -> dict:
@@ -167,6 +176,14 @@ class Layer:
         return KModelError(msg, layer=self.index, field=field, offset=self.field_offset(field))
 
     # -- reference execution -------------------------------------------------------------
+    def input_spec(self, model):
+        """(dtype, shape) this layer takes as the model input when it is layer 0."""
+        raise first_layer_error(self)
+
+    def set_input(self, mem, x):
+        """Place the model input (already checked against input_spec) where this layer reads it."""
+        raise first_layer_error(self)
+
     def execute(self, mem):
         raise NotImplementedError(f"{self.NAME} has no reference execution")
 
@@ -184,3 +201,43 @@ class Shape3:
 
 def shape_fields(prefix):
     return tuple((f"{prefix}_{n}", "I") for n in Shape3.FIELDS)
+
+
+def first_layer_error(layer):
+    return KModelError(f"{layer.NAME} cannot be the first layer: the SDK runtime starts a model only at "
+                       f"K210_CONV (u8 CHW input) or FULLY_CONNECTED (f32 input)", layer=layer.index,
+                       field="type")
+
+
+class Opaque(Layer):
+    """A layer type the SDK enumerates but never defines a body for: kept as raw bytes."""
+    SDK_RUNS = False
+
+    @classmethod
+    def parse(cls, r):
+        obj = cls.__new__(cls)
+        obj.index, obj.file_offset = r.layer, r.start
+        obj.raw = r.raw(r.size, "body")
+        return obj
+
+    def set_tail(self, raw=b"", **values):
+        super().set_tail(**values)
+        self.raw = raw
+
+    def pack(self, file_offset, model=None):
+        return self.raw
+
+    def execute(self, mem):
+        raise self.error(f"layer type {self.TYPE} ({self.NAME}) has no defined body or semantics in kmodel v3 "
+                         f"and is not executed by the Kendryte SDK runtime", "type")
+
+    def describe(self):
+        return f"{len(self.raw)} raw bytes"
+
+
+def main_f32(field, addr, count, shape=None):
+    return Range("main", addr, 4 * count, field, "f32", shape or (count,))
+
+
+def main_u8(field, addr, count, shape=None):
+    return Range("main", addr, count, field, "u8", shape or (count,))
