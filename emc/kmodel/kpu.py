@@ -187,24 +187,26 @@ def conv(x, w, k, depthwise, pad_value, arg_x, shr_x, arg_w, shr_w, arg_add):
     ic, h, wd = x.shape
     oc = w.shape[0]
     p = 1 if k == 3 else 0
-    xp = np.pad(x.astype(np.int64), ((0, 0), (p, p), (p, p)), constant_values=int(pad_value))
-    # taps: (IC, K*K, H, W)
-    taps = np.stack([xp[:, ky:ky + h, kx:kx + wd] for ky in range(k) for kx in range(k)], axis=1)
-    sum_x = taps.sum(axis=1)                               # (IC, H, W): window sum per input channel
+    xp = np.pad(x, ((0, 0), (p, p), (p, p)), constant_values=int(pad_value)).astype(np.float64)
     wk = w.astype(np.int64).reshape(oc, w.shape[1], k * k)
     sum_w = wk.sum(axis=2)                                 # (OC, IC|1)
+    sum_x = np.zeros((ic, h, wd), np.int64)                # window sum per input channel
+    acc = np.zeros((oc, h, wd), np.float64)
+    # products of u8/u16 weights and u8 pixels summed over <= 1024*9 taps stay below 2^53, so
+    # float64 (BLAS) arithmetic is exact here
+    for t in range(k * k):
+        ky, kx = divmod(t, k)
+        tap = xp[:, ky:ky + h, kx:kx + wd]
+        sum_x += tap.astype(np.int64)
+        if depthwise:
+            acc += wk[:, 0, t, None, None] * tap
+        else:
+            acc += (wk[:, :, t].astype(np.float64) @ tap.reshape(ic, -1)).reshape(oc, h, wd)
+    acc = acc.astype(np.int64)
     if depthwise:
-        acc = np.einsum("ckhw,ck->chw", taps, wk[:, 0, :])  # int64, exact
         x_term = (arg_x * sum_x) >> shr_x
         w_term = ((arg_w * sum_w[:, 0]) >> shr_w)[:, None, None]
         return acc + x_term + w_term + arg_add
-    cols = taps.reshape(ic * k * k, h * wd)
-    wf = wk.reshape(oc, -1)
-    # float64 products of u8/u16 x u8 sums stay below 2^53: the BLAS matmul is exact here
-    if ic * k * k * 65535 * 255 < (1 << 53):
-        acc = (wf.astype(np.float64) @ cols.astype(np.float64)).astype(np.int64).reshape(oc, h, wd)
-    else:
-        acc = (wf @ cols).reshape(oc, h, wd)
     x_term = ((arg_x * sum_x) >> shr_x).sum(axis=0)[None]
     w_term = ((arg_w * sum_w) >> shr_w).sum(axis=1)[:, None, None]
     return acc + x_term + w_term + arg_add * ic

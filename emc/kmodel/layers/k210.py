@@ -172,13 +172,21 @@ class K210Conv(Layer):
         kpu.kpu_write(mem.kpu, self.reg("image_src_addr"), np.asarray(x, np.uint8), *self._in_layout())
 
     def compute(self, x):
-        """The software KPU: u8 (IC,H,W) -> u8 (OC,H_out,W_out), with intermediates for dumps."""
-        conv = kpu.conv(x, self.weights, self.k, self.depthwise, self.reg("pad_value"),
-                        self.reg("arg_x"), self.reg("shr_x"), self.reg("arg_w"), self.reg("shr_w"),
-                        self.reg("arg_add"))
-        bn = kpu.batchnorm(conv, *kpu.decode_bn(self.bn))
-        act = kpu.activate(bn, *kpu.decode_act(self.act))
-        return kpu.pool(act, self.pool_type)
+        """The software KPU: u8 (IC,H,W) -> u8 (OC,H_out,W_out)."""
+        mul, add, shift = kpu.decode_bn(self.bn)
+        act = kpu.decode_act(self.act)
+        # output channels in blocks keep the int64 intermediates small on large maps
+        step = max(1, (1 << 21) // (self.in_h * self.in_w))
+        outs = []
+        for o in range(0, self.oc, step):
+            sl = slice(o, o + step)
+            xin = x[sl] if self.depthwise else x
+            conv = kpu.conv(xin, self.weights[sl], self.k, self.depthwise, self.reg("pad_value"),
+                            self.reg("arg_x"), self.reg("shr_x"), self.reg("arg_w"), self.reg("shr_w"),
+                            self.reg("arg_add"))
+            bn = kpu.batchnorm(conv, mul[sl], add[sl], shift[sl])
+            outs.append(kpu.pool(kpu.activate(bn, *act), self.pool_type))
+        return np.concatenate(outs)
 
     def execute(self, mem):
         x = kpu.kpu_read(mem.kpu, self.reg("image_src_addr"), self.ic, self.in_h, self.in_w, *self._in_layout())

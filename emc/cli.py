@@ -1,0 +1,138 @@
+"""`emc` command line: info, run (and convert, hil where those parts are installed)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+from .kmodel import KModelError, load
+
+
+def _fmt_bytes(n):
+    return f"{n:,} B" if n < 10 * 1024 else f"{n / 1024:,.1f} KiB"
+
+
+def cmd_info(args):
+    from .kmodel import kpu
+    from .kmodel.layers import K210Conv
+    m = load(args.model)
+    size = os.path.getsize(args.model)
+    dtype, shape = m.input_spec()
+    params = 0
+    rows_lo, rows_hi = kpu.ROW * 0 + 32768, 0
+    print(f"{args.model}: kmodel v3, {size:,} bytes, {len(m.layers)} layers")
+    print(f"  flags: 0x{m.flags:x} ({'8-bit' if m.eight_bit else '16-bit'} KPU weights)   "
+          f"max_start_address: {m.max_start_address}   main_mem_usage: {_fmt_bytes(m.main_mem_usage)}")
+    print(f"  input: {dtype} {shape}")
+    for i, ((addr, osize), dt) in enumerate(zip(m.outputs, m.output_dtypes())):
+        print(f"  output {i}: main[{addr}:{addr + osize}] {dt}, {osize} bytes")
+    print(f"  {'#':>3} {'type':<34} {'body':>9}  details")
+    for layer in m.layers:
+        for r in layer.reads() + layer.writes():
+            if r.mem == "kpu" and r.size:
+                rows_lo = min(rows_lo, r.start // kpu.ROW)
+                rows_hi = max(rows_hi, (r.end + kpu.ROW - 1) // kpu.ROW)
+        if isinstance(layer, K210Conv):
+            params += layer.weights.nbytes + 8 * layer.oc + 144
+        elif hasattr(layer, "weights"):
+            params += layer.weights.nbytes + layer.bias.nbytes
+        sdk = "" if layer.SDK_RUNS else "  [not in stock SDK kpu.c]"
+        print(f"  {layer.index:>3} {layer.NAME + f'({layer.TYPE})':<34} {layer.body_size:>9}  {layer.describe()}{sdk}")
+    if rows_hi:
+        print(f"  KPU RAM: rows {rows_lo}..{rows_hi} ({_fmt_bytes((rows_hi - rows_lo) * kpu.ROW)})")
+    else:
+        print("  KPU RAM: unused")
+    print(f"  parameters: {_fmt_bytes(params)}")
+    return 0
+
+
+def load_input(path, model, input_func="img_0_1"):
+    """A .npy tensor exactly as layer 0 takes it, or an image preprocessed for the model."""
+    from .images import DATASET_FUNCS, pixels_for_kpu, read_rgb
+    dtype, shape = model.input_spec()
+    if str(path).endswith(".npy"):
+        return np.load(path)
+    if dtype == "u8" and len(shape) == 3:
+        return pixels_for_kpu(path, shape)
+    if dtype == "f32":
+        if input_func not in DATASET_FUNCS:
+            raise SystemExit(f"emc: unknown --input-func {input_func!r}; one of {', '.join(DATASET_FUNCS)}")
+        n = int(np.prod(shape))
+        for c in (3, 1):
+            side = int(round((n / c) ** 0.5))
+            if side * side * c == n:
+                px = read_rgb(path, (side, side), c)
+                return DATASET_FUNCS[input_func](px.transpose(2, 0, 1)).reshape(shape)
+    raise SystemExit(f"emc: cannot make an image into this model's input {dtype} {shape}; pass a .npy")
+
+
+def cmd_run(args):
+    from .reference import run
+    m = load(args.model)
+    x = load_input(args.input, m, args.input_func)
+    dump = {} if args.dump else None
+    outs = run(m, x, dump=dump, fused_fp=args.fused_fp)
+    np.set_printoptions(precision=6, suppress=True, linewidth=120, threshold=64)
+    for i, o in enumerate(outs):
+        extra = f"  argmax {int(np.argmax(o))}" if o.size > 1 else ""
+        print(f"output {i}: {o.dtype} {o.shape}{extra}")
+        print(o)
+    if args.out:
+        out = [o.astype(np.float32) if o.dtype != np.float32 and args.float_out else o for o in outs]
+        if len(out) == 1:
+            np.save(args.out, out[0])
+        else:
+            np.savez(args.out, *out)
+        print(f"saved {args.out}")
+    if dump is not None:
+        os.makedirs(args.dump, exist_ok=True)
+        for name, a in dump.items():
+            np.save(os.path.join(args.dump, name + ".npy"), a)
+        print(f"dumped {len(dump)} layer tensors to {args.dump}")
+    return 0
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="emc", description="Embedded/Edge Model Convertor: kmodel v3 for K210 and MCUs")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    pi = sub.add_parser("info", help="show what is in a kmodel")
+    pi.add_argument("model")
+    pi.set_defaults(fn=cmd_info)
+    pr = sub.add_parser("run", help="run a kmodel on the PC reference (bit-exact with the device)")
+    pr.add_argument("model")
+    pr.add_argument("input", help="an image, or a .npy holding the input tensor as layer 0 takes it")
+    pr.add_argument("--input-func", default="img_0_1", help="image preprocessing for float inputs")
+    pr.add_argument("--out", help="save outputs (.npy for one, .npz for several)")
+    pr.add_argument("--dump", metavar="DIR", help="write every layer's output tensor as .npy")
+    pr.add_argument("--fused-fp", action="store_true",
+                    help="float multiply-add with one rounding, as the GCC-built K210 SDK runtime computes")
+    pr.add_argument("--float-out", action="store_true", help=argparse.SUPPRESS)
+    pr.set_defaults(fn=cmd_run)
+    for mod in ("cli_convert", "hil.cli"):      # parts that add their own subcommands
+        try:
+            plug = __import__(f"emc.{mod}", fromlist=["add_parser"])
+        except ImportError:
+            continue
+        for name in ("add_convert_parser", "add_parser"):
+            if hasattr(plug, name):
+                getattr(plug, name)(sub)
+                break
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except KModelError as e:
+        print(f"emc: error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as e:
+        print(f"emc: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
