@@ -55,6 +55,56 @@ class K210Conv(Layer):
         dw = self.depthwise if dw is None else dw
         return oc * k * k * (1 if dw else ic)
 
+    # ---- emitting -------------------------------------------------------------------------
+    @classmethod
+    def make(cls, *, weights, bn, act, in_shape, src_row, dst_row, depthwise=False, pool_type=0,
+             pad_value=0, arg_x=0, shr_x=0, arg_w=0, shr_w=0, arg_add=0, main_out=None, eight_bit=True):
+        """A K210_CONV with all 12 register words filled as the SDK runtime expects them.
+
+        weights: (OC, IC|1, K, K) unsigned ints; bn: (mul, add, shift) arrays or encoded u64;
+        act: (x_start, y_mul, shift, bias) or 18 encoded u64; in_shape: (IC, H, W);
+        src_row/dst_row: KPU RAM rows; main_out: main-buffer offset to also DMA the output to.
+        """
+        weights = np.asarray(weights)
+        oc, k = weights.shape[0], weights.shape[-1]
+        ic, h, w = in_shape
+        if k not in (1, 3) or weights.shape[-2] != k:
+            raise ValueError(f"KPU kernels are 1x1 or 3x3, not {weights.shape[-2:]}")
+        if depthwise and (ic != oc or weights.shape[1] != 1):
+            raise ValueError("depthwise needs IC == OC and weights (C, 1, K, K)")
+        if not depthwise and weights.shape[1] != ic:
+            raise ValueError(f"weights have {weights.shape[1]} input channels, input has {ic}")
+        if not (1 <= ic <= 1024 and 1 <= oc <= 1024 and 1 <= w <= 1024 and 1 <= h <= 512):
+            raise ValueError(f"KPU limits: channels <= 1024, width <= 1024, height <= 512 (got {in_shape} -> {oc})")
+        stride = kpu.POOL_TYPES[pool_type][2]
+        ow, oh = w // stride, h // stride
+        layer = cls(flags=0 if main_out is None else 1, main_mem_out_address=main_out or 0,
+                    weights=weights, bn=bn if np.ndim(bn) == 1 else kpu.encode_bn(*bn),
+                    act=act if np.ndim(act) == 1 and len(act) == 18 else kpu.encode_act(*act))
+        r = layer.set_reg
+        gi, rli, _ = kpu.layout_for_width(w)
+        go, rlo, _ = kpu.layout_for_width(ow)
+        bpw = 1 if eight_bit else 2
+        if depthwise:
+            n_coef, load_time, para = oc, 1, oc * k * k * bpw
+        else:
+            one = k * k * ic * bpw
+            n_coef = max(1, min(oc, (30 if eight_bit else 60) * 1024 // one))
+            load_time, para = -(-oc // n_coef), one * n_coef
+        for name, v in (("depth_wise_layer", int(depthwise)), ("image_src_addr", src_row),
+                        ("image_dst_addr", dst_row), ("i_ch_num", ic - 1), ("o_ch_num", oc - 1),
+                        ("o_ch_num_coef", n_coef - 1), ("i_row_wid", w - 1), ("i_col_high", h - 1),
+                        ("o_row_wid", ow - 1), ("o_col_high", oh - 1), ("kernel_type", 1 if k == 3 else 0),
+                        ("pool_type", pool_type), ("load_para", 1), ("dma_burst_size", 15), ("pad_value", pad_value),
+                        ("load_coor", 1), ("load_time", load_time - 1), ("para_size", para),
+                        ("channel_switch_addr", rli * h), ("row_switch_addr", rli), ("coef_group", gi),
+                        ("load_act", 1), ("wb_channel_switch_addr", rlo * oh), ("wb_row_switch_addr", rlo),
+                        ("wb_group", go), ("shr_w", shr_w), ("shr_x", shr_x), ("arg_w", arg_w), ("arg_x", arg_x),
+                        ("arg_add", arg_add), ("send_data_out", 0 if main_out is None else 1),
+                        ("channel_byte_num", ow * oh - 1), ("dma_total_byte", ow * oh * oc - 1)):
+            r(name, int(v))
+        return layer
+
     # ---- body layout ---------------------------------------------------------------------
     def set_tail(self, regs=None, weights=None, bn=None, act=None, **values):
         super().set_tail(**values)
