@@ -1,0 +1,617 @@
+"""IR graph (optimized, calibrated) -> kmodel v3 for the K210.
+
+Placement: convolutions (1x1 / 3x3, depthwise, stride 1/2, with BN + activation + 2x2/4x4 pooling
+fused) run on the KPU; everything else becomes SDK CPU layers. Each tensor can live in up to three
+"homes": KPU RAM (u8 row layout), main buffer u8 (dense CHW) and main buffer f32 (dense CHW);
+conversions (K210_UPLOAD, MAIN_MEM_OUT download, QUANTIZE, DEQUANTIZE) are inserted on demand.
+Buffers are placed by liveness afterwards.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...ir import UnsupportedLayersError
+from ...kmodel import KModel, kpu
+from ...kmodel.layers import (GlobalAveragePool2d, Dequantize, FullyConnected, K210AddPadding, K210Conv,
+                              K210RemovePadding, K210Upload, Logistic, QuantizedAdd, QuantizedConcat,
+                              QuantizedMaxPool2d, Quantize, Softmax, TensorflowFlatten, AveragePool2d)
+from .kpu_params import KPUParamError, conv_params, identity_params, weight_load_params
+from .memory import KPU_ROWS, Buf, place
+
+FC_ACT = {"linear": 0, "relu": 1, "relu6": 2}
+
+
+@dataclass
+class Options:
+    quant_bit: int = 8
+    allow_patched: bool = False      # allow layer types only Maix-EMC's patched kpu.c runs (6, 21)
+    keep_softmax: bool = True
+
+
+@dataclass
+class LayerInfo:
+    """One emitted layer, for the conversion report."""
+    index: int
+    type: str
+    op: str
+    where: str
+    in_shape: tuple
+    out_shape: tuple
+    notes: str = ""
+
+
+def qparams(rng, fixed=None):
+    """(scale, zero_point) for a u8 tensor with real range rng."""
+    if fixed is not None:
+        return fixed
+    lo, hi = min(rng[0], 0.0), max(rng[1], 0.0)
+    if hi - lo < 1e-8:
+        hi = lo + 1e-8
+    s = (hi - lo) / 255.0
+    z = int(round(-lo / s))
+    return s, max(0, min(255, z))
+
+
+class _Groups:
+    """Union-find of tensors that must share quantization (byte copies: max pool, concat, reshape)."""
+
+    def __init__(self):
+        self.p = {}
+
+    def find(self, a):
+        self.p.setdefault(a, a)
+        while self.p[a] != a:
+            self.p[a] = self.p[self.p[a]]
+            a = self.p[a]
+        return a
+
+    def union(self, a, b):
+        self.p[self.find(a)] = self.find(b)
+
+
+class K210Compiler:
+    def __init__(self, graph, ranges, input_quant=None, options=None, fixed_quant=None):
+        self.g = graph
+        self.ranges = ranges
+        self.opt = options or Options()
+        self.layers = []
+        self.info = []
+        self.bufs = []
+        self.homes = {}          # tensor -> {'kpu': Buf, 'u8': Buf, 'f32': Buf}
+        self.kpu_producer = {}   # tensor -> (K210Conv, u8 main Buf or None)
+        self.chw_flat = {}       # vector tensor -> (H, W, C) of the map it is a CHW flattening of
+        self.fixups = []
+        self.bad = []
+        self.input_quant = input_quant
+        self.fixed = dict(fixed_quant or {})
+        self._quant = {}
+
+    # ---------------------------------------------------------------- quantization
+    def _build_quant(self):
+        g = self.g
+        grp = _Groups()
+        for op in g.ops:
+            if op.type in ("max_pool2d", "global_max_pool", "flatten", "reshape", "concat"):
+                for t in op.inputs:
+                    grp.union(t, op.outputs[0])
+        rng, fixed = {}, {}
+        for t in g.tensors:
+            r = grp.find(t)
+            lo, hi = self.ranges.get(t, (0.0, 0.0))
+            a, b = rng.get(r, (0.0, 0.0))
+            rng[r] = (min(a, lo), max(b, hi))
+            if t in self.fixed:
+                fixed[r] = self.fixed[t]
+        if self.input_quant is not None:
+            fixed[grp.find(g.inputs[0])] = self.input_quant
+        self._grp, self._grp_rng, self._grp_fixed = grp, rng, fixed
+
+    def q(self, t):
+        r = self._grp.find(t)
+        if t not in self._quant:
+            self._quant[t] = qparams(self._grp_rng[r], self._grp_fixed.get(r))
+        return self._quant[t]
+
+    # ---------------------------------------------------------------- emission helpers
+    def buf(self, mem, size, name, dtype="u8"):
+        b = Buf(mem, int(size), name, dtype)
+        self.bufs.append(b)
+        return b
+
+    def emit(self, layer, op_name, where, in_shape, out_shape, reads=(), writes=(), notes=""):
+        i = len(self.layers)
+        for b in list(reads) + list(writes):
+            b.touch(i)
+        self.layers.append(layer)
+        self.info.append(LayerInfo(i, layer.NAME, op_name, where, tuple(in_shape), tuple(out_shape), notes))
+        return i
+
+    def fix(self, fn):
+        self.fixups.append(fn)
+
+    def _use(self, b):
+        b.touch(len(self.layers))
+
+    def shape(self, t):
+        return self.g.shape(t)
+
+    @staticmethod
+    def _chw(shape):
+        if len(shape) == 3:
+            h, w, c = shape
+            return c, h, w
+        return (int(np.prod(shape)), 1, 1)
+
+    # ---------------------------------------------------------------- homes
+    def need_kpu(self, t):
+        h = self.homes[t]
+        if "kpu" in h:
+            self._use(h["kpu"])
+            return h["kpu"]
+        c, hh, w = self._chw(self.shape(t))
+        src = self.need_u8(t)
+        dst = self.buf("kpu", kpu.map_rows(w, hh, c), t + ":kpu")
+        layer = K210Upload(flags=0, main_mem_in_address=0, kpu_mem_out_address=0, width=w, height=hh, channels=c)
+        self.emit(layer, t, "CPU", (c, hh, w), (c, hh, w), [src], [dst], "main -> KPU RAM")
+        self.fix(lambda: setattr(layer, "main_mem_in_address", src.addr))
+        self.fix(lambda: setattr(layer, "kpu_mem_out_address", dst.addr))
+        h["kpu"] = dst
+        return dst
+
+    def need_u8(self, t):
+        h = self.homes[t]
+        if "u8" in h:
+            self._use(h["u8"])
+            return h["u8"]
+        n = int(np.prod(self.shape(t)))
+        if "kpu" in h:
+            conv, idx = self.kpu_producer[t]
+            b = self.buf("main", n, t + ":u8")
+            b.touch(idx)
+            self._use(b)
+            conv.flags |= 1
+            conv.set_reg("send_data_out", 1)
+            self.info[idx].notes += " +main out"
+            self.fix(lambda: setattr(conv, "main_mem_out_address", b.addr))
+            h["u8"] = b
+            return b
+        src = self.need_f32(t)
+        s, z = self.q(t)
+        b = self.buf("main", n, t + ":u8")
+        layer = Quantize(flags=0, main_mem_in_address=0, main_mem_out_address=0, count=n, scale=s, bias=-z * s)
+        self.emit(layer, t, "CPU", (n,), (n,), [src], [b])
+        self.fix(lambda: (setattr(layer, "main_mem_in_address", src.addr),
+                          setattr(layer, "main_mem_out_address", b.addr)))
+        h["u8"] = b
+        return b
+
+    def need_f32(self, t):
+        h = self.homes[t]
+        if "f32" in h:
+            self._use(h["f32"])
+            return h["f32"]
+        src = self.need_u8(t)
+        n = int(np.prod(self.shape(t)))
+        s, z = self.q(t)
+        b = self.buf("main", 4 * n, t + ":f32", "f32")
+        layer = Dequantize(flags=0, main_mem_in_address=0, main_mem_out_address=0, count=n, scale=s, bias=-z * s)
+        self.emit(layer, t, "CPU", (n,), (n,), [src], [b])
+        self.fix(lambda: (setattr(layer, "main_mem_in_address", src.addr),
+                          setattr(layer, "main_mem_out_address", b.addr)))
+        h["f32"] = b
+        return b
+
+    # ---------------------------------------------------------------- KPU conv
+    def kpu_conv(self, name, src_kpu, in_shape_chw, params, k, depthwise, pool_type, out_tensor, oc):
+        ic, h, w = in_shape_chw
+        ow, oh = w // kpu.POOL_TYPES[pool_type][2], h // kpu.POOL_TYPES[pool_type][2]
+        dst = self.buf("kpu", kpu.map_rows(ow, oh, oc), (out_tensor or name) + ":kpu")
+        conv = K210Conv(flags=0, main_mem_out_address=0, layer_offset=0, weights_offset=0, bn_offset=0,
+                        act_offset=0, weights=params["weights"], bn=params["bn"], act=params["act"])
+        sr = conv.set_reg
+        gi, rli, _ = kpu.layout_for_width(w)
+        go, rlo, _ = kpu.layout_for_width(ow)
+        nco, lt, psz = weight_load_params(ic, oc, k, depthwise, self.opt.quant_bit)
+        for key, val in (("depth_wise_layer", int(depthwise)), ("i_ch_num", ic - 1), ("o_ch_num", oc - 1),
+                         ("o_ch_num_coef", nco - 1), ("i_row_wid", w - 1), ("i_col_high", h - 1),
+                         ("o_row_wid", ow - 1), ("o_col_high", oh - 1), ("kernel_type", 1 if k == 3 else 0),
+                         ("pool_type", pool_type), ("load_para", 1), ("dma_burst_size", 15),
+                         ("pad_value", params["pad_value"]), ("load_coor", 1), ("load_time", lt - 1),
+                         ("para_size", psz), ("channel_switch_addr", rli * h), ("row_switch_addr", rli),
+                         ("coef_group", gi), ("load_act", 1), ("wb_channel_switch_addr", rlo * oh),
+                         ("wb_row_switch_addr", rlo), ("wb_group", go), ("shr_w", params["shr_w"]),
+                         ("shr_x", params["shr_x"]), ("arg_w", params["arg_w"]), ("arg_x", params["arg_x"]),
+                         ("arg_add", params["arg_add"]), ("channel_byte_num", ow * oh - 1),
+                         ("dma_total_byte", ow * oh * oc - 1)):
+            sr(key, int(val))
+        idx = self.emit(conv, name, "KPU", (ic, h, w), (oc, oh, ow), [src_kpu], [dst],
+                        f"{'dw' if depthwise else 'conv'}{k}x{k} pool={kpu.POOL_TYPES[pool_type][0]}")
+        self.fix(lambda: (sr("image_src_addr", src_kpu.addr), sr("image_dst_addr", dst.addr)))
+        return conv, idx, dst
+
+    def _conv_weights(self, op):
+        """IR conv/depthwise -> (w (OC, ICg, K, K), depthwise flag)."""
+        w = op.attrs["weights"]
+        if op.type == "conv2d":
+            return np.transpose(w, (3, 2, 0, 1)), False
+        kh, kw, c, m = w.shape
+        if m == 1:
+            return np.transpose(w[:, :, :, 0], (2, 0, 1))[:, None], True
+        full = np.zeros((kh, kw, c, c * m), w.dtype)       # multiplier > 1: a dense conv with zeros
+        for ci in range(c):
+            full[:, :, ci, ci * m:(ci + 1) * m] = w[:, :, ci, :]
+        return np.transpose(full, (3, 2, 0, 1)), False
+
+    def plan_conv(self, op):
+        """Check that the KPU can do it; returns (mode, reason). Modes: 'direct', 'shift', 'padded1x1'."""
+        h, w, c = self.shape(op.inputs[0])
+        kh, kw = op.attrs["weights"].shape[:2]
+        st = tuple(op.attrs["strides"])
+        pads = tuple(op.attrs["pads"])
+        if tuple(op.attrs.get("dilation", (1, 1))) != (1, 1):
+            return None, "dilated convolution"
+        if kh != kw or kh not in (1, 3):
+            return None, f"{kh}x{kw} kernel (KPU: 1x1 or 3x3)"
+        if st not in ((1, 1), (2, 2)):
+            return None, f"stride {st} (KPU: 1 or 2)"
+        if w > 1024 or h > 256:
+            return None, f"input {w}x{h} too large for the KPU (max 1024 wide, 256 high)"
+        if (h, w) == (1, 1) and kh == 1 and st == (1, 1):
+            return "padded1x1", None
+        if h < 4 or w < 4:
+            return None, f"{w}x{h} map narrower than 4 (only 1x1 convs on 1x1 maps are padded to 4x4)"
+        if kh == 1:
+            if any(pads):
+                return None, "padded 1x1 convolution"
+            if st == (2, 2) and (h % 2 or w % 2):
+                return None, "stride 2 on an odd-sized map"
+            return "direct", None
+        if st == (1, 1):
+            return ("direct", None) if pads == (1, 1, 1, 1) else (None, f"3x3 padding {pads} (KPU: 'same')")
+        if h % 2 or w % 2:
+            return None, "3x3 stride 2 on an odd-sized map"
+        if pads == (1, 1, 1, 1):
+            return "direct", None       # centres at even positions: conv + left_top pooling
+        if pads == (0, 1, 0, 1):
+            return "shift", None        # TF 'same': centres at odd positions
+        return None, f"3x3 stride 2 padding {pads}"
+
+    def do_conv(self, op, fused_pool=None, out_tensor=None):
+        mode, reason = self.plan_conv(op)
+        if mode is None:
+            self.bad.append((op.name, op.source_type or op.type, reason))
+            return
+        t_in = op.inputs[0]
+        out_t = out_tensor or op.outputs[0]
+        h, w, c = self.shape(t_in)
+        wts, dw = self._conv_weights(op)
+        k = wts.shape[2]
+        oc = wts.shape[0]
+        act = op.attrs.get("act", "linear")
+        pre = self.ranges.get(op.outputs[0] + ":preact", self.ranges.get(op.outputs[0], (0.0, 0.0)))
+        try:
+            p = conv_params(wts, op.attrs.get("bias"), self.q(t_in), self.q(out_t), act,
+                            op.attrs.get("alpha", 0.2), pre, self.opt.quant_bit)
+        except KPUParamError as e:
+            self.bad.append((op.name, op.source_type or op.type, str(e)))
+            return
+        st = tuple(op.attrs["strides"])
+        if mode == "padded1x1":
+            src = self.need_u8(t_in)
+            kb = self.buf("kpu", kpu.map_rows(4, 4, c), t_in + ":kpu4x4")
+            lay = K210AddPadding(flags=0, main_mem_in_address=0, kpu_mem_out_address=0, channels=c)
+            self.emit(lay, op.name, "CPU", (c,), (c, 4, 4), [src], [kb], "vector -> 4x4 KPU map")
+            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
+                              setattr(lay, "kpu_mem_out_address", kb.addr)))
+            conv, idx, dst = self.kpu_conv(op.name, kb, (c, 4, 4), p, 1, dw, 0, out_t, oc)
+            mb = self.buf("main", 16 * oc, out_t + ":4x4")
+            mb.touch(idx)
+            conv.flags |= 1
+            conv.set_reg("send_data_out", 1)
+            self.fix(lambda: setattr(conv, "main_mem_out_address", mb.addr))
+            ob = self.buf("main", oc, out_t + ":u8")
+            rp = K210RemovePadding(flags=0, main_mem_in_address=0, main_mem_out_address=0, channels=oc)
+            self.emit(rp, op.name, "CPU", (oc, 4, 4), (oc,), [mb], [ob], "pixel (0,0) of each channel")
+            self.fix(lambda: (setattr(rp, "main_mem_in_address", mb.addr),
+                              setattr(rp, "main_mem_out_address", ob.addr)))
+            self.homes[out_t] = {"u8": ob}
+            return
+        src = self.need_kpu(t_in)
+        if mode == "direct":
+            pool = fused_pool if fused_pool is not None else (5 if st == (2, 2) else 0)
+            conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, pool, out_t, oc)
+        else:
+            # TF 'same' 3x3 stride 2 on an even map: full-resolution conv, then a depthwise layer
+            # taking tap (+1, +1) with left_top pooling picks the odd centres.
+            conv0, idx0, mid = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, 0, out_t + "/full", oc)
+            zo = self.q(out_t)[1]
+            ip = identity_params(oc, 3, (1, 1), zx=zo)
+            conv, idx, dst = self.kpu_conv(op.name + "/stride2", mid, (oc, h, w), ip, 3, True, 5, out_t, oc)
+            self.info[idx].notes += " (TF 'same' stride-2 alignment)"
+        self.homes[out_t] = {"kpu": dst}
+        self.kpu_producer[out_t] = (conv, idx)
+
+    # ---------------------------------------------------------------- other ops
+    def do_maxpool_cpu(self, op, kernel, strides, pads, out_shape):
+        t = op.inputs[0]
+        h, w, c = self.shape(t)
+        src = self.need_u8(t)
+        oh, ow = out_shape
+        ob = self.buf("main", oh * ow * c, op.outputs[0] + ":u8")
+        lay = QuantizedMaxPool2d(flags=0, main_mem_in_address=0, main_mem_out_address=0, in_width=w, in_height=h,
+                                 in_channels=c, out_width=ow, out_height=oh, out_channels=c,
+                                 kernel_width=kernel[1], kernel_height=kernel[0], stride_width=strides[1],
+                                 stride_height=strides[0], padding_width=pads[2], padding_height=pads[0])
+        self.emit(lay, op.name, "CPU", (c, h, w), (c, oh, ow), [src], [ob])
+        self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
+                          setattr(lay, "main_mem_out_address", ob.addr)))
+        self.homes[op.outputs[0]] = {"u8": ob}
+
+    def do_op(self, op):
+        t = op.type
+        g = self.g
+        out = op.outputs[0]
+        name = op.name
+        if t in ("conv2d", "depthwise_conv2d"):
+            return self.do_conv(op)
+        if t == "max_pool2d":
+            oh, ow, _ = self.shape(out)
+            pads = op.attrs["pads"]
+            if pads[1] > op.attrs["ksize"][0] - 1 or pads[3] > op.attrs["ksize"][1] - 1:
+                return self.bad.append((name, op.source_type, "padding larger than the window"))
+            return self.do_maxpool_cpu(op, op.attrs["ksize"], op.attrs["strides"], pads, (oh, ow))
+        if t == "global_max_pool":
+            h, w, c = self.shape(op.inputs[0])
+            return self.do_maxpool_cpu(op, (h, w), (1, 1), (0, 0, 0, 0), (1, 1))
+        if t == "avg_pool2d":
+            h, w, c = self.shape(op.inputs[0])
+            oh, ow, _ = self.shape(out)
+            src = self.need_f32(op.inputs[0])
+            ob = self.buf("main", 4 * oh * ow * c, out + ":f32", "f32")
+            pads = op.attrs["pads"]
+            lay = AveragePool2d(flags=0, main_mem_in_address=0, main_mem_out_address=0, in_width=w, in_height=h,
+                                in_channels=c, out_width=ow, out_height=oh, out_channels=c,
+                                kernel_width=op.attrs["ksize"][1], kernel_height=op.attrs["ksize"][0],
+                                stride_width=op.attrs["strides"][1], stride_height=op.attrs["strides"][0],
+                                padding_width=pads[2], padding_height=pads[0], act=0)
+            self.emit(lay, name, "CPU", (c, h, w), (c, oh, ow), [src], [ob])
+            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
+                              setattr(lay, "main_mem_out_address", ob.addr)))
+            self.homes[out] = {"f32": ob}
+            return
+        if t == "global_avg_pool":
+            h, w, c = self.shape(op.inputs[0])
+            src = self.need_f32(op.inputs[0])
+            ob = self.buf("main", 4 * c, out + ":f32", "f32")
+            lay = GlobalAveragePool2d(flags=0, main_mem_in_address=0, main_mem_out_address=0, kernel_size=h * w,
+                                      channels=c)
+            self.emit(lay, name, "CPU", (c, h, w), (c,), [src], [ob])
+            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
+                              setattr(lay, "main_mem_out_address", ob.addr)))
+            self.homes[out] = {"f32": ob}
+            return
+        if t in ("flatten", "reshape"):
+            src_t = op.inputs[0]
+            ins, outs = self.shape(src_t), self.shape(out)
+            cons = g.consumers(out)
+            same_mem = (len(ins) != 3 or ins[0] * ins[1] == 1 or ins[2] == 1) and \
+                       (len(outs) != 3 or outs[0] * outs[1] == 1 or outs[2] == 1)
+            if same_mem:
+                self.homes[out] = self.homes[src_t]          # CHW order == HWC order here
+                self.chw_flat[out] = self.chw_flat.get(src_t)
+                return
+            if len(ins) == 3 and len(outs) == 1 and out not in g.outputs and cons and \
+                    all(o.type == "dense" for o in cons):
+                self.homes[out] = self.homes[src_t]          # dense weights are permuted instead
+                self.chw_flat[out] = ins
+                return
+            if len(ins) == 3 and len(outs) == 1:
+                h, w, c = ins
+                src = self.need_f32(src_t)
+                ob = self.buf("main", 4 * h * w * c, out + ":f32", "f32")
+                lay = TensorflowFlatten(flags=0, main_mem_in_address=0, main_mem_out_address=0,
+                                        shape_width=w, shape_height=h, shape_channels=c)
+                self.emit(lay, name, "CPU", (c, h, w), (h * w * c,), [src], [ob], "CHW -> HWC")
+                self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
+                                  setattr(lay, "main_mem_out_address", ob.addr)))
+                self.homes[out] = {"f32": ob}
+                return
+            return self.bad.append((name, op.source_type or t, f"reshape {ins} -> {outs}"))
+        if t == "dense":
+            src_t = op.inputs[0]
+            W = np.asarray(op.attrs["weights"], np.float32)
+            n_in, n_out = W.shape
+            perm = self.chw_flat.get(src_t)
+            if perm is not None:
+                h, w, c = perm
+                idx = np.arange(h * w * c).reshape(h, w, c).transpose(2, 0, 1).reshape(-1)
+                W = W[idx]                                  # rows in CHW order
+            act = op.attrs.get("act", "linear")
+            if act not in FC_ACT and act != "sigmoid":
+                return self.bad.append((name, op.source_type or t, f"activation {act} after a CPU dense layer"))
+            src = self.need_f32(src_t)
+            ob = self.buf("main", 4 * n_out, out + ":f32", "f32")
+            b = op.attrs.get("bias")
+            lay = FullyConnected(flags=0, main_mem_in_address=0, main_mem_out_address=0, in_channels=n_in,
+                                 out_channels=n_out, act=FC_ACT.get(act, 0), weights=W.T.copy(),
+                                 bias=np.zeros(n_out, np.float32) if b is None else b)
+            self.emit(lay, name, "CPU", (n_in,), (n_out,), [src], [ob], f"f32 act={act}")
+            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
+                              setattr(lay, "main_mem_out_address", ob.addr)))
+            if act == "sigmoid":
+                self._logistic(name, ob, n_out)
+            self.homes[out] = {"f32": ob}
+            return
+        if t == "softmax":
+            n = int(np.prod(self.shape(out)))
+            if len(self.shape(out)) != 1:
+                return self.bad.append((name, op.source_type or t, "softmax over a map"))
+            src = self.need_f32(op.inputs[0])
+            ob = self.buf("main", 4 * n, out + ":f32", "f32")
+            lay = Softmax(flags=0, main_mem_in_address=0, main_mem_out_address=0, channels=n)
+            self.emit(lay, name, "CPU", (n,), (n,), [src], [ob])
+            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
+                              setattr(lay, "main_mem_out_address", ob.addr)))
+            self.homes[out] = {"f32": ob}
+            return
+        if t == "activation" and op.attrs.get("act") == "sigmoid" and len(self.shape(out)) == 1:
+            n = self.shape(out)[0]
+            src = self.need_f32(op.inputs[0])
+            ob = self.buf("main", 4 * n, out + ":f32", "f32")
+            lay = Logistic(flags=0, main_mem_in_address=0, main_mem_out_address=0, channels=n)
+            self.emit(lay, name, "CPU", (n,), (n,), [src], [ob])
+            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
+                              setattr(lay, "main_mem_out_address", ob.addr)))
+            self.homes[out] = {"f32": ob}
+            return
+        if t == "add":
+            act = op.attrs.get("act", "linear")
+            if act not in ("linear", "relu", "relu6"):
+                return self.bad.append((name, op.source_type or t, f"activation {act} after add"))
+            cur = op.inputs[0]
+            for j, other in enumerate(op.inputs[1:]):
+                dst_t = out if j == len(op.inputs) - 2 else self.g.unique_name(out + f"_part{j}")
+                if dst_t != out:
+                    self.g.add_tensor(dst_t, self.shape(out))
+                    self.ranges[dst_t] = self.ranges.get(out, (0, 0))
+                    self._grp_rng[self._grp.find(dst_t)] = self.ranges[dst_t]
+                self._qadd(name, cur, other, dst_t)
+                cur = dst_t
+            if act == "relu" and self.q(out)[1] != 0:
+                self.bad.append((name, op.source_type or t, "relu after add needs a zero-based range"))
+            return
+        if t == "concat":
+            shp = self.shape(out)
+            if op.attrs["axis"] != len(shp) - 1:
+                return self.bad.append((name, op.source_type or t, "concat not along channels"))
+            srcs = [self.need_u8(x) for x in op.inputs]
+            n = int(np.prod(shp))
+            ob = self.buf("main", n, out + ":u8")
+            lay = QuantizedConcat(flags=0, main_mem_out_address=0, inputs=[(0, b.size) for b in srcs])
+            c, h, w = self._chw(shp)
+            self.emit(lay, name, "CPU", tuple(self._chw(self.shape(x)) for x in op.inputs), (c, h, w),
+                      srcs, [ob], "byte concat along channels")
+            self.fix(lambda: (setattr(lay, "main_mem_out_address", ob.addr),
+                              setattr(lay, "inputs", [(b.addr, b.size) for b in srcs])))
+            self.homes[out] = {"u8": ob}
+            return
+        self.bad.append((name, op.source_type or t, f"no K210 lowering for {t}"
+                         + (f" with activation {op.attrs.get('act')}" if t == "activation" else "")))
+
+    def _logistic(self, name, buf, n):
+        lay = Logistic(flags=0, main_mem_in_address=0, main_mem_out_address=0, channels=n)
+        self.emit(lay, name, "CPU", (n,), (n,), [buf], [buf], "sigmoid")
+        self.fix(lambda: (setattr(lay, "main_mem_in_address", buf.addr),
+                          setattr(lay, "main_mem_out_address", buf.addr)))
+
+    def _qadd(self, name, a, b, out):
+        sa, za = self.q(a)
+        sb, zb = self.q(b)
+        so, zo = self.q(out)
+        ba, bb = self.need_u8(a), self.need_u8(b)
+        n = int(np.prod(self.shape(out)))
+        k = min(30, 30 - max(0, math.ceil(math.log2(max(sa, sb) / so * 256 + 1e-30))))
+        ob = self.buf("main", n, out + ":u8")
+        lay = QuantizedAdd(flags=0, main_mem_in_a_address=0, main_mem_in_b_address=0, main_mem_out_address=0,
+                           count=n, in_a_offset=-za, in_a_mul=int(round(sa / so * 2 ** k)), in_a_shift=0,
+                           in_b_offset=-zb, in_b_mul=int(round(sb / so * 2 ** k)), in_b_shift=0,
+                           out_offset=zo, out_mul=1, out_shift=k)
+        self.emit(lay, name, "CPU", self._chw(self.shape(a)), self._chw(self.shape(out)), [ba, bb], [ob])
+        self.fix(lambda: (setattr(lay, "main_mem_in_a_address", ba.addr),
+                          setattr(lay, "main_mem_in_b_address", bb.addr),
+                          setattr(lay, "main_mem_out_address", ob.addr)))
+        self.homes[out] = {"u8": ob}
+
+    # ---------------------------------------------------------------- driver
+    def fuse_pools(self):
+        """conv (stride 1) -> 2x2/s2 or 4x4/s4 max/avg pool on a divisible map: the KPU pool field."""
+        fused = {}
+        for op in self.g.ops:
+            if op.type not in ("max_pool2d", "avg_pool2d"):
+                continue
+            prod = self.g.producer(op.inputs[0])
+            if prod is None or prod.type not in ("conv2d", "depthwise_conv2d") or \
+                    tuple(prod.attrs["strides"]) != (1, 1) or len(self.g.consumers(op.inputs[0])) != 1 or \
+                    op.inputs[0] in self.g.outputs:
+                continue
+            k, s = tuple(op.attrs["ksize"]), tuple(op.attrs["strides"])
+            h, w, _ = self.shape(op.inputs[0])
+            kinds = {((2, 2), (2, 2)): (1, 2), ((4, 4), (4, 4)): (3, 4)}
+            if (k, s) not in kinds or h % s[0] or w % s[1]:
+                continue
+            fused[prod.name] = (op, kinds[(k, s)][0 if op.type == "max_pool2d" else 1])
+        return fused
+
+    def compile(self):
+        g = self.g
+        if len(g.inputs) != 1:
+            raise UnsupportedLayersError([(t, "Input", "kmodel v3 has one input") for t in g.inputs], g.name)
+        self._build_quant()
+        fused = self.fuse_pools()
+        skip = {p.name for p, _ in fused.values()}
+        t_in = g.inputs[0]
+        in_shape = g.shape(t_in)
+        first = g.ops[0] if g.ops else None
+        if len(in_shape) == 1:
+            self.homes[t_in] = {"f32": self.buf("main", 4 * in_shape[0], t_in + ":f32", "f32")}
+            self.homes[t_in]["f32"].touch(-1)
+            if first is None or first.type != "dense" or first.inputs != [t_in]:
+                self.bad.append((t_in, "Input", "a vector input must feed a dense layer first"))
+        else:
+            if len(in_shape) != 3:
+                raise UnsupportedLayersError([(t_in, "Input", f"input shape {in_shape}")], g.name)
+            h, w, c = in_shape
+            kb = self.buf("kpu", kpu.map_rows(w, h, c), t_in + ":kpu")
+            kb.touch(-1)
+            self.homes[t_in] = {"kpu": kb}
+            if first is None or first.type not in ("conv2d", "depthwise_conv2d") or \
+                    first.inputs != [t_in] or self.plan_conv(first)[0] not in ("direct", "shift"):
+                # layer 0 must be a KPU conv reading the input: copy it through an identity layer
+                ip = identity_params(c, 1, zx=int(round(self.q(t_in)[1])))
+                conv, idx, dst = self.kpu_conv("input_copy", kb, (c, h, w), ip, 1, True, 0, t_in, c)
+                self.homes[t_in] = {"kpu": dst}
+                self.kpu_producer[t_in] = (conv, idx)
+        for op in g.ops:
+            if op.name in skip:
+                p_op, ptype = next(v for v in fused.values() if v[0].name == op.name)
+                continue
+            if op.name in fused:
+                pool_op, ptype = fused[op.name]
+                if self.plan_conv(op)[0] == "direct":
+                    self.do_conv(op, fused_pool=ptype, out_tensor=pool_op.outputs[0])
+                    self.info[-1].op += "+" + pool_op.name
+                    continue
+                self.do_op(op)
+                self.do_op(pool_op)
+                continue
+            self.do_op(op)
+        if self.bad:
+            raise UnsupportedLayersError(self.bad, f"model '{g.name}' for the K210")
+        out_bufs = []
+        for t in g.outputs:
+            b = self.need_f32(t)
+            b.keep = True
+            out_bufs.append((t, b))
+        if not self.layers or self.layers[0].TYPE not in (K210Conv.TYPE, FullyConnected.TYPE):
+            raise UnsupportedLayersError([(g.ops[0].name, g.ops[0].type, "the first layer must run on the KPU")],
+                                         g.name)
+        end = len(self.layers)
+        kbufs = [b for b in self.bufs if b.mem == "kpu"]
+        mbufs = [b for b in self.bufs if b.mem == "main"]
+        for b in kbufs + mbufs:
+            if b.first > b.last:
+                b.first = b.last
+        msa = place(kbufs, "kpu", end, top_down=True)
+        main = place(mbufs, "main", end)
+        for f in self.fixups:
+            f()
+        model = KModel(layers=self.layers, outputs=[(b.addr, b.size) for _, b in out_bufs],
+                       flags=1 if self.opt.quant_bit == 8 else 0, main_mem_usage=max(8, (main + 7) // 8 * 8),
+                       max_start_address=msa)
+        self.main_mem = model.main_mem_usage
+        self.kpu_rows = KPU_ROWS - msa
+        self.output_names = [t for t, _ in out_bufs]
+        return model

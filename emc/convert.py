@@ -1,0 +1,150 @@
+"""save_kmodel: trained network -> calibrated, quantized kmodel v3 for the K210, plus a report
+comparing the kmodel (run on the bit-exact reference executor) with the float model."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .ir import passes
+from .ir.execute import run_float
+
+
+@dataclass
+class ConversionReport:
+    model: str
+    path: str
+    layers: list                     # LayerInfo
+    main_mem: int
+    kpu_rows: int
+    file_size: int
+    input_quant: tuple
+    output_names: list
+    metrics: dict = field(default_factory=dict)
+    times: dict = field(default_factory=dict)
+    quant: dict = field(default_factory=dict)
+
+    def text(self):
+        lines = [f"EMC conversion report: {self.model} -> {self.path}",
+                 f"{'#':>3} {'layer':28s} {'where':5s} {'from op':28s} {'in':>16s} {'out':>16s}  notes"]
+        for li in self.layers:
+            lines.append(f"{li.index:3d} {li.type:28s} {li.where:5s} {li.op[:28]:28s} "
+                         f"{'x'.join(map(str, _flat(li.in_shape)))[:16]:>16s} "
+                         f"{'x'.join(map(str, li.out_shape)):>16s}  {li.notes.strip()}")
+        nk = sum(1 for li in self.layers if li.where == "KPU")
+        lines.append(f"layers: {len(self.layers)} ({nk} KPU, {len(self.layers) - nk} CPU); "
+                     f"main buffer {self.main_mem} bytes; KPU RAM {self.kpu_rows * 64} bytes "
+                     f"({self.kpu_rows} rows); file {self.file_size} bytes")
+        s, z = self.input_quant
+        lines.append(f"input: uint8 planar CHW, real = {s:.6g} * (q - {z:g})")
+        for name, m in self.metrics.items():
+            lines.append(f"output {name}: max |kmodel - float| = {m['max_abs']:.4g}, cosine = {m['cosine']:.5f}"
+                         + (f", top-1 agreement = {100 * m['top1']:.1f}%" if m.get("top1") is not None else "")
+                         + f" over {m['n']} inputs")
+        lines.append("times: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.times.items()))
+        return "\n".join(lines)
+
+    __str__ = text
+
+
+def _flat(s):
+    if s and isinstance(s[0], tuple):
+        return [v for t in s for v in t]
+    return list(s)
+
+
+def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", quant_func="minmax", quant_bit=8,
+                version=3, target="k210", *, resize=False, allow_patched=False, eval_limit=100,
+                report=True, progress=None, input_quant=None, verbose=False):
+    """Convert `network` (TensorLayer 2 / Keras model or file, .tflite file/bytes, or an emc IR Graph)
+    to a kmodel v3 at `filepath`, calibrating on `dataset_dir` (image folder, .npy, array or callable).
+
+    Returns a ConversionReport (also written next to the model as <filepath>.report.txt when report=True).
+    """
+    from .backends.k210 import K210Compiler, Options
+    from .frontends import load
+    from .quant import calibrate, load_dataset
+    from .reference import run as ref_run
+
+    if version != 3:
+        raise ValueError(f"kmodel version {version} is not supported (only 3)")
+    if target != "k210":
+        raise ValueError(f"target {target!r} is not handled by save_kmodel (only 'k210')")
+    if quant_bit not in (8, 16):
+        raise ValueError(f"quant_bit must be 8 or 16, not {quant_bit}")
+    times = {}
+    t0 = time.time()
+    graph = load(network)
+    times["load"] = time.time() - t0
+    t = time.time()
+    g = passes.optimize(graph)
+    if len(g.inputs) != 1:
+        raise ValueError(f"kmodel v3 takes one input, the model has {len(g.inputs)}")
+    in_shape = g.shape(g.inputs[0])
+    data = load_dataset(dataset_dir, in_shape, dataset_func, resize=resize)
+    ranges = calibrate(g, data.x, quant_func, progress=progress)
+    times["calibrate"] = time.time() - t
+    fixed = {n: (tt.quant.scale, tt.quant.zero_point) for n, tt in g.tensors.items()
+             if tt.quant is not None and np.ndim(tt.quant.scale) == 0}
+    if input_quant is None:
+        if data.pixel_quant is not None:
+            input_quant = data.pixel_quant
+        elif g.inputs[0] in fixed:
+            input_quant = fixed[g.inputs[0]]
+    t = time.time()
+    comp = K210Compiler(g, ranges, input_quant if len(in_shape) == 3 else None,
+                        Options(quant_bit=quant_bit, allow_patched=allow_patched), fixed)
+    model = comp.compile()
+    size = model.save(filepath)
+    times["compile"] = time.time() - t
+    iq = comp.q(g.inputs[0])
+    rep = ConversionReport(getattr(graph, "name", "model"), os.fspath(filepath), comp.info, comp.main_mem,
+                           comp.kpu_rows, size, iq if len(in_shape) == 3 else (1.0, 0), comp.output_names,
+                           times=times)
+    rep.quant = {tn: comp.q(tn) for tn in g.tensors if tn in ranges}
+    if eval_limit:
+        t = time.time()
+        n = min(eval_limit, len(data.x))
+        xs = data.x[:n]
+        ref = run_float(g, xs)
+        dev_in = device_inputs(data, iq, in_shape, n)
+        got = [ref_run(model, dev_in[i]) for i in range(n)]
+        rep.metrics = compare(g, ref, got)
+        times["evaluate"] = time.time() - t
+    times["total"] = time.time() - t0
+    if report:
+        with open(os.fspath(filepath) + ".report.txt", "w") as f:
+            f.write(rep.text() + "\n")
+    if verbose:
+        print(rep.text())
+    return rep
+
+
+def device_inputs(data, iq, in_shape, n):
+    """What the device takes for the first n calibration samples."""
+    if len(in_shape) != 3:
+        return [x.astype(np.float32) for x in data.x[:n]]
+    if data.pixels is not None and data.pixel_quant is not None:
+        return [np.ascontiguousarray(p.transpose(2, 0, 1)) for p in data.pixels[:n]]
+    s, z = iq
+    return [np.clip(np.round(x / s + z), 0, 255).astype(np.uint8).transpose(2, 0, 1).copy() for x in data.x[:n]]
+
+
+def to_device_layout(a):
+    """Float model output (HWC map or vector) in the kmodel's order (CHW)."""
+    a = np.asarray(a)
+    return a.transpose(2, 0, 1) if a.ndim == 3 else a
+
+
+def compare(g, ref, got):
+    metrics = {}
+    for j, name in enumerate(g.outputs):
+        f = np.stack([to_device_layout(ref[name][i]).reshape(-1) for i in range(len(got))]).astype(np.float64)
+        k = np.stack([np.asarray(got[i][j], np.float64).reshape(-1) for i in range(len(got))])
+        cos = np.sum(f * k, axis=1) / (np.linalg.norm(f, axis=1) * np.linalg.norm(k, axis=1) + 1e-12)
+        m = {"max_abs": float(np.abs(f - k).max()), "cosine": float(cos.mean()), "n": len(got),
+             "top1": float(np.mean(f.argmax(1) == k.argmax(1))) if f.shape[1] > 1 else None}
+        metrics[name] = m
+    return metrics
