@@ -91,12 +91,16 @@ uint64_t board_counter(void)
 void board_counter_restart(void)
 {
     /* Re-phase SysTick so that its wrap interrupts fall at the same instruction of every invoke
-     * (deterministic instruction counts under -icount); time keeps increasing. */
+     * (deterministic instruction counts under -icount); time keeps increasing. Writing CVR
+     * zeroes it until the next clock edge reloads it: wait for that reload. */
+    uint32_t guard = 1000;
     __asm__ volatile("cpsid i" ::: "memory");
     tick_base = ticks() + 1u;
     wraps = 0;
     SYST_CVR = 0;
-    (void)SYST_CSR;
+    while (SYST_CVR == 0 && --guard)
+        ;
+    (void)SYST_CSR;      /* clear COUNTFLAG */
     SCB_ICSR = 1u << 25; /* PENDSTCLR */
     __asm__ volatile("cpsie i" ::: "memory");
 }

@@ -1,0 +1,178 @@
+"""Build the HIL firmwares (make over the same sources as the PlatformIO envs) and report their size.
+
+    from emc.hil import firmware
+    elf = firmware.build("qemu-m4")            # incremental: make decides what is stale
+    print(firmware.elf_sizes(elf))             # {'flash': ..., 'ram': ..., 'text': ...}
+
+Outputs go to <repo>/build/firmware/<target>[-stub]/ (gitignored), or $EMC_FW_BUILD.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import shutil
+import struct
+import subprocess
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    name: str
+    directory: str          # folder with the Makefile, relative to the repository
+    make_target: str
+    artifact: str           # file name inside the build folder
+    compiler: str           # the executable that must exist to build
+    machine: str = ""       # QEMU machine description (for reports)
+
+
+TARGETS = {
+    "qemu-m4": Target("qemu-m4", "firmware_stm32", "qemu-m4", "fw.elf", "arm-none-eabi-gcc",
+                      "QEMU mps2-an386, Cortex-M4F"),
+    "qemu-m7": Target("qemu-m7", "firmware_stm32", "qemu-m7", "fw.elf", "arm-none-eabi-gcc",
+                      "QEMU mps2-an500, Cortex-M7"),
+    "qemu-rv64": Target("qemu-rv64", "firmware_k210", "qemu-rv64", "fw.elf", "riscv64-unknown-elf-gcc",
+                        "QEMU virt, RV64GC (K210 stand-in, software KPU)"),
+    "host": Target("host", "firmware_common", "host", "hil_host", "cc", "Linux process on a pty"),
+}
+
+
+class FirmwareError(RuntimeError):
+    pass
+
+
+def build_root() -> pathlib.Path:
+    return pathlib.Path(os.environ.get("EMC_FW_BUILD", ROOT / "build" / "firmware"))
+
+
+def runtime_kind(runtime: str = "auto") -> str:
+    if runtime != "auto":
+        return runtime
+    srcs = list((ROOT / "runtime_c" / "src").glob("*.c"))
+    return "real" if srcs else "stub"
+
+
+def artifact_path(target: str, runtime: str = "auto") -> pathlib.Path:
+    t = TARGETS[target]
+    kind = runtime_kind(runtime)
+    if target == "host":
+        return build_root() / f"host-{kind}" / t.artifact
+    return build_root() / (t.name + ("-stub" if kind == "stub" else "")) / t.artifact
+
+
+def toolchain_available(target: str) -> bool:
+    return shutil.which(TARGETS[target].compiler) is not None and shutil.which("make") is not None
+
+
+def build(target: str, runtime: str = "auto", *, clean: bool = False, jobs: int = 2,
+          extra: tuple = ()) -> pathlib.Path:
+    """Run make for one target (does nothing when the ELF is up to date). Returns the artifact."""
+    if target not in TARGETS:
+        raise FirmwareError(f"unknown firmware target {target!r}; known: {', '.join(TARGETS)}")
+    t = TARGETS[target]
+    if not toolchain_available(target):
+        raise FirmwareError(f"{t.compiler} not found: install the cross toolchain (see docs/hil_protocol.md)")
+    out = artifact_path(target, runtime)
+    args = ["make", "-s", f"-j{jobs}", "-C", str(ROOT / t.directory), f"RUNTIME={runtime_kind(runtime)}"]
+    if target == "host":
+        args.append(f"BUILD={out.parent}")
+    else:
+        args.append(f"BUILD_ROOT={build_root()}")
+    args += list(extra)
+    if clean:
+        subprocess.run(args + ["clean"], check=False, capture_output=True)
+    r = subprocess.run(args + [t.make_target], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise FirmwareError(f"building {target} failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
+    if not out.exists():
+        raise FirmwareError(f"build of {target} produced no {out}")
+    return out
+
+
+# ---- ELF inspection (no binutils needed) -------------------------------------------------------
+SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 1, 2, 4
+SHT_SYMTAB, SHT_NOBITS = 2, 8
+
+
+def _sections(data: bytes):
+    if data[:4] != b"\x7fELF":
+        raise FirmwareError("not an ELF file")
+    is64 = data[4] == 2
+    if data[5] != 1:
+        raise FirmwareError("big-endian ELF not supported")
+    if is64:
+        shoff, = struct.unpack_from("<Q", data, 0x28)
+        shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    else:
+        shoff, = struct.unpack_from("<I", data, 0x20)
+        shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x2E)
+    secs = []
+    for i in range(shnum):
+        o = shoff + i * shentsize
+        if is64:
+            name, typ, flags, addr, off, size, link, info, align, entsize = struct.unpack_from("<IIQQQQIIQQ", data, o)
+        else:
+            name, typ, flags, addr, off, size, link, info, align, entsize = struct.unpack_from("<IIIIIIIIII", data, o)
+        secs.append(dict(name_off=name, type=typ, flags=flags, addr=addr, offset=off, size=size, link=link,
+                         entsize=entsize))
+    strtab = secs[shstrndx]
+    for s in secs:
+        start = strtab["offset"] + s["name_off"]
+        s["name"] = data[start:data.index(b"\0", start)].decode()
+    return is64, secs
+
+
+def elf_symbols(path) -> dict:
+    """{name: address} of every symbol in the ELF's symbol table."""
+    data = pathlib.Path(path).read_bytes()
+    is64, secs = _sections(data)
+    out = {}
+    for s in secs:
+        if s["type"] != SHT_SYMTAB:
+            continue
+        strs = secs[s["link"]]
+        n = s["size"] // s["entsize"]
+        for i in range(n):
+            o = s["offset"] + i * s["entsize"]
+            if is64:
+                name, _info, _other, _shndx, value, _size = struct.unpack_from("<IBBHQQ", data, o)
+            else:
+                name, value, _size, _info, _other, _shndx = struct.unpack_from("<IIIBBH", data, o)
+            if name:
+                start = strs["offset"] + name
+                out[data[start:data.index(b"\0", start)].decode()] = value
+    return out
+
+
+def elf_sizes(path) -> dict:
+    """Sizes like arm-none-eabi-size, split the way a board sees them:
+
+    text (code), rodata (constants, vector table), data (initialised RAM; its image also sits in
+    flash), bss (zeroed RAM, without the stack), stack; flash = text + rodata + data;
+    ram = data + bss + stack. The arena and the model/input/capture buffers are linker symbols
+    (arena = all RAM left), reported as arena when the ELF defines them."""
+    _, secs = _sections(pathlib.Path(path).read_bytes())
+    r = dict(text=0, rodata=0, data=0, bss=0, stack=0)
+    for s in secs:
+        f = s["flags"]
+        if not f & SHF_ALLOC or s["size"] == 0:
+            continue
+        if s["name"] == ".stack":
+            r["stack"] += s["size"]
+        elif f & SHF_EXECINSTR:
+            r["text"] += s["size"]
+        elif not f & SHF_WRITE:
+            r["rodata"] += s["size"]
+        elif s["type"] == SHT_NOBITS:
+            r["bss"] += s["size"]
+        else:
+            r["data"] += s["size"]
+    r["flash"] = r["text"] + r["rodata"] + r["data"]
+    r["ram"] = r["data"] + r["bss"] + r["stack"]
+    syms = elf_symbols(path)
+    if "__hil_arena_start" in syms and "__hil_arena_end" in syms:
+        r["arena"] = syms["__hil_arena_end"] - syms["__hil_arena_start"]
+    return r
