@@ -121,6 +121,7 @@ typedef struct emc_model {
     emc_tensor_t input;
     uint32_t input_kind;       /* internal: how set_input stores the tensor */
     uint32_t input_kpu_row;
+    uint32_t input_kpu_layout[4]; /* internal: groups, row_len, row_pitch, chan_rows */
     const emc_port_t *port;
     emc_layer_hook_t hook;
     void *hook_user;

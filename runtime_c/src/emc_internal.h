@@ -52,6 +52,7 @@ typedef struct emc_check {
     int has_out;
     emc_tensor_t input;        /* set by layer 0 only */
     uint32_t input_kind, input_kpu_row, input_addr;
+    uint32_t input_layout[4];  /* KPU input: groups, row_len, row_pitch, chan_rows */
 } emc_check_t;
 
 /* Interpreter-side context for kernels. */
@@ -137,32 +138,37 @@ static inline void emc_out_main(emc_exec_t *x, uint32_t addr, size_t size, emc_d
 }
 
 /* ---- KPU row layout (spec 4.3) --------------------------------------------------------- */
+/* groups: channels packed per 64-byte row; row_len: rows per image line; chan_rows: rows
+ * between channel groups (the conv registers' channel_switch_addr). */
 typedef struct emc_kpu_layout {
-    uint32_t groups, row_len, row_pitch;
+    uint32_t groups, row_len, row_pitch, chan_rows;
 } emc_kpu_layout_t;
 
-static inline emc_kpu_layout_t emc_kpu_layout(uint32_t width)
+/* The layout a map of this width and height gets from the SDK / writers. */
+static inline emc_kpu_layout_t emc_kpu_layout(uint32_t width, uint32_t height)
 {
     emc_kpu_layout_t l;
     if (width <= 16) {
-        l.groups = 4; l.row_len = 1; l.row_pitch = 16;
+        l.groups = 4; l.row_len = 1;
     } else if (width <= 32) {
-        l.groups = 2; l.row_len = 1; l.row_pitch = 32;
+        l.groups = 2; l.row_len = 1;
     } else {
-        l.groups = 1; l.row_len = (width + 63) / 64; l.row_pitch = 64;
+        l.groups = 1; l.row_len = (width + 63) / 64;
     }
+    l.row_pitch = 64 / l.groups;
+    l.chan_rows = l.row_len * height;
     return l;
 }
-/* Rows a W x H x C map occupies in KPU RAM. */
-static inline uint64_t emc_kpu_rows(uint32_t w, uint32_t h, uint32_t c)
+/* Bytes from a map's base to one past its last element (c, h, w >= 1). */
+static inline uint64_t emc_kpu_extent(emc_kpu_layout_t l, uint32_t w, uint32_t h, uint32_t c)
 {
-    emc_kpu_layout_t l = emc_kpu_layout(w);
-    return (uint64_t)l.row_len * h * ((c + l.groups - 1) / l.groups);
+    return (uint64_t)((c - 1) / l.groups) * l.chan_rows * 64u + (uint64_t)((c - 1) % l.groups) * l.row_pitch +
+           (uint64_t)(h - 1) * l.row_len * 64u + w;
 }
 /* Scatter dense CHW u8 into the row layout at `dst` (byte 0 of the map's base row). */
-void emc_kpu_upload(uint8_t *dst, const uint8_t *src, uint32_t w, uint32_t h, uint32_t c);
+void emc_kpu_upload(uint8_t *dst, const uint8_t *src, emc_kpu_layout_t l, uint32_t w, uint32_t h, uint32_t c);
 /* Gather the row layout into dense CHW. */
-void emc_kpu_download(uint8_t *dst, const uint8_t *src, uint32_t w, uint32_t h, uint32_t c);
+void emc_kpu_download(uint8_t *dst, const uint8_t *src, emc_kpu_layout_t l, uint32_t w, uint32_t h, uint32_t c);
 
 /* ---- shared arithmetic ---------------------------------------------------------------- */
 /* kpu.c kpu_carry_shift: round-to-nearest right shift (reproduces its quirk for negative odd

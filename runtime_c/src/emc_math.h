@@ -1,16 +1,12 @@
-/* The one place that decides which exp() float layers use.
- *
- * Default: the C library's expf, as the SDK kpu.c does. Libraries differ in the last ulp, so a
- * port that must agree bit-for-bit with another platform can define EMC_EXPF to its own
- * function (docs/runtime_c.md "Float layers"). */
+/* The exp() every float layer uses: emc_expf, a fixed sequence of IEEE float32 operations
+ * (Cephes-style range reduction + degree-6 polynomial) with a bit-identical numpy twin in
+ * emc/kmodel/layers/generic_math.py (expf_f32). C libraries and numpy disagree in the last ulp
+ * of exp on ~11% of inputs, so a shared deterministic algorithm is the only way the C runtime,
+ * every MCU port and the Python reference agree bit for bit. Accuracy: <= 2 ulp vs glibc.
+ * Needs -ffp-contract=off (no fused multiply-add). */
 #ifndef EMC_MATH_H
 #define EMC_MATH_H
-#include <math.h>
 
-#ifndef EMC_EXPF
-#define EMC_EXPF expf
-#endif
-
-static inline float emc_expf(float x) { return EMC_EXPF(x); }
+float emc_expf(float x);
 
 #endif

@@ -111,7 +111,7 @@ typedef struct emc_plan {
     uint32_t kpu_lo, kpu_hi;
     size_t scratch;
     emc_tensor_t input;
-    uint32_t input_kind, input_kpu_row, input_addr;
+    uint32_t input_kind, input_kpu_row, input_addr, input_layout[4];
     emc_error_t err;
 } emc_plan_t;
 
@@ -169,8 +169,12 @@ static emc_status_t validate(const uint8_t *f, size_t size, emc_plan_t *p, uint8
     p->layers = emc_rd32(f + 12);
     p->main_mem_usage = emc_rd32(f + 20);
     p->outputs = emc_rd32(f + 24);
+    if (p->flags & ~1u) /* only bit 0 (eight_bit_mode) is defined */
+        return hdr_fail(p, EMC_E_HEADER, 4);
     if (arch != 0)
         return hdr_fail(p, EMC_E_ARCH, 8);
+    if (emc_rd32(f + 16) > EMC_KPU_ROWS) /* max_start_address */
+        return hdr_fail(p, EMC_E_HEADER, 16);
     if (p->layers == 0 || p->layers > size / 8)
         return hdr_fail(p, p->layers == 0 ? EMC_E_HEADER : EMC_E_TRUNCATED, 12);
     if (p->main_mem_usage > EMC_MAX_MAIN_MEM)
@@ -263,13 +267,14 @@ static emc_status_t validate(const uint8_t *f, size_t size, emc_plan_t *p, uint8
             p->input_kind = c.input_kind;
             p->input_kpu_row = c.input_kpu_row;
             p->input_addr = c.input_addr;
+            memcpy(p->input_layout, c.input_layout, sizeof p->input_layout);
         }
         /* The output table names byte ranges only: take dtype/shape from the last layer that
          * wrote a main-memory range containing the output. */
         if (desc && c.has_out && !c.out.in_kpu) {
             for (o = 0; o < p->outputs; o++) {
                 uint32_t a = emc_rd32(f + 28 + 8 * o), s2 = emc_rd32(f + 32 + 8 * o);
-                if (a >= c.out.addr && (uint64_t)a + s2 <= (uint64_t)c.out.addr + c.out.size) {
+                if (a >= c.out.addr && (uint64_t)a < (uint64_t)c.out.addr + c.out.size) {
                     emc_out_t d = c.out;
                     if (a != c.out.addr || s2 != c.out.size) {
                         d.rank = 1;
@@ -361,6 +366,7 @@ emc_status_t emc_model_load(emc_model_t *m, const void *kmodel, size_t size, voi
     m->input = p.input;
     m->input_kind = p.input_kind;
     m->input_kpu_row = p.input_kpu_row;
+    memcpy(m->input_kpu_layout, p.input_layout, sizeof m->input_kpu_layout);
     if (m->input_kind == EMC_IN_MAIN)
         m->input.data = m->main + (size_t)p.input_addr;
     m->port = port;
@@ -447,7 +453,12 @@ emc_status_t emc_model_set_input(emc_model_t *m, const void *data, size_t size)
         memset(m->kpu, 0, kpu_bytes);
     if (m->input_kind == EMC_IN_KPU) {
         uint8_t *dst = m->kpu + ((size_t)m->input_kpu_row - m->kpu_lo) * EMC_KPU_ROW_BYTES;
-        emc_kpu_upload(dst, (const uint8_t *)data, m->input.shape[2], m->input.shape[1], m->input.shape[0]);
+        emc_kpu_layout_t l;
+        l.groups = m->input_kpu_layout[0];
+        l.row_len = m->input_kpu_layout[1];
+        l.row_pitch = m->input_kpu_layout[2];
+        l.chan_rows = m->input_kpu_layout[3];
+        emc_kpu_upload(dst, (const uint8_t *)data, l, m->input.shape[2], m->input.shape[1], m->input.shape[0]);
     } else {
         memcpy(m->input.data, data, size);
     }

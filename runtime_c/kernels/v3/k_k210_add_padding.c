@@ -8,13 +8,12 @@ static emc_status_t check(emc_check_t *c)
 {
     const emc_body_t *b = c->b;
     uint32_t ch = emc_f(b, F_C);
-    if (ch > 1024)
+    if (ch == 0)
         return emc_fail(c, EMC_E_BODY, F_C);
     if (emc_chk_main(c, F_IN, emc_f(b, F_IN), ch) ||
-        emc_chk_kpu(c, F_KPU, emc_f(b, F_KPU), emc_kpu_rows(4, 4, ch) * EMC_KPU_ROW_BYTES))
+        emc_chk_kpu(c, F_KPU, emc_f(b, F_KPU), (uint64_t)((ch - 1) / 4) * 256u + ((ch - 1) % 4) * 16u + 1u))
         return c->err.status;
-    emc_set_out(c, 1, emc_f(b, F_KPU) * EMC_KPU_ROW_BYTES, (uint32_t)(emc_kpu_rows(4, 4, ch) * EMC_KPU_ROW_BYTES),
-                EMC_DT_U8);
+    emc_set_out(c, 1, emc_f(b, F_KPU) * EMC_KPU_ROW_BYTES, ch, EMC_DT_U8);
     return EMC_OK;
 }
 

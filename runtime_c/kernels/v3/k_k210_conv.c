@@ -1,7 +1,9 @@
-/* K210_CONV (10240): a software model of one KPU layer (spec sections 4.3, 5, 6, 8.20).
+/* K210_CONV (10240): a software model of one KPU layer (spec sections 4.3, 5, 6, 8.20), the
+ * same arithmetic as the Python reference (emc/kmodel/kpu.py).
  *
  * conv (1x1 or 3x3, stride 1, "same", optional depthwise) with the arg_x/arg_w/arg_add offset
- * terms -> per-channel batch norm (24-bit signed multiplier) -> 16-segment piece-wise linear
+ * terms applied per input channel, each shifted before the channels are summed (what matches
+ * the hardware-verified Maix-EMC CIFAR-10 output) -> per-channel batch norm (24-bit signed multiplier) -> 16-segment piece-wise linear
  * activation with a rounding shift -> pooling (types 0..9) -> KPU RAM (row layout of the output
  * width) and, with KLF_MAIN_MEM_OUT, a dense CHW copy in main memory.
  *
@@ -9,7 +11,10 @@
  * hostile file cannot trigger undefined behaviour; real files never come near the limits.
  * A hardware port (emc_port_t.k210_conv) may run the layer instead.
  *
- * Scratch (per layer, from the arena): int64 acc[H*W], int64 sum_x[H*W], u8 act[H*W],
+ * Maps are addressed with the layout the registers give (coef_group / row_switch_addr /
+ * channel_switch_addr, and the wb_* triple for the output), validated to hold the width.
+ *
+ * Scratch (per layer, from the arena): int64 acc[H*W], int64 x_term[H*W], u8 act[H*W],
  * u8 pooled[OC*H_out*W_out].
  */
 #include "emc_internal.h"
@@ -24,6 +29,26 @@ typedef struct conv_regs {
     uint32_t in_group, in_row_switch, in_chan_switch, out_group, out_row_switch, out_chan_switch;
     uint32_t chan_bytes, total_bytes;
 } conv_regs_t;
+
+static emc_kpu_layout_t reg_layout(uint32_t groups, uint32_t row_len, uint32_t chan_rows)
+{
+    emc_kpu_layout_t l;
+    l.groups = groups;
+    l.row_len = row_len;
+    l.row_pitch = groups ? 64u / groups : 64u;
+    l.chan_rows = chan_rows;
+    return l;
+}
+
+/* The layout registers must be usable: group 1/2/4, non-zero strides, a row wide enough. */
+static int layout_ok(emc_kpu_layout_t l, uint32_t w)
+{
+    if (l.groups != 1 && l.groups != 2 && l.groups != 4)
+        return 0;
+    if (l.row_len == 0 || l.chan_rows == 0)
+        return 0;
+    return l.row_len * 64u / l.groups >= w && (l.groups == 1 || l.row_len == 1);
+}
 
 static uint64_t bits(uint64_t v, unsigned lo, unsigned n) { return (v >> lo) & ((1ull << n) - 1ull); }
 
@@ -100,6 +125,8 @@ static emc_status_t check(emc_check_t *c)
     conv_regs_t g;
     emc_kpu_layout_t li, lo;
     uint32_t i, wbytes = (c->flags & 1u) ? 1u : 2u;
+    if (emc_f(b, F_FLAGS) & ~1u)
+        return emc_fail(c, EMC_E_BODY, F_FLAGS);
     const uint8_t *act;
 
     if (sub_block(c, F_LAYER, emc_f(b, F_LAYER), 96))
@@ -114,12 +141,9 @@ static emc_status_t check(emc_check_t *c)
     if (g.w < pool_stride[g.pool] || g.h < pool_stride[g.pool] || g.ow != g.w / pool_stride[g.pool] ||
         g.oh != g.h / pool_stride[g.pool])
         return REG_FAIL();
-    /* The layout registers must describe the layout the width implies (spec 4.3): the software
-     * model and the hardware must agree on where every byte is. */
-    li = emc_kpu_layout(g.w);
-    lo = emc_kpu_layout(g.ow);
-    if (g.in_group != li.groups || g.in_row_switch != li.row_len || g.in_chan_switch != li.row_len * g.h ||
-        g.out_group != lo.groups || g.out_row_switch != lo.row_len || g.out_chan_switch != lo.row_len * g.oh)
+    li = reg_layout(g.in_group, g.in_row_switch, g.in_chan_switch);
+    lo = reg_layout(g.out_group, g.out_row_switch, g.out_chan_switch);
+    if (!layout_ok(li, g.w) || !layout_ok(lo, g.ow))
         return REG_FAIL();
     if (sub_block(c, F_WEIGHTS, emc_f(b, F_WEIGHTS), weight_count(&g) * wbytes) ||
         sub_block(c, F_BN, emc_f(b, F_BN), (uint64_t)g.oc * 8u) || sub_block(c, F_ACT, emc_f(b, F_ACT), 144))
@@ -128,11 +152,11 @@ static emc_status_t check(emc_check_t *c)
     for (i = 0; i < 16; i++)
         if (act[8 * i] > 63) /* a rounding shift of 64+ bits is undefined on int64 */
             return emc_fail(c, EMC_E_BODY, F_ACT);
-    if (emc_chk_kpu(c, F_LAYER, g.src, emc_kpu_rows(g.w, g.h, g.ic) * EMC_KPU_ROW_BYTES) ||
-        emc_chk_kpu(c, F_LAYER, g.dst, emc_kpu_rows(g.ow, g.oh, g.oc) * EMC_KPU_ROW_BYTES))
+    if (emc_chk_kpu(c, F_LAYER, g.src, emc_kpu_extent(li, g.w, g.h, g.ic)) ||
+        emc_chk_kpu(c, F_LAYER, g.dst, emc_kpu_extent(lo, g.ow, g.oh, g.oc)))
         return c->err.status;
     if (emc_f(b, F_FLAGS) & 1u) {
-        if (g.chan_bytes != g.ow * g.oh - 1 || g.total_bytes != g.ow * g.oh * g.oc - 1)
+        if (g.total_bytes != g.ow * g.oh * g.oc - 1) /* the DMA length the SDK programs */
             return REG_FAIL();
         if (emc_chk_main(c, F_MAIN_OUT, emc_f(b, F_MAIN_OUT), (uint64_t)g.ow * g.oh * g.oc))
             return c->err.status;
@@ -149,6 +173,10 @@ static emc_status_t check(emc_check_t *c)
     if (b->index == 0) { /* kpu_run_kmodel: u8 CHW input scattered at image_src_addr */
         c->input_kind = EMC_IN_KPU;
         c->input_kpu_row = g.src;
+        c->input_layout[0] = li.groups;
+        c->input_layout[1] = li.row_len;
+        c->input_layout[2] = li.row_pitch;
+        c->input_layout[3] = li.chan_rows;
         c->input.dtype = EMC_DT_U8;
         c->input.size = (size_t)g.ic * g.h * g.w;
         c->input.rank = 3;
@@ -159,8 +187,16 @@ static emc_status_t check(emc_check_t *c)
     return EMC_OK;
 }
 
-/* Rounding right shift of the activation step (kpu.c kpu_carry_shift). */
-static int64_t act_shift(int64_t v, uint32_t s) { return emc_carry_shift(v, (int32_t)s); }
+/* Rounding right shift of the activation step: round half up, floor((v >> (s-1) + 1) / 2)
+ * (the KPU's rounding; equals kpu_carry_shift for v >= 0). */
+static int64_t act_shift(int64_t v, uint32_t s)
+{
+    int64_t t;
+    if (s == 0)
+        return v;
+    t = v >> (s - 1);
+    return (t >> 1) + (t & 1);
+}
 
 /* One output channel through BN and activation into `act` (H*W u8). */
 static void bn_act(const conv_regs_t *g, const int64_t *conv, uint8_t *out, uint64_t bn_word, const uint8_t *at)
@@ -240,7 +276,7 @@ static void run(emc_exec_t *x)
     const uint8_t *at = b->p + (emc_f(b, F_ACT) - b->offset);
     int eight = (int)(m->flags & 1u), kk, pad;
     size_t hw, o_hw;
-    int64_t *acc, *sumx;
+    int64_t *acc, *xterm;
     uint8_t *actbuf, *pooled, *in_base;
     uint32_t o, ic, ky, kx, y, xx, ksz;
     emc_kpu_layout_t li;
@@ -265,7 +301,8 @@ static void run(emc_exec_t *x)
                 emc_out_main(x, emc_f(b, F_MAIN_OUT), o_hw * g.oc, EMC_DT_U8);
             else {
                 x->out = emc_kpu_at(x, g.dst * EMC_KPU_ROW_BYTES);
-                x->out_size = (size_t)emc_kpu_rows(g.ow, g.oh, g.oc) * EMC_KPU_ROW_BYTES;
+                x->out_size = (size_t)emc_kpu_extent(reg_layout(g.out_group, g.out_row_switch, g.out_chan_switch),
+                                                     g.ow, g.oh, g.oc);
                 x->out_dtype = EMC_DT_U8;
             }
             return;
@@ -277,28 +314,46 @@ static void run(emc_exec_t *x)
     }
 
     acc = (int64_t *)(void *)m->scratch;
-    sumx = acc + hw;
-    actbuf = (uint8_t *)(sumx + hw);
+    xterm = acc + hw;
+    actbuf = (uint8_t *)(xterm + hw);
     pooled = actbuf + ((hw + 7u) & ~(size_t)7u);
     in_base = emc_kpu_at(x, g.src * EMC_KPU_ROW_BYTES);
-    li = emc_kpu_layout(g.w);
+    li = reg_layout(g.in_group, g.in_row_switch, g.in_chan_switch);
     ksz = g.k == 1 ? 3u : 1u;
     kk = (int)(ksz * ksz);
     pad = g.k == 1 ? 1 : 0;
 
     for (o = 0; o < g.oc; o++) {
         uint32_t ic0 = g.dw ? o : 0, ic1 = g.dw ? o + 1 : g.ic;
-        int64_t sum_w = 0, term_w, add_all;
+        int64_t term_w = 0;
         size_t i;
+        /* x_term[p] = sum over the group's input channels of (arg_x * window_sum) >> shr_x; it
+         * does not depend on o unless depthwise, so a normal conv computes it once. */
+        if (g.dw || o == 0) {
+            memset(xterm, 0, hw * sizeof *xterm);
+            for (ic = ic0; ic < ic1; ic++) {
+                const uint8_t *chan = in_base + (size_t)(ic / li.groups) * li.chan_rows * 64u +
+                                      (size_t)(ic % li.groups) * li.row_pitch;
+                for (y = 0; y < g.h; y++)
+                    for (xx = 0; xx < g.w; xx++) {
+                        int64_t sx = 0;
+                        for (ky = 0; ky < ksz; ky++)
+                            for (kx = 0; kx < ksz; kx++) {
+                                int32_t iy = (int32_t)(y + ky) - pad, ix = (int32_t)(xx + kx) - pad;
+                                sx += (iy >= 0 && iy < (int32_t)g.h && ix >= 0 && ix < (int32_t)g.w)
+                                          ? chan[(size_t)iy * li.row_len * 64u + (size_t)ix]
+                                          : (int64_t)g.pad_value;
+                            }
+                        xterm[(size_t)y * g.w + xx] = wadd(xterm[(size_t)y * g.w + xx], wmul(g.arg_x, sx) >> g.shr_x);
+                    }
+            }
+        }
         memset(acc, 0, hw * sizeof *acc);
-        /* sum_x does not depend on o unless depthwise: compute it once (o == 0) */
-        if (g.dw || o == 0)
-            memset(sumx, 0, hw * sizeof *sumx);
         for (ic = ic0; ic < ic1; ic++) {
-            const uint8_t *chan = in_base + (size_t)(ic / li.groups) * li.row_len * g.h * 64u +
+            const uint8_t *chan = in_base + (size_t)(ic / li.groups) * li.chan_rows * 64u +
                                   (size_t)(ic % li.groups) * li.row_pitch;
             size_t widx = ((g.dw ? (size_t)o : (size_t)o * g.ic + ic) * (size_t)kk);
-            int want_sumx = g.dw || o == 0;
+            int64_t sum_w = 0;
             for (ky = 0; ky < ksz; ky++)
                 for (kx = 0; kx < ksz; kx++) {
                     size_t wi = widx + ky * ksz + kx;
@@ -307,28 +362,27 @@ static void run(emc_exec_t *x)
                     sum_w += wv;
                     for (y = 0; y < g.h; y++) {
                         int32_t sy = (int32_t)y + dy;
-                        int64_t *arow = acc + (size_t)y * g.w, *srow = sumx + (size_t)y * g.w;
+                        int64_t *arow = acc + (size_t)y * g.w;
                         const uint8_t *irow = (sy >= 0 && sy < (int32_t)g.h) ? chan + (size_t)sy * li.row_len * 64u : NULL;
                         for (xx = 0; xx < g.w; xx++) {
                             int32_t sx = (int32_t)xx + dx;
                             int64_t v = (irow && sx >= 0 && sx < (int32_t)g.w) ? irow[sx] : (int64_t)g.pad_value;
                             arow[xx] += v * wv;
-                            if (want_sumx)
-                                srow[xx] += v;
                         }
                     }
                 }
+            term_w = wadd(term_w, wmul(g.arg_w, sum_w) >> g.shr_w);
         }
-        term_w = wmul(g.arg_w, sum_w) >> g.shr_w;
-        add_all = wmul(g.arg_add, (int64_t)(ic1 - ic0));
+        term_w = wadd(term_w, wmul(g.arg_add, (int64_t)(ic1 - ic0)));
         for (i = 0; i < hw; i++)
-            acc[i] = wadd(wadd(wadd(acc[i], wmul(g.arg_x, sumx[i]) >> g.shr_x), term_w), add_all);
+            acc[i] = wadd(wadd(acc[i], xterm[i]), term_w);
         bn_act(&g, acc, actbuf, emc_rd64(bn + 8u * o), at);
         pool(&g, actbuf, pooled + o_hw * o);
     }
 
     /* Results leave the scratch only now: an output overlapping the input in KPU RAM is safe. */
-    emc_kpu_upload(emc_kpu_at(x, g.dst * EMC_KPU_ROW_BYTES), pooled, g.ow, g.oh, g.oc);
+    emc_kpu_upload(emc_kpu_at(x, g.dst * EMC_KPU_ROW_BYTES), pooled,
+                   reg_layout(g.out_group, g.out_row_switch, g.out_chan_switch), g.ow, g.oh, g.oc);
     if (emc_f(b, F_FLAGS) & 1u)
         memcpy(x->main + emc_f(b, F_MAIN_OUT), pooled, o_hw * g.oc);
     x->out = pooled;

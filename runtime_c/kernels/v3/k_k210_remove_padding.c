@@ -8,7 +8,9 @@ static emc_status_t check(emc_check_t *c)
 {
     const emc_body_t *b = c->b;
     uint32_t ch = emc_f(b, F_C);
-    if (ch > 0 && emc_chk_main(c, F_IN, emc_f(b, F_IN), (uint64_t)(ch - 1) * 16u + 1u))
+    if (ch == 0)
+        return emc_fail(c, EMC_E_BODY, F_C);
+    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), (uint64_t)(ch - 1) * 16u + 1u))
         return c->err.status;
     if (emc_chk_main(c, F_OUT, emc_f(b, F_OUT), ch))
         return c->err.status;

@@ -1,5 +1,6 @@
-/* QUANTIZED_GLOBAL_AVERAGE_POOL2D (6), Maix-EMC's patched kpu.c: out[c] = (u32 sum) / kernel_size,
- * truncating, no requantization. kernel_size 0 is refused at load (division by zero). */
+/* QUANTIZED_GLOBAL_AVERAGE_POOL2D (6), Maix-EMC's patched kpu.c: out[c] = sum / kernel_size,
+ * truncating, no requantization (64-bit sum: no overflow for any size). kernel_size 0 is
+ * refused at load (division by zero). */
 #include "emc_internal.h"
 
 enum { F_FLAGS, F_IN, F_OUT, F_KSIZE, F_CH, N_FIELDS };
@@ -8,7 +9,7 @@ static emc_status_t check(emc_check_t *c)
 {
     const emc_body_t *b = c->b;
     uint64_t n = (uint64_t)emc_f(b, F_KSIZE) * emc_f(b, F_CH);
-    if (emc_f(b, F_KSIZE) == 0 || emc_f(b, F_KSIZE) > 0x00FFFFFFu) /* sum must fit in u32 */
+    if (emc_f(b, F_KSIZE) == 0)
         return emc_fail(c, EMC_E_BODY, F_KSIZE);
     if (emc_chk_main(c, F_IN, emc_f(b, F_IN), n) || emc_chk_main(c, F_OUT, emc_f(b, F_OUT), emc_f(b, F_CH)))
         return c->err.status;
@@ -23,7 +24,7 @@ static void run(emc_exec_t *x)
     uint8_t *dst = x->main + emc_f(b, F_OUT);
     uint32_t c, i, ks = emc_f(b, F_KSIZE), ch = emc_f(b, F_CH);
     for (c = 0; c < ch; c++) {
-        uint32_t sum = 0;
+        uint64_t sum = 0;
         for (i = 0; i < ks; i++)
             sum += *src++;
         dst[c] = (uint8_t)(sum / ks);

@@ -20,9 +20,9 @@ static void run(emc_exec_t *x)
     const emc_body_t *b = x->b;
     const uint8_t *src = x->main + emc_f(b, PG_IN);
     uint8_t *dst = x->main + emc_f(b, PG_OUT), *o = dst;
-    int32_t iw = (int32_t)emc_f(b, PG_IW), ih = (int32_t)emc_f(b, PG_IH);
-    int32_t ow = (int32_t)emc_f(b, PG_OW), oh = (int32_t)emc_f(b, PG_OH), oc = (int32_t)emc_f(b, PG_OC);
-    int32_t c, oy, ox, y, xx, y0, y1, x0, x1;
+    int64_t iw = emc_f(b, PG_IW), ih = emc_f(b, PG_IH);
+    int64_t ow = emc_f(b, PG_OW), oh = emc_f(b, PG_OH), oc = emc_f(b, PG_OC);
+    int64_t c, oy, ox, y, xx, y0, y1, x0, x1;
     for (c = 0; c < oc; c++) {
         const uint8_t *ch = src + (size_t)iw * ih * c;
         for (oy = 0; oy < oh; oy++)

@@ -1,6 +1,6 @@
 /* RESIZE_NEAREST_NEIGHBOR (22, f32) / QUANTIZED_... (23, u8): kpu.c's float index computation,
  * in = min(floorf(o * (in/out)), in-1); align_corners is ignored as in kpu.c. Dimensions are
- * limited to < 2^15 so that the float index arithmetic is exact. */
+ * limited to 1..65536 so that the float index arithmetic is exact. */
 #include <math.h>
 
 #include "emc_internal.h"
@@ -14,7 +14,7 @@ static emc_status_t check(emc_check_t *c)
     const emc_body_t *b = c->b;
     uint32_t i, e = elem(b->type);
     for (i = F_IW; i <= F_OH; i++)
-        if (emc_f(b, i) >= 0x8000u || (i != F_IC && emc_f(b, i) == 0))
+        if (emc_f(b, i) < 1 || emc_f(b, i) > 65536) /* float index math stays exact */
             return emc_fail(c, EMC_E_BODY, i);
     if (emc_chk_main(c, F_IN, emc_f(b, F_IN), (uint64_t)emc_f(b, F_IW) * emc_f(b, F_IH) * emc_f(b, F_IC) * e) ||
         emc_chk_main(c, F_OUT, emc_f(b, F_OUT), (uint64_t)emc_f(b, F_OW) * emc_f(b, F_OH) * emc_f(b, F_IC) * e))

@@ -10,18 +10,19 @@ enum {
     PG_PW, PG_PH, PG_N_FIELDS
 };
 
-/* Keeps every index computation inside int32: dims, kernel, stride, padding < 2^15. */
-#define PG_LIMIT 0x8000u
 
 static inline emc_status_t pool_geom_check(emc_check_t *c, uint32_t elem)
 {
     const emc_body_t *b = c->b;
     uint32_t i;
-    for (i = PG_IW; i <= PG_PH; i++)
-        if (emc_f(b, i) >= PG_LIMIT)
+    /* kernel and stride 1..4096, map dims 1..65536 (same limits as the Python reference) */
+    for (i = PG_KW; i <= PG_SH; i++)
+        if (emc_f(b, i) < 1 || emc_f(b, i) > 4096)
             return emc_fail(c, EMC_E_BODY, i);
-    /* kpu.c walks out_shape.channels input channels */
-    if (emc_f(b, PG_OC) > emc_f(b, PG_IC))
+    for (i = PG_IW; i <= PG_OH; i++)
+        if (i != PG_OC && (emc_f(b, i) < 1 || emc_f(b, i) > 65536))
+            return emc_fail(c, EMC_E_BODY, i);
+    if (emc_f(b, PG_OC) != emc_f(b, PG_IC))
         return emc_fail(c, EMC_E_BODY, PG_OC);
     if (emc_chk_main(c, PG_IN, emc_f(b, PG_IN), (uint64_t)emc_f(b, PG_IW) * emc_f(b, PG_IH) * emc_f(b, PG_IC) * elem) ||
         emc_chk_main(c, PG_OUT, emc_f(b, PG_OUT), (uint64_t)emc_f(b, PG_OW) * emc_f(b, PG_OH) * emc_f(b, PG_OC) * elem))
@@ -30,13 +31,13 @@ static inline emc_status_t pool_geom_check(emc_check_t *c, uint32_t elem)
 }
 
 /* Window of output (oy, ox) clipped to the image: [y0, y1) x [x0, x1) (may be empty). */
-static inline void pool_window(const emc_body_t *b, int32_t oy, int32_t ox, int32_t *y0, int32_t *y1, int32_t *x0,
-                               int32_t *x1)
+static inline void pool_window(const emc_body_t *b, int64_t oy, int64_t ox, int64_t *y0, int64_t *y1, int64_t *x0,
+                               int64_t *x1)
 {
-    int32_t iw = (int32_t)emc_f(b, PG_IW), ih = (int32_t)emc_f(b, PG_IH);
-    int32_t oxs = ox * (int32_t)emc_f(b, PG_SW) - (int32_t)emc_f(b, PG_PW);
-    int32_t oys = oy * (int32_t)emc_f(b, PG_SH) - (int32_t)emc_f(b, PG_PH);
-    int32_t kw = (int32_t)emc_f(b, PG_KW), kh = (int32_t)emc_f(b, PG_KH);
+    int64_t iw = emc_f(b, PG_IW), ih = emc_f(b, PG_IH);
+    int64_t oxs = ox * (int64_t)emc_f(b, PG_SW) - (int64_t)emc_f(b, PG_PW);
+    int64_t oys = oy * (int64_t)emc_f(b, PG_SH) - (int64_t)emc_f(b, PG_PH);
+    int64_t kw = emc_f(b, PG_KW), kh = emc_f(b, PG_KH);
     *x0 = oxs < 0 ? 0 : oxs;
     *y0 = oys < 0 ? 0 : oys;
     *x1 = oxs + kw < iw ? oxs + kw : iw;

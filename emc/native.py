@@ -1,0 +1,195 @@
+"""ctypes bindings to the C runtime (runtime_c/), built on demand with CMake into build/native.
+
+    from emc.native import NativeModel
+    m = NativeModel(open("x.kmodel", "rb").read())
+    outs = m.run(x)                 # list of numpy arrays (uint8 / float32 / int8)
+    outs, dumps = m.run(x, dump=True)   # dumps: {index: (type, array)} after every layer
+
+The library is rebuilt when any runtime source is newer than it (cmake decides).
+"""
+from __future__ import annotations
+
+import ctypes as C
+import os
+import pathlib
+import shutil
+import subprocess
+import threading
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RUNTIME = ROOT / "runtime_c"
+BUILD = pathlib.Path(os.environ.get("EMC_NATIVE_BUILD", ROOT / "build" / "native"))
+
+STATUS = ["ok", "arg", "truncated", "version_v4", "version_v5", "version", "arch", "header", "layer_type",
+          "body", "range", "arena", "no_input", "index", "size", "state", "port", "unsupported"]
+DTYPES = {0: np.uint8, 1: np.dtype("<f4"), 2: np.int8, 3: np.dtype("<i4")}
+ARENA_ALIGN = 16
+
+_lock = threading.Lock()
+_lib = None
+
+
+class NativeError(RuntimeError):
+    """A C runtime call failed: .status (name), .code, .layer, .offset."""
+
+    def __init__(self, what, code, layer=-1, offset=-1):
+        self.code = code
+        self.status = STATUS[code] if 0 <= code < len(STATUS) else f"status {code}"
+        self.layer, self.offset = layer, offset
+        where = "" if layer < 0 else f" (layer {layer}, byte offset {offset})"
+        super().__init__(f"{what}: {self.status}{where}")
+
+
+class Tensor(C.Structure):
+    _fields_ = [("data", C.c_void_p), ("size", C.c_size_t), ("dtype", C.c_int), ("rank", C.c_uint32),
+                ("shape", C.c_uint32 * 4), ("scale", C.c_float), ("zero_point", C.c_int32)]
+
+
+class Error(C.Structure):
+    _fields_ = [("status", C.c_int), ("layer", C.c_int32), ("offset", C.c_int32)]
+
+
+HOOK = C.CFUNCTYPE(None, C.c_void_p, C.c_uint32, C.c_uint32, C.c_void_p, C.c_size_t, C.c_int, C.c_uint32)
+
+
+def build(build_dir=None, sanitize=False, quiet=True) -> pathlib.Path:
+    """Configure and build the host library; returns the path of libemc_runtime_host.so."""
+    bdir = pathlib.Path(build_dir or BUILD)
+    if shutil.which("cmake") is None:
+        raise RuntimeError("cmake is needed to build the C runtime (apt-get install cmake)")
+    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
+    out = subprocess.DEVNULL if quiet else None
+    if not (bdir / "CMakeCache.txt").exists():
+        subprocess.run(["cmake", "-S", str(RUNTIME), "-B", str(bdir), *gen,
+                        f"-DEMC_SANITIZE={'ON' if sanitize else 'OFF'}"], check=True, stdout=out)
+    subprocess.run(["cmake", "--build", str(bdir), "-j2"], check=True, stdout=out)
+    return bdir / "libemc_runtime_host.so"
+
+
+def lib():
+    global _lib
+    with _lock:
+        if _lib is None:
+            path = build()
+            L = C.CDLL(str(path))
+            L.emc_arena_required.argtypes = [C.c_void_p, C.c_size_t, C.c_void_p, C.POINTER(C.c_size_t)]
+            L.emc_model_load.argtypes = [C.c_void_p, C.c_void_p, C.c_size_t, C.c_void_p, C.c_size_t, C.c_void_p]
+            L.emc_model_last_error.argtypes = [C.c_void_p]
+            L.emc_model_last_error.restype = Error
+            L.emc_model_input.argtypes = [C.c_void_p, C.POINTER(Tensor)]
+            L.emc_model_set_input.argtypes = [C.c_void_p, C.c_void_p, C.c_size_t]
+            L.emc_model_set_hook.argtypes = [C.c_void_p, HOOK, C.c_void_p]
+            L.emc_model_invoke.argtypes = [C.c_void_p]
+            L.emc_model_output_count.argtypes = [C.c_void_p]
+            L.emc_model_output_count.restype = C.c_uint32
+            L.emc_model_output.argtypes = [C.c_void_p, C.c_uint32, C.POINTER(Tensor)]
+            L.emc_model_layer_count.argtypes = [C.c_void_p]
+            L.emc_model_layer_count.restype = C.c_uint32
+            L.emc_model_struct_size.restype = C.c_size_t
+            L.emc_port_host.restype = C.c_void_p
+            L.emc_status_str.restype = C.c_char_p
+            _lib = L
+        return _lib
+
+
+def arena_required(data: bytes) -> int:
+    """Arena bytes the C runtime needs for this model (raises NativeError if it refuses it)."""
+    L = lib()
+    n = C.c_size_t()
+    buf = C.create_string_buffer(bytes(data), len(data))
+    s = L.emc_arena_required(buf, len(data), None, C.byref(n))
+    if s:
+        raise NativeError("emc_arena_required", s)
+    return n.value
+
+
+def _tensor_array(t: Tensor, copy=True):
+    dt = np.dtype(DTYPES.get(t.dtype, np.uint8))
+    raw = (C.c_uint8 * t.size).from_address(t.data) if t.size else (C.c_uint8 * 0)()
+    a = np.frombuffer(raw, np.uint8).view(dt)
+    shape = tuple(t.shape[:t.rank])
+    if shape and int(np.prod(shape)) == a.size:
+        a = a.reshape(shape)
+    return a.copy() if copy else a
+
+
+class NativeModel:
+    """One loaded model: owns copies of the file bytes, the arena and the emc_model_t."""
+
+    def __init__(self, data, arena_size=None):
+        L = lib()
+        if isinstance(data, (str, os.PathLike)):
+            data = pathlib.Path(data).read_bytes()
+        data = bytes(data)
+        self.L = L
+        # the model buffer is 128-byte aligned, as the SDK expects of a kmodel in memory
+        self._model_raw = C.create_string_buffer(len(data) + 128)
+        self._model = C.addressof(self._model_raw) + (-C.addressof(self._model_raw)) % 128
+        C.memmove(self._model, data, len(data))
+        self.size = len(data)
+        need = C.c_size_t()
+        s = L.emc_arena_required(self._model, self.size, None, C.byref(need))
+        if s:
+            raise NativeError("emc_arena_required", s)
+        self.arena_required = need.value
+        self.arena_size = need.value if arena_size is None else arena_size
+        self._arena_raw = C.create_string_buffer(self.arena_size + ARENA_ALIGN)
+        arena = C.addressof(self._arena_raw) + (-C.addressof(self._arena_raw)) % ARENA_ALIGN
+        self._m = C.create_string_buffer(L.emc_model_struct_size())
+        s = L.emc_model_load(self._m, self._model, self.size, arena, self.arena_size, None)
+        if s:
+            e = L.emc_model_last_error(self._m)
+            raise NativeError("emc_model_load", s, e.layer, e.offset)
+
+    @property
+    def input(self) -> Tensor:
+        t = Tensor()
+        self.L.emc_model_input(self._m, C.byref(t))
+        return t
+
+    @property
+    def input_dtype(self):
+        return np.dtype(DTYPES[self.input.dtype])
+
+    @property
+    def input_shape(self):
+        t = self.input
+        return tuple(t.shape[:t.rank])
+
+    def run(self, x, dump=False):
+        """Set the input, invoke, return the outputs (and per-layer dumps if dump=True)."""
+        L = self.L
+        x = np.ascontiguousarray(np.asarray(x).astype(self.input_dtype, copy=False))
+        s = L.emc_model_set_input(self._m, x.ctypes.data, x.nbytes)
+        if s:
+            raise NativeError("emc_model_set_input", s)
+        dumps = {}
+
+        def on_layer(user, index, ltype, out, size, dtype, cycles):
+            raw = np.ctypeslib.as_array((C.c_uint8 * size).from_address(out)) if size else np.zeros(0, np.uint8)
+            dumps[index] = (ltype, raw.view(DTYPES.get(dtype, np.uint8)).copy())
+
+        cb = HOOK(on_layer) if dump else HOOK()
+        L.emc_model_set_hook(self._m, cb, None)
+        s = L.emc_model_invoke(self._m)
+        L.emc_model_set_hook(self._m, HOOK(), None)
+        if s:
+            e = L.emc_model_last_error(self._m)
+            raise NativeError("emc_model_invoke", s, e.layer, e.offset)
+        outs = self.outputs()
+        return (outs, dumps) if dump else outs
+
+    def outputs(self):
+        res = []
+        for i in range(self.L.emc_model_output_count(self._m)):
+            t = Tensor()
+            self.L.emc_model_output(self._m, i, C.byref(t))
+            res.append(_tensor_array(t).reshape(-1))
+        return res
+
+
+def run(data, x, dump=False):
+    """One-shot: load `data` (bytes or path) and run it on x."""
+    return NativeModel(data).run(x, dump=dump)
