@@ -575,6 +575,10 @@ class K210Compiler:
                 self.homes[t_in] = {"kpu": dst}
                 self.kpu_producer[t_in] = (conv, idx)
         for op in g.ops:
+            if any(t not in self.homes for t in op.inputs):
+                if op.name not in skip:
+                    self.bad.append((op.name, op.source_type or op.type, "input comes from an unsupported layer"))
+                continue
             if op.name in skip:
                 p_op, ptype = next(v for v in fused.values() if v[0].name == op.name)
                 continue
