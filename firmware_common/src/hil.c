@@ -586,8 +586,7 @@ void hil_main(void)
                            "partial frame timed out");
                 have = 0;
             }
-            if (!have)
-                board_idle();
+            board_idle(); /* woken by the next byte or the board's timer tick */
             continue;
         }
         last = board_millis();
