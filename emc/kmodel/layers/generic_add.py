@@ -1,0 +1,37 @@
+"""GENERIC_ADD (0x4006): TFLite int8 ADD of two same-shape tensors as TFLM's
+reference_integer_ops::Add: both inputs shifted left by left_shift (20), rescaled with
+MultiplyByQuantizedMultiplierSmallerThanOneExp, summed, rescaled to the output, clamped."""
+import numpy as np
+
+from .generic_common import GENERIC_BASE, I8_MAX, I8_MIN, GenericLayer, clamp_i8, main_i8
+from .generic_math import mbqm
+
+
+class GenericAdd(GenericLayer):
+    TYPE, NAME = GENERIC_BASE + 6, "GENERIC_ADD"
+    FIELDS = (("flags", "I"), ("main_mem_in_a_address", "I"), ("main_mem_in_b_address", "I"),
+              ("main_mem_out_address", "I"), ("count", "I"), ("input1_offset", "i"), ("input1_multiplier", "i"),
+              ("input1_shift", "i"), ("input2_offset", "i"), ("input2_multiplier", "i"), ("input2_shift", "i"),
+              ("left_shift", "i"), ("output_offset", "i"), ("output_multiplier", "i"), ("output_shift", "i"),
+              ("act_min", "i"), ("act_max", "i"))
+
+    def reads(self):
+        return [main_i8("main_mem_in_a_address", self.main_mem_in_a_address, self.count),
+                main_i8("main_mem_in_b_address", self.main_mem_in_b_address, self.count)]
+
+    def writes(self):
+        return [main_i8("main_mem_out_address", self.main_mem_out_address, self.count)]
+
+    def check(self, model):
+        self.check_fields(count=(1, 1 << 26), input1_offset=(-127, 128), input2_offset=(-127, 128),
+                          left_shift=(0, 20), input1_shift=(-31, 0), input2_shift=(-31, 0), output_shift=(-31, 30),
+                          output_offset=(I8_MIN, I8_MAX), act_min=(I8_MIN, I8_MAX), act_max=(self.act_min, I8_MAX))
+        super().check(model)
+
+    def execute(self, mem):
+        a = mem.read_main(self.main_mem_in_a_address, self.count, "i8").astype(np.int64)
+        b = mem.read_main(self.main_mem_in_b_address, self.count, "i8").astype(np.int64)
+        sa = mbqm((a + self.input1_offset) << self.left_shift, self.input1_multiplier, self.input1_shift)
+        sb = mbqm((b + self.input2_offset) << self.left_shift, self.input2_multiplier, self.input2_shift)
+        out = mbqm(sa + sb, self.output_multiplier, self.output_shift) + self.output_offset
+        mem.write_main(self.main_mem_out_address, clamp_i8(out, self.act_min, self.act_max))

@@ -1,0 +1,56 @@
+"""Shared body helpers of the EMC generic int8 profile (docs/generic_profile.md).
+
+Generic layers live in the extension type range 0x4000+ (the SDK uses 0..25 and 10240..10243).
+Tensors are NHWC int8 in the main buffer; the arithmetic is TFLite's reference int8 kernels
+(as in TFLM), bit for bit. Every body is a run of u32/i32 fields followed by 4-byte-aligned
+int32 arrays and then the int8 weights.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer, Range
+
+GENERIC_BASE = 0x4000
+I8_MIN, I8_MAX = -128, 127
+
+
+def main_i8(field, addr, count, shape=None):
+    return Range("main", addr, count, field, "i8", shape or (count,))
+
+
+class GenericLayer(Layer):
+    SDK_RUNS = False
+    TAIL = ()        # ((name, dtype, count_fn(self)), ...) arrays after the fixed fields
+
+    def set_tail(self, **values):
+        for name, dt, _ in self.TAIL:
+            v = values.pop(name, None)
+            setattr(self, name, np.zeros(0, dt) if v is None else np.asarray(v, dt).reshape(-1))
+        super().set_tail(**values)
+
+    def parse_tail(self, r):
+        for name, dt, count in self.TAIL:
+            n = int(count(self))
+            if n > r.size:
+                raise r.error(f"{name} count {n} cannot fit the body", name)
+            setattr(self, name, r.array(dt, n, name))
+
+    def pack_tail(self, file_offset, model=None):
+        out = b""
+        for name, dt, count in self.TAIL:
+            a = np.asarray(getattr(self, name), np.dtype(dt).newbyteorder("<"))
+            if a.size != count(self):
+                raise ValueError(f"{self.NAME}: {name} has {a.size} values, expected {count(self)}")
+            out += a.tobytes()
+        return out
+
+    def check_fields(self, **ranges):
+        for f, (lo, hi) in ranges.items():
+            v = getattr(self, f)
+            if not lo <= v <= hi:
+                raise self.error(f"{f} = {v} out of range {lo}..{hi}", f)
+
+
+def clamp_i8(v, lo, hi):
+    return np.clip(v, lo, hi).astype(np.int8)

@@ -1,0 +1,76 @@
+"""GENERIC_CONV2D (0x4001): TFLite int8 CONV_2D with per-channel requantization, exactly as
+TFLM's reference_integer_ops::ConvPerChannel (acc += w * (x + input_offset) over in-image taps,
++ bias, MultiplyByQuantizedMultiplier, + output zero point, clamp to the activation range)."""
+import numpy as np
+
+from .generic_common import GENERIC_BASE, I8_MAX, I8_MIN, GenericLayer, clamp_i8, main_i8
+from .generic_math import mbqm
+
+CONV_FIELDS = (("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_address", "I"),
+               ("in_h", "I"), ("in_w", "I"), ("in_c", "I"), ("out_h", "I"), ("out_w", "I"), ("out_c", "I"),
+               ("k_h", "I"), ("k_w", "I"), ("stride_h", "I"), ("stride_w", "I"), ("dil_h", "I"), ("dil_w", "I"),
+               ("pad_top", "I"), ("pad_left", "I"), ("input_offset", "i"), ("output_offset", "i"),
+               ("act_min", "i"), ("act_max", "i"), ("depth_multiplier", "I"))
+
+
+class _ConvBase(GenericLayer):
+    FIELDS = CONV_FIELDS
+    DEPTHWISE = False
+    TAIL = (("bias", "<i4", lambda s: s.out_c), ("multiplier", "<i4", lambda s: s.out_c),
+            ("shift", "<i4", lambda s: s.out_c),
+            ("weights", "i1", lambda s: s.out_c * s.k_h * s.k_w * (1 if s.DEPTHWISE else s.in_c)))
+
+    def reads(self):
+        return [main_i8("main_mem_in_address", self.main_mem_in_address, self.in_h * self.in_w * self.in_c,
+                        (self.in_h, self.in_w, self.in_c))]
+
+    def writes(self):
+        return [main_i8("main_mem_out_address", self.main_mem_out_address, self.out_h * self.out_w * self.out_c,
+                        (self.out_h, self.out_w, self.out_c))]
+
+    def check(self, model):
+        big = 1 << 16
+        self.check_fields(in_h=(1, big), in_w=(1, big), in_c=(1, big), out_h=(1, big), out_w=(1, big),
+                          out_c=(1, big), k_h=(1, 64), k_w=(1, 64), stride_h=(1, 64), stride_w=(1, 64),
+                          dil_h=(1, 64), dil_w=(1, 64), pad_top=(0, 64), pad_left=(0, 64),
+                          input_offset=(-127, 128), output_offset=(I8_MIN, I8_MAX),
+                          act_min=(I8_MIN, I8_MAX), act_max=(self.act_min, I8_MAX))
+        if self.DEPTHWISE:
+            self.check_fields(depth_multiplier=(1, 1 << 16))
+            if self.out_c != self.in_c * self.depth_multiplier:
+                raise self.error("out_c != in_c * depth_multiplier", "out_c")
+        if np.any((self.shift < -31) | (self.shift > 30)):
+            raise self.error("shift out of range -31..30", "shift")
+        super().check(model)
+
+    def taps(self, x):
+        """Yield (ky, kx, window values (OH,OW,C) int64, valid mask (OH,OW))."""
+        oy = np.arange(self.out_h)[:, None] * self.stride_h - self.pad_top
+        ox = np.arange(self.out_w)[None, :] * self.stride_w - self.pad_left
+        for ky in range(self.k_h):
+            for kx in range(self.k_w):
+                iy, ix = oy + ky * self.dil_h, ox + kx * self.dil_w
+                valid = (iy >= 0) & (iy < self.in_h) & (ix >= 0) & (ix < self.in_w)
+                v = x[np.clip(iy, 0, self.in_h - 1), np.clip(ix, 0, self.in_w - 1)]
+                yield ky, kx, v, valid
+
+    def finish(self, acc, mem):
+        acc = acc + self.bias.astype(np.int64)
+        acc = mbqm(acc, self.multiplier.astype(np.int64), self.shift.astype(np.int64)) + self.output_offset
+        mem.write_main(self.main_mem_out_address, clamp_i8(acc, self.act_min, self.act_max).reshape(-1))
+
+    def load(self, mem):
+        x = mem.read_main(self.main_mem_in_address, self.in_h * self.in_w * self.in_c, "i8").astype(np.int64)
+        return x.reshape(self.in_h, self.in_w, self.in_c) + self.input_offset
+
+
+class GenericConv2d(_ConvBase):
+    TYPE, NAME = GENERIC_BASE + 1, "GENERIC_CONV2D"
+
+    def execute(self, mem):
+        x = self.load(mem)
+        w = self.weights.astype(np.int64).reshape(self.out_c, self.k_h, self.k_w, self.in_c)
+        acc = np.zeros((self.out_h, self.out_w, self.out_c), np.int64)
+        for ky, kx, v, valid in self.taps(x):
+            acc += (v * valid[..., None]) @ w[:, ky, kx, :].T      # integer matmul: exact
+        self.finish(acc, mem)
