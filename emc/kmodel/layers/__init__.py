@@ -23,7 +23,7 @@ SDK_LAYERS = [Add, QuantizedAdd, GlobalMaxPool2d, QuantizedGlobalMaxPool2d, Glob
 LAYER_CLASSES: dict[int, type[Layer]] = {cls.TYPE: cls for cls in SDK_LAYERS}
 
 try:   # the generic int8 Cortex-M profile (extension type range), when present
-    from .generic import GENERIC_LAYERS
+    from .generic_layers import GENERIC_LAYERS
     LAYER_CLASSES.update({cls.TYPE: cls for cls in GENERIC_LAYERS})
 except ImportError:
     GENERIC_LAYERS = []
