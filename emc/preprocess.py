@@ -36,7 +36,7 @@ def load_image(path, shape, resize=False):
     px = read_rgb(path, (h, w) if resize else None, c)
     if px.shape[:2] != (h, w):
         raise ImageError(f"{path}: image is {px.shape[1]}x{px.shape[0]} (WxH), the model input is {w}x{h}; "
-                         f"resize the images or pass resize=True")
+                         f"resize the images or pass resize=True (CLI: --resize)")
     return px
 
 

@@ -33,6 +33,7 @@ def load_dataset(source, input_shape, dataset_func="img_0_1", resize=False, limi
     path = os.fspath(source)
     if os.path.isfile(path) and path.lower().endswith(".npy"):
         return _from_array(np.load(path), shape, path)
+    fn = dataset_function(dataset_func)
     if not os.path.isdir(path):
         raise DatasetError(f"calibration dataset {path!r} is neither a folder of images nor a .npy file")
     files = sorted(f for f in os.listdir(path) if not f.startswith("."))
@@ -45,7 +46,6 @@ def load_dataset(source, input_shape, dataset_func="img_0_1", resize=False, limi
     if len(shape) != 3 or shape[2] not in (1, 3):
         raise DatasetError(f"image calibration needs an (H, W, 1|3) model input, the model takes {shape}; "
                            f"use a .npy dataset")
-    fn = dataset_function(dataset_func)
     px, xs = [], []
     for f in images:
         p = os.path.join(path, f)

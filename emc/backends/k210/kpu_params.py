@@ -94,17 +94,29 @@ def activation_table(act, alpha, u, A, so, zo, v_lo, v_hi):
         lo, hi = float(v_lo), float(v_hi)
         if hi - lo < 1e-9:
             hi = lo + 1.0
-        # breakpoints equally spaced in arc length of the (normalized) curve
+        # breakpoints with density ~ sqrt|g''| (minimax-optimal for piecewise-linear fits), then a
+        # minimax line per segment whose start is nudged so that its u8 bias is an exact integer
         t = np.linspace(lo, hi, 4097)
         gv = g(t)
-        seg_len = np.sqrt((np.diff(t) / (hi - lo)) ** 2 + (np.diff(gv) / 255.0) ** 2)
-        cum = np.concatenate([[0], np.cumsum(seg_len)])
+        d2 = np.abs(np.gradient(np.gradient(gv, t), t))
+        dens = np.sqrt(d2) + 0.05 * np.sqrt(d2).mean() + 1e-12
+        cum = np.concatenate([[0], np.cumsum((dens[1:] + dens[:-1]) / 2 * np.diff(t))])
         bps = np.interp(np.linspace(0, cum[-1], 15), cum, t)
         add(X_START_MIN, 0.0, g(lo))
         for i in range(14):
             a, b = bps[i], bps[i + 1]
-            slope = (g(b) - g(a)) / (b - a) if b > a else 0.0
-            add(math.floor(a * sc), slope / sc, g(a))
+            if b <= a:
+                continue
+            slope = (g(b) - g(a)) / (b - a)
+            tt = np.linspace(a, b, 65)
+            res = g(tt) - (g(a) + slope * (tt - a))
+            c = g(a) + (res.max() + res.min()) / 2
+            xa = a
+            if slope != 0 and 0 <= round(c) <= 255:
+                dlt = (c - round(c)) / slope
+                if abs(dlt) < 0.25 * (b - a):
+                    xa, c = a - dlt, round(c)
+            add(math.floor(xa * sc), slope / sc, c)
         add(math.floor(bps[14] * sc), 0.0, g(hi))
     # drop segments that are not increasing (can happen when starts collide), pad with unused ones
     out = []
