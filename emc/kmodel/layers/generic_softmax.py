@@ -84,7 +84,7 @@ class GenericSoftmax(GenericLayer):
                         (self.outer, self.depth))]
 
     def check(self, model):
-        self.check_fields(outer=(1, 1 << 24), depth=(1, 1 << 20), input_multiplier=(0, INT32_MAX),
+        self.check_fields(outer=(1, 1 << 24), depth=(1, 2047), input_multiplier=(0, INT32_MAX),
                           input_left_shift=(0, 31), diff_min=(-(1 << 31), 0))
         super().check(model)
 

@@ -1,0 +1,61 @@
+/* Body of GENERIC_CONV2D / GENERIC_DEPTHWISE_CONV2D (see emc/kmodel/layers/generic_conv2d.py):
+ * 22 fields, then int32 bias[OC], multiplier[OC], shift[OC], then int8 weights. */
+#ifndef EMC_G_CONV_COMMON_H
+#define EMC_G_CONV_COMMON_H
+#include "g_fixedpoint.h"
+
+enum {
+    CF_FLAGS, CF_IN, CF_OUT, CF_IH, CF_IW, CF_IC, CF_OH, CF_OW, CF_OC, CF_KH, CF_KW, CF_SH, CF_SW, CF_DH, CF_DW,
+    CF_PT, CF_PL, CF_IN_OFF, CF_OUT_OFF, CF_ACT_MIN, CF_ACT_MAX, CF_DM, CF_N
+};
+
+static inline emc_status_t g_conv_check(emc_check_t *c, int depthwise)
+{
+    const emc_body_t *b = c->b;
+    uint32_t i, oc = emc_f(b, CF_OC);
+    uint64_t nw;
+    const uint8_t *sh;
+    for (i = CF_IH; i <= CF_OC; i++)
+        if (g_range(c, i, 1, 1 << 16, 0))
+            return c->err.status;
+    for (i = CF_KH; i <= CF_DW; i++)
+        if (g_range(c, i, 1, 64, 0))
+            return c->err.status;
+    if (g_range(c, CF_PT, 0, 64, 0) || g_range(c, CF_PL, 0, 64, 0) || g_range(c, CF_IN_OFF, -127, 128, 1) ||
+        g_range(c, CF_OUT_OFF, -128, 127, 1) || g_range(c, CF_ACT_MIN, -128, 127, 1) ||
+        g_range(c, CF_ACT_MAX, emc_fi(b, CF_ACT_MIN), 127, 1))
+        return c->err.status;
+    if (depthwise && (g_range(c, CF_DM, 1, 1 << 16, 0) || (uint64_t)emc_f(b, CF_IC) * emc_f(b, CF_DM) != oc))
+        return emc_fail(c, EMC_E_BODY, CF_DM);
+    nw = (uint64_t)oc * emc_f(b, CF_KH) * emc_f(b, CF_KW) * (depthwise ? 1u : emc_f(b, CF_IC));
+    if (emc_chk_tail(c, CF_OC, 4 * CF_N, 12u * oc + nw))
+        return c->err.status;
+    sh = b->p + 4 * CF_N + 8u * oc;
+    for (i = 0; i < oc; i++) {
+        int32_t s = emc_rdi32(sh + 4u * i);
+        if (s < -31 || s > 30)
+            return emc_fail(c, EMC_E_BODY, CF_OC);
+    }
+    if (emc_chk_main(c, CF_IN, emc_f(b, CF_IN), (uint64_t)emc_f(b, CF_IH) * emc_f(b, CF_IW) * emc_f(b, CF_IC)) ||
+        emc_chk_main(c, CF_OUT, emc_f(b, CF_OUT), (uint64_t)emc_f(b, CF_OH) * emc_f(b, CF_OW) * oc))
+        return c->err.status;
+    emc_set_out(c, 0, emc_f(b, CF_OUT), emc_f(b, CF_OH) * emc_f(b, CF_OW) * oc, EMC_DT_I8);
+    c->out.rank = 3;
+    c->out.shape[0] = emc_f(b, CF_OH);
+    c->out.shape[1] = emc_f(b, CF_OW);
+    c->out.shape[2] = oc;
+    return EMC_OK;
+}
+
+/* bias + requantize + clamp of one accumulator (64-bit sum wrapped to int32 like TFLM's int32
+ * accumulator, so that absurd shapes in a hostile file stay defined behaviour) */
+static inline int8_t g_conv_finish(const emc_body_t *b, int64_t sum, uint32_t o)
+{
+    const uint8_t *t = b->p + 4 * CF_N;
+    uint32_t oc = emc_f(b, CF_OC);
+    int32_t acc = g_wrap32(sum + emc_rdi32(t + 4u * o));
+    acc = g_mbqm(acc, emc_rdi32(t + 4u * (oc + o)), emc_rdi32(t + 4u * (2u * oc + o)));
+    acc += emc_fi(b, CF_OUT_OFF);
+    return g_clamp8(acc, emc_fi(b, CF_ACT_MIN), emc_fi(b, CF_ACT_MAX));
+}
+#endif

@@ -1,0 +1,55 @@
+/* GENERIC_FULLY_CONNECTED (0x4003): TFLM reference FullyConnected (int8, per-tensor or
+ * per-channel multiplier). */
+#include "g_fixedpoint.h"
+
+enum { F_FLAGS, F_IN, F_OUT, F_BATCH, F_ID, F_OD, F_IN_OFF, F_W_OFF, F_OUT_OFF, F_MIN, F_MAX, F_PERCH, N_FIELDS };
+
+static emc_status_t check(emc_check_t *c)
+{
+    const emc_body_t *b = c->b;
+    uint32_t i, od = emc_f(b, F_OD), nm;
+    const uint8_t *sh;
+    if (g_range(c, F_BATCH, 1, 1 << 24, 0) || g_range(c, F_ID, 1, 1 << 24, 0) || g_range(c, F_OD, 1, 1 << 24, 0) ||
+        g_range(c, F_IN_OFF, -127, 128, 1) || g_range(c, F_W_OFF, -127, 128, 1) || g_range(c, F_OUT_OFF, -128, 127, 1) ||
+        g_range(c, F_MIN, -128, 127, 1) || g_range(c, F_MAX, emc_fi(b, F_MIN), 127, 1) || g_range(c, F_PERCH, 0, 1, 0))
+        return c->err.status;
+    nm = emc_f(b, F_PERCH) ? od : 1u;
+    if (emc_chk_tail(c, F_OD, 4 * N_FIELDS, 4u * (uint64_t)od + 8u * nm + (uint64_t)od * emc_f(b, F_ID)))
+        return c->err.status;
+    sh = b->p + 4 * N_FIELDS + 4u * od + 4u * nm;
+    for (i = 0; i < nm; i++)
+        if (emc_rdi32(sh + 4u * i) < -31 || emc_rdi32(sh + 4u * i) > 30)
+            return emc_fail(c, EMC_E_BODY, F_PERCH);
+    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), (uint64_t)emc_f(b, F_BATCH) * emc_f(b, F_ID)) ||
+        emc_chk_main(c, F_OUT, emc_f(b, F_OUT), (uint64_t)emc_f(b, F_BATCH) * od))
+        return c->err.status;
+    emc_set_out(c, 0, emc_f(b, F_OUT), emc_f(b, F_BATCH) * od, EMC_DT_I8);
+    return EMC_OK;
+}
+
+static void run(emc_exec_t *x)
+{
+    const emc_body_t *b = x->b;
+    const int8_t *in = (const int8_t *)(x->main + emc_f(b, F_IN));
+    int8_t *out = (int8_t *)(x->main + emc_f(b, F_OUT));
+    uint32_t nb = emc_f(b, F_BATCH), id = emc_f(b, F_ID), od = emc_f(b, F_OD), n, o, i;
+    uint32_t nm = emc_f(b, F_PERCH) ? od : 1u;
+    int32_t in_off = emc_fi(b, F_IN_OFF), w_off = emc_fi(b, F_W_OFF), out_off = emc_fi(b, F_OUT_OFF);
+    int32_t lo = emc_fi(b, F_MIN), hi = emc_fi(b, F_MAX);
+    const uint8_t *bias = b->p + 4 * N_FIELDS, *mul = bias + 4u * od, *sh = mul + 4u * nm;
+    const int8_t *w = (const int8_t *)(sh + 4u * nm);
+    for (n = 0; n < nb; n++)
+        for (o = 0; o < od; o++) {
+            const int8_t *wr = w + (size_t)o * id, *xr = in + (size_t)n * id;
+            uint32_t q = emc_f(b, F_PERCH) ? o : 0u;
+            int64_t acc = 0;
+            int32_t v;
+            for (i = 0; i < id; i++)
+                acc += ((int32_t)wr[i] + w_off) * ((int32_t)xr[i] + in_off);
+            v = g_mbqm(g_wrap32(acc + emc_rdi32(bias + 4u * o)), emc_rdi32(mul + 4u * q), emc_rdi32(sh + 4u * q));
+            out[(size_t)n * od + o] = g_clamp8(v + out_off, lo, hi);
+        }
+    emc_out_main(x, emc_f(b, F_OUT), (size_t)nb * od, EMC_DT_I8);
+}
+
+const emc_kernel_t emc_g_fully_connected = {0x4003, 4 * N_FIELDS, "GENERIC_FULLY_CONNECTED", check, run};
