@@ -1,0 +1,40 @@
+/* libFuzzer target: any byte string -> emc_arena_required / emc_model_load / invoke. Must never
+ * crash, leak out of bounds or hit undefined behaviour (build with -fsanitize=fuzzer,address,undefined).
+ * Also checks the arena contract: exactly emc_arena_required() bytes work, one byte less is
+ * refused with EMC_E_ARENA. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "emc_runtime.h"
+
+#define MAX_ARENA (48u * 1024u * 1024u)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t need = 0;
+    emc_model_t m;
+    emc_tensor_t in;
+    uint8_t *model, *arena, *input;
+    if (emc_arena_required(data, size, NULL, &need) != EMC_OK || need > MAX_ARENA)
+        return 0;
+    model = (uint8_t *)malloc(size ? size : 1);   /* exact size: ASan sees any overread */
+    memcpy(model, data, size);
+    arena = (uint8_t *)malloc(need);             /* glibc malloc is 16-aligned */
+    if (need > 0 && emc_model_load(&m, model, size, arena, need - 1, NULL) != EMC_E_ARENA)
+        abort();
+    if (emc_model_load(&m, model, size, arena, need, NULL) != EMC_OK)
+        abort();                                 /* arena_required accepted it: load must too */
+    emc_model_input(&m, &in);
+    input = (uint8_t *)calloc(in.size ? in.size : 1, 1);
+    if (in.size <= 16u * 1024u * 1024u) {
+        memset(input, 0x5A, in.size);
+        if (emc_model_set_input(&m, input, in.size) == EMC_OK)
+            (void)emc_model_invoke(&m);
+    }
+    free(input);
+    free(arena);
+    free(model);
+    return 0;
+}
