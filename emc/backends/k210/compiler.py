@@ -577,7 +577,8 @@ class K210Compiler:
         for op in g.ops:
             if any(t not in self.homes for t in op.inputs):
                 if op.name not in skip:
-                    self.bad.append((op.name, op.source_type or op.type, "input comes from an unsupported layer"))
+                    own = self.plan_conv(op)[1] if op.type in ("conv2d", "depthwise_conv2d") else None
+                    self.bad.append((op.name, op.source_type or op.type, own or "input comes from an unsupported layer"))
                 continue
             if op.name in skip:
                 p_op, ptype = next(v for v in fused.values() if v[0].name == op.name)

@@ -1,0 +1,122 @@
+"""Keras models (trained for a few steps on synthetic textures): MobileNet-style, small ResNet,
+Inception-style; >= 95% top-1 agreement with the float Keras model on 100 non-calibration inputs.
+Plus the same models as float .tflite converted with TensorFlow unimportable, and the error listings."""
+import json
+import time
+
+import numpy as np
+import pytest
+
+import synth
+from conftest import agreement, run_without_tf
+
+pytestmark = pytest.mark.slow
+
+FIGURES = {}
+
+
+@pytest.fixture(scope="module")
+def models():
+    return {k: synth.trained(k) for k in synth.BUILDERS}
+
+
+@pytest.mark.parametrize("kind", list(synth.BUILDERS))
+def test_keras_model_agreement(kind, models, cal_dir, eval_images, tmp_path):
+    import emc
+    from emc.kmodel import load as load_kmodel
+    from emc.reference import run
+    m = models[kind]
+    ev, _ = eval_images
+    t = time.time()
+    rep = emc.save_kmodel(m, str(tmp_path / f"{kind}.kmodel"), cal_dir, "img_0_1", "minmax", 8, 3)
+    dt = time.time() - t
+    f = m.predict(ev.astype(np.float32) / 255, verbose=0)
+    k = np.stack([run(tmp_path / f"{kind}.kmodel", np.ascontiguousarray(e.transpose(2, 0, 1)))[0] for e in ev])
+    agree, max_abs = agreement(f, k)
+    FIGURES[kind] = (agree, max_abs, dt)
+    print(f"{kind}: top-1 agreement {agree:.2f}, max abs {max_abs:.4f}, convert {dt:.2f}s")
+    assert agree >= 0.95 and max_abs < 0.2
+    km = load_kmodel(tmp_path / f"{kind}.kmodel")
+    assert km.layers[0].NAME == "K210_CONV"
+    assert all(layer.TYPE not in (6, 21) for layer in km.layers)
+    names = [layer.NAME for layer in km.layers]
+    if kind == "resnet":
+        assert "QUANTIZED_ADD" in names
+    if kind == "inception":
+        assert "QUANTIZED_CONCAT" in names
+    if kind == "mbnet":
+        assert sum(1 for layer in km.layers if layer.NAME == "K210_CONV" and layer.depthwise) >= 3
+        assert "SOFTMAX" in names
+
+
+@pytest.mark.parametrize("ext", [".keras", ".h5"])
+def test_keras_files(ext, models, cal_dir, tmp_path):
+    import emc
+    m = models["resnet"]
+    path = tmp_path / f"resnet{ext}"
+    m.save(path)
+    rep = emc.save_kmodel(str(path), str(tmp_path / "r.kmodel"), cal_dir, "img_0_1", "minmax", 8, 3)
+    (name, met), = rep.metrics.items()
+    assert met["top1"] >= 0.95
+
+
+@pytest.mark.parametrize("kind", list(synth.BUILDERS))
+def test_same_models_as_tflite_without_tensorflow(kind, models, cal_dir, eval_images, tmp_path):
+    m = models[kind]
+    src = synth.to_tflite(m, str(tmp_path / f"{kind}.tflite"))
+    ev, _ = eval_images
+    np.save(tmp_path / "ev.npy", ev)
+    np.save(tmp_path / "keras_out.npy", m.predict(ev.astype(np.float32) / 255, verbose=0))
+    out = str(tmp_path / f"{kind}_tfl.kmodel")
+    res = run_without_tf(f"""
+        import json
+        import numpy as np
+        import emc
+        from emc.reference import run
+        emc.save_kmodel({src!r}, {out!r}, {cal_dir!r}, "img_0_1", "minmax", 8, 3, eval_limit=0)
+        ev = np.load({str(tmp_path / "ev.npy")!r})
+        f = np.load({str(tmp_path / "keras_out.npy")!r})
+        k = np.stack([run({out!r}, np.ascontiguousarray(e.transpose(2, 0, 1)))[0] for e in ev])
+        print(json.dumps({{"agree": float((f.argmax(1) == k.argmax(1)).mean()), "max_abs": float(np.abs(f - k).max())}}))
+    """)
+    r = json.loads(res.strip().splitlines()[-1])
+    assert r["agree"] >= 0.95, r
+
+
+def test_unsupported_keras_layers_listed_once(cal_dir, tmp_path):
+    import keras
+    from keras import layers as L
+    from emc.frontends import load
+    from emc.ir import UnsupportedLayersError
+    i = keras.Input((16, 16, 3))
+    x = L.Conv2D(4, 3, padding="same", name="ok_conv")(i)
+    x = L.Conv2DTranspose(4, 3, name="deconv")(x)
+    x = L.UpSampling2D(name="upsample")(x)
+    x = L.LayerNormalization(name="layernorm")(x)
+    x = L.Conv2D(4, 3, activation="gelu", name="gelu_conv")(x)
+    m = keras.Model(i, L.GlobalAveragePooling2D(name="gap")(x), name="badnet")
+    with pytest.raises(UnsupportedLayersError) as ei:
+        load(m)
+    items = [(n, t) for n, t, _ in ei.value.items]
+    assert ("deconv", "Conv2DTranspose") in items and ("upsample", "UpSampling2D") in items
+    assert ("layernorm", "LayerNormalization") in items and ("gelu_conv", "Conv2D") in items
+    assert "ok_conv" not in str(ei.value)
+
+
+def test_unsupported_for_k210_listed_once(cal_dir, tmp_path):
+    import keras
+    from keras import layers as L
+    import emc
+    from emc.ir import UnsupportedLayersError
+    i = keras.Input((32, 32, 3))
+    x = L.Conv2D(8, 3, padding="same", name="fine")(i)
+    x = L.Conv2D(8, 5, padding="same", name="five_by_five")(x)
+    x = L.Conv2D(8, 3, padding="same", dilation_rate=2, name="dilated")(x)
+    x = L.Conv2D(8, 3, padding="valid", name="valid3x3")(x)
+    m = keras.Model(i, L.GlobalAveragePooling2D()(x), name="k210bad")
+    with pytest.raises(UnsupportedLayersError) as ei:
+        emc.save_kmodel(m, str(tmp_path / "x.kmodel"), cal_dir)
+    msg = str(ei.value)
+    for name in ("five_by_five (Conv2D): 5x5 kernel", "dilated (Conv2D): dilated", "valid3x3 (Conv2D)"):
+        assert name in msg
+    assert "fine (" not in msg

@@ -1,0 +1,91 @@
+"""Float TFLite versions of the test models (tests/convert/data, made by make_fixtures.py) convert with
+TensorFlow unimportable, and agree with the float model on 100 inputs outside the calibration set."""
+import json
+import os
+
+import pytest
+
+from conftest import DATA, run_without_tf
+
+KINDS = ["mbnet", "resnet", "inception"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_float_tflite_without_tensorflow(kind, cal_dir, tmp_path):
+    src = os.path.join(DATA, f"{kind}_float.tflite")
+    out = tmp_path / f"{kind}.kmodel"
+    res = run_without_tf(f"""
+        import json, time
+        import numpy as np
+        import emc, synth
+        from emc.frontends import load
+        from emc.ir import run_float
+        from emc.reference import run
+        t = time.time()
+        rep = emc.save_kmodel({src!r}, {str(out)!r}, {cal_dir!r}, "img_0_1", "minmax", 8, 3, eval_limit=0)
+        dt = time.time() - t
+        g = load({src!r})
+        ev, _ = synth.synth_images(100, seed=2)
+        f = run_float(g, ev.astype(np.float32) / 255)[g.outputs[0]]
+        k = np.stack([run({str(out)!r}, np.ascontiguousarray(e.transpose(2, 0, 1)))[0] for e in ev])
+        print(json.dumps({{"agree": float((f.argmax(1) == k.argmax(1)).mean()), "max_abs": float(np.abs(f - k).max()),
+                          "time": dt, "kpu": sum(li.where == "KPU" for li in rep.layers)}}))
+    """)
+    r = json.loads(res.strip().splitlines()[-1])
+    assert r["agree"] >= 0.95, r
+    assert r["max_abs"] < 0.2, r
+    assert r["kpu"] >= 5
+
+
+def test_tflite_frontend_matches_litert(tmp_path):
+    """The IR float executor reproduces the LiteRT interpreter on the fixtures (frontend check)."""
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    import numpy as np
+    import synth
+    from emc.frontends import load
+    from emc.ir import run_float
+    ev, _ = synth.synth_images(8, seed=9)
+    x = ev.astype(np.float32) / 255
+    for kind in KINDS:
+        path = os.path.join(DATA, f"{kind}_float.tflite")
+        it = litert.Interpreter(model_path=path)
+        it.allocate_tensors()
+        i, o = it.get_input_details()[0]["index"], it.get_output_details()[0]["index"]
+        ref = []
+        for e in x:
+            it.set_tensor(i, e[None])
+            it.invoke()
+            ref.append(it.get_tensor(o)[0])
+        g = load(path)
+        np.testing.assert_allclose(run_float(g, x)[g.outputs[0]], np.stack(ref), atol=1e-5)
+
+
+def test_int8_tflite_keeps_file_quantization(models_dir, cal_dir, tmp_path):
+    """MLPerf Tiny ResNet-8 int8: the file's activation scales/zero points are used (u8 = int8 + 128)."""
+    import numpy as np
+    import emc
+    from emc.frontends import load
+    src = str(models_dir / "pretrainedResnet_quant.tflite")
+    g = load(src)
+    q = g.tensors[g.inputs[0]].quant
+    assert (q.scale, q.zero_point) == (1.0, 0)
+    rep = emc.save_kmodel(src, str(tmp_path / "r8.kmodel"), cal_dir, "img_0_255", "minmax", 8, 3)
+    some = [t for t in g.tensors.values() if t.quant is not None and t.name in rep.quant][:5]
+    for t in some:
+        s, z = rep.quant[t.name]
+        assert s == pytest.approx(t.quant.scale) and z == t.quant.zero_point
+    m = rep.metrics[g.outputs[0]]
+    assert m["top1"] >= 0.9 and m["cosine"] > 0.98
+
+
+def test_unsupported_tflite_model_lists_every_layer(models_dir, cal_dir, tmp_path):
+    """vww_96_int8 reaches 3x3 maps: every layer the K210 cannot run is named in one error."""
+    import emc
+    from emc.ir import UnsupportedLayersError
+    with pytest.raises(UnsupportedLayersError) as ei:
+        emc.save_kmodel(str(models_dir / "vww_96_int8.tflite"), str(tmp_path / "v.kmodel"), cal_dir,
+                        "img_0_1", "minmax", 8, 3, resize=True)
+    msg = str(ei.value)
+    assert "unsupported layer(s)" in msg and "(CONV_2D)" in msg and "narrower than 4" in msg
+    assert "Identity_int8 (SOFTMAX)" in msg
+    assert not (tmp_path / "v.kmodel").exists()
