@@ -28,17 +28,20 @@ class ConversionReport:
 
     def text(self):
         lines = [f"EMC conversion report: {self.model} -> {self.path}",
-                 f"{'#':>3} {'layer':28s} {'where':5s} {'from op':28s} {'in':>16s} {'out':>16s}  notes"]
+                 f"{'#':>3} {'layer':28s} {'where':5s} {'from op':28s} {'in':>16s} {'out':>16s}  {'output memory':34s} notes"]
         for li in self.layers:
             lines.append(f"{li.index:3d} {li.type:28s} {li.where:5s} {li.op[:28]:28s} "
                          f"{'x'.join(map(str, _flat(li.in_shape)))[:16]:>16s} "
-                         f"{'x'.join(map(str, li.out_shape)):>16s}  {li.notes.strip()}")
+                         f"{'x'.join(map(str, li.out_shape)):>16s}  {li.mem:34s} {li.notes.strip()}")
         nk = sum(1 for li in self.layers if li.where == "KPU")
         lines.append(f"layers: {len(self.layers)} ({nk} KPU, {len(self.layers) - nk} CPU); "
                      f"main buffer {self.main_mem} bytes; KPU RAM {self.kpu_rows * 64} bytes "
                      f"({self.kpu_rows} rows); file {self.file_size} bytes")
-        s, z = self.input_quant
-        lines.append(f"input: uint8 planar CHW, real = {s:.6g} * (q - {z:g})")
+        if self.input_quant is None:
+            lines.append("input: float32 vector (layer 0 is FULLY_CONNECTED)")
+        else:
+            s, z = self.input_quant
+            lines.append(f"input: uint8 planar CHW, real = {s:.6g} * (q - {z:g})")
         for name, m in self.metrics.items():
             lines.append(f"output {name}: max |kmodel - float| = {m['max_abs']:.4g}, cosine = {m['cosine']:.5f}"
                          + (f", top-1 agreement = {100 * m['top1']:.1f}%" if m.get("top1") is not None else "")
@@ -57,9 +60,15 @@ def _flat(s):
 
 def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", quant_func="minmax", quant_bit=8,
                 version=3, target="k210", *, resize=False, allow_patched=False, eval_limit=100,
-                report=True, progress=None, input_quant=None, verbose=False):
+                report=True, progress=None, input_quant=None, softmax=None, verbose=False):
     """Convert `network` (TensorLayer 2 / Keras model or file, .tflite file/bytes, or an emc IR Graph)
     to a kmodel v3 at `filepath`, calibrating on `dataset_dir` (image folder, .npy, array or callable).
+
+    softmax: None keeps the model's final softmax; False drops a final softmax (outputs are logits);
+    True appends one to every vector output that lacks it.
+    resize: resize calibration images to the model input (default: a different size is an error).
+    allow_patched: allow layer types only Maix-EMC's patched kpu.c runs (6, 21).
+    eval_limit: how many calibration inputs the report compares kmodel vs float on (0: none).
 
     Returns a ConversionReport (also written next to the model as <filepath>.report.txt when report=True).
     """
@@ -80,6 +89,8 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
     times["load"] = time.time() - t0
     t = time.time()
     g = passes.optimize(graph)
+    if softmax is not None:
+        _set_final_softmax(g, softmax)
     if len(g.inputs) != 1:
         raise ValueError(f"kmodel v3 takes one input, the model has {len(g.inputs)}")
     in_shape = g.shape(g.inputs[0])
@@ -101,7 +112,7 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
     times["compile"] = time.time() - t
     iq = comp.q(g.inputs[0])
     rep = ConversionReport(getattr(graph, "name", "model"), os.fspath(filepath), comp.info, comp.main_mem,
-                           comp.kpu_rows, size, iq if len(in_shape) == 3 else (1.0, 0), comp.output_names,
+                           comp.kpu_rows, size, iq if len(in_shape) == 3 else None, comp.output_names,
                            times=times)
     rep.quant = {tn: comp.q(tn) for tn in g.tensors if tn in ranges}
     if eval_limit:
@@ -120,6 +131,26 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
     if verbose:
         print(rep.text())
     return rep
+
+
+def _set_final_softmax(g, want):
+    from .ir import Op
+    outs = []
+    for t in g.outputs:
+        prod = g.producer(t)
+        if not want and prod is not None and prod.type == "softmax":
+            g.ops.remove(prod)
+            outs.append(prod.inputs[0])
+        elif want and len(g.shape(t)) == 1 and (prod is None or prod.type != "softmax"):
+            name = g.unique_name(t + "_softmax")
+            g.add_tensor(name, g.shape(t))
+            g.ops.append(Op("softmax", name, [t], [name], {}, "Softmax"))
+            outs.append(name)
+        else:
+            outs.append(t)
+    g.outputs = outs
+    g.prune()
+    g.validate()
 
 
 def device_inputs(data, iq, in_shape, n):

@@ -89,3 +89,17 @@ def test_unsupported_tflite_model_lists_every_layer(models_dir, cal_dir, tmp_pat
     assert "unsupported layer(s)" in msg and "(CONV_2D)" in msg and "narrower than 4" in msg
     assert "Identity_int8 (SOFTMAX)" in msg
     assert not (tmp_path / "v.kmodel").exists()
+
+
+def test_vector_input_model_starts_with_fully_connected(models_dir, tmp_path):
+    """MLPerf Tiny anomaly detection (FC autoencoder, int8): layer 0 is FULLY_CONNECTED on f32 input."""
+    import numpy as np
+    import emc
+    from emc.kmodel import load as load_kmodel
+    x = np.random.default_rng(0).normal(size=(20, 640)).astype(np.float32) * 3
+    rep = emc.save_kmodel(str(models_dir / "ad01_int8.tflite"), str(tmp_path / "ad.kmodel"), x)
+    m = load_kmodel(tmp_path / "ad.kmodel")
+    assert m.layers[0].NAME == "FULLY_CONNECTED" and m.input_spec() == ("f32", (640,))
+    (met,) = rep.metrics.values()
+    assert met["max_abs"] < 1e-3
+    assert "float32 vector" in rep.text()

@@ -17,7 +17,8 @@ from ...ir import UnsupportedLayersError
 from ...kmodel import KModel, kpu
 from ...kmodel.layers import (GlobalAveragePool2d, Dequantize, FullyConnected, K210AddPadding, K210Conv,
                               K210RemovePadding, K210Upload, Logistic, QuantizedAdd, QuantizedConcat,
-                              QuantizedMaxPool2d, Quantize, Softmax, TensorflowFlatten, AveragePool2d)
+                              QuantizedMaxPool2d, Quantize, Softmax, TensorflowFlatten, AveragePool2d,
+                              QuantizedGlobalAveragePool2d, QuantizedTensorflowFlatten)
 from .kpu_params import KPUParamError, conv_params, identity_params, weight_load_params
 from .memory import KPU_ROWS, Buf, place
 
@@ -41,6 +42,8 @@ class LayerInfo:
     in_shape: tuple
     out_shape: tuple
     notes: str = ""
+    mem: str = ""            # where its outputs were placed (filled after allocation)
+    writes: list = field(default_factory=list, repr=False)
 
 
 def qparams(rng, fixed=None):
@@ -94,7 +97,8 @@ class K210Compiler:
         g = self.g
         grp = _Groups()
         for op in g.ops:
-            if op.type in ("max_pool2d", "global_max_pool", "flatten", "reshape", "concat"):
+            if op.type in ("max_pool2d", "global_max_pool", "flatten", "reshape", "concat") or \
+                    (op.type == "global_avg_pool" and self.opt.allow_patched):
                 for t in op.inputs:
                     grp.union(t, op.outputs[0])
         rng, fixed = {}, {}
@@ -126,7 +130,8 @@ class K210Compiler:
         for b in list(reads) + list(writes):
             b.touch(i)
         self.layers.append(layer)
-        self.info.append(LayerInfo(i, layer.NAME, op_name, where, tuple(in_shape), tuple(out_shape), notes))
+        self.info.append(LayerInfo(i, layer.NAME, op_name, where, tuple(in_shape), tuple(out_shape), notes,
+                                   writes=list(writes)))
         return i
 
     def fix(self, fn):
@@ -175,6 +180,7 @@ class K210Compiler:
             conv.flags |= 1
             conv.set_reg("send_data_out", 1)
             self.info[idx].notes += " +main out"
+            self.info[idx].writes.append(b)
             self.fix(lambda: setattr(conv, "main_mem_out_address", b.addr))
             h["u8"] = b
             return b
@@ -382,6 +388,17 @@ class K210Compiler:
                               setattr(lay, "main_mem_out_address", ob.addr)))
             self.homes[out] = {"f32": ob}
             return
+        if t == "global_avg_pool" and self.opt.allow_patched:
+            h, w, c = self.shape(op.inputs[0])
+            src = self.need_u8(op.inputs[0])
+            ob = self.buf("main", c, out + ":u8")
+            lay = QuantizedGlobalAveragePool2d(flags=0, main_mem_in_address=0, main_mem_out_address=0,
+                                               kernel_size=h * w, channels=c)
+            self.emit(lay, name, "CPU", (c, h, w), (c,), [src], [ob], "patched kpu.c only")
+            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
+                              setattr(lay, "main_mem_out_address", ob.addr)))
+            self.homes[out] = {"u8": ob}
+            return
         if t == "global_avg_pool":
             h, w, c = self.shape(op.inputs[0])
             src = self.need_f32(op.inputs[0])
@@ -407,6 +424,17 @@ class K210Compiler:
                     all(o.type == "dense" for o in cons):
                 self.homes[out] = self.homes[src_t]          # dense weights are permuted instead
                 self.chw_flat[out] = ins
+                return
+            if len(ins) == 3 and len(outs) == 1 and self.opt.allow_patched and out not in g.outputs:
+                h, w, c = ins
+                src = self.need_u8(src_t)
+                ob = self.buf("main", h * w * c, out + ":u8")
+                lay = QuantizedTensorflowFlatten(flags=0, main_mem_in_address=0, main_mem_out_address=0,
+                                                 shape_width=w, shape_height=h, shape_channels=c)
+                self.emit(lay, name, "CPU", (c, h, w), (h * w * c,), [src], [ob], "CHW -> HWC, patched kpu.c only")
+                self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
+                                  setattr(lay, "main_mem_out_address", ob.addr)))
+                self.homes[out] = {"u8": ob}
                 return
             if len(ins) == 3 and len(outs) == 1:
                 h, w, c = ins
@@ -613,6 +641,10 @@ class K210Compiler:
         main = place(mbufs, "main", end)
         for f in self.fixups:
             f()
+        for li in self.info:
+            li.mem = ", ".join(
+                f"kpu rows {b.addr}..{b.addr + b.size - 1}" if b.mem == "kpu" else f"main [{b.addr}, {b.addr + b.size})"
+                for b in li.writes)
         model = KModel(layers=self.layers, outputs=[(b.addr, b.size) for _, b in out_bufs],
                        flags=1 if self.opt.quant_bit == 8 else 0, main_mem_usage=max(8, (main + 7) // 8 * 8),
                        max_start_address=msa)

@@ -1,0 +1,131 @@
+"""K210 backend details on small IR graphs (no TensorFlow): multiple outputs, final softmax option,
+patched layer types opt-in, 1x1 maps through ADD/REMOVE_PADDING, memory planning."""
+import numpy as np
+import pytest
+
+import emc
+from emc.ir import Graph, UnsupportedLayersError, run_float
+from emc.kmodel import load as load_kmodel
+from emc.reference import run
+
+
+def _rng():
+    return np.random.default_rng(7)
+
+
+def _graph():
+    r = _rng()
+    g = Graph("multi")
+    g.add_input("x", (16, 16, 3))
+    g.add_op("conv2d", "c1", "x", weights=r.normal(size=(3, 3, 3, 8)).astype(np.float32) * 0.3,
+             bias=r.normal(size=8).astype(np.float32) * 0.1, strides=(1, 1), padding="same", act="relu")
+    g.add_op("max_pool2d", "p1", "c1", ksize=(2, 2), strides=(2, 2), padding="valid")
+    g.add_op("conv2d", "c2", "p1", weights=r.normal(size=(1, 1, 8, 8)).astype(np.float32) * 0.3,
+             bias=None, strides=(1, 1), padding="valid", act="leaky_relu", alpha=0.1)
+    g.add_op("global_avg_pool", "gap", "c2", keepdims=True)
+    g.add_op("conv2d", "fc_as_conv", "gap", weights=r.normal(size=(1, 1, 8, 5)).astype(np.float32),
+             bias=r.normal(size=5).astype(np.float32), strides=(1, 1), padding="valid", act="sigmoid")
+    g.add_op("reshape", "vec", "fc_as_conv", shape=(5,))
+    g.add_op("dense", "logits", "vec", weights=r.normal(size=(5, 3)).astype(np.float32), bias=None,
+             act="softmax")
+    g.outputs = ["c2", "logits"]
+    return g.validate()
+
+
+def _data(n=12):
+    return _rng().random((n, 16, 16, 3)).astype(np.float32)
+
+
+def test_multiple_outputs_and_padding_path(tmp_path):
+    g = _graph()
+    rep = emc.save_kmodel(g, str(tmp_path / "m.kmodel"), _data(), eval_limit=12)
+    m = load_kmodel(tmp_path / "m.kmodel")
+    names = [layer.NAME for layer in m.layers]
+    assert len(m.outputs) == 2
+    assert "K210_ADD_PADDING" in names and "K210_REMOVE_PADDING" in names and names[-1] == "SOFTMAX"
+    assert names.count("K210_CONV") == 3 and m.layers[0].pool_type == 1      # max pool fused
+    assert rep.metrics["c2"]["cosine"] > 0.999 and rep.metrics["logits"]["max_abs"] < 0.05
+    # the map output comes out CHW, the float model's is HWC
+    x = _data(1)
+    s, z = rep.input_quant
+    q = np.clip(np.round(x[0] / s + z), 0, 255).astype(np.uint8).transpose(2, 0, 1).copy()
+    out = run(tmp_path / "m.kmodel", q)
+    ref = run_float(g, x)
+    assert out[0].shape == (8 * 8 * 8,)
+    np.testing.assert_allclose(out[0].reshape(8, 8, 8), ref["c2"][0].transpose(2, 0, 1), atol=0.1)
+    # outputs are not overwritten by later layers (they stay live to the end)
+    addrs = sorted(m.outputs)
+    assert addrs[0][0] + addrs[0][1] <= addrs[1][0]
+
+
+def test_final_softmax_option(tmp_path):
+    g = _graph()
+    emc.save_kmodel(g, str(tmp_path / "a.kmodel"), _data(), softmax=False, eval_limit=0)
+    assert load_kmodel(tmp_path / "a.kmodel").layers[-1].NAME != "SOFTMAX"
+    rep = emc.save_kmodel(g, str(tmp_path / "b.kmodel"), _data(), softmax=True, eval_limit=2)
+    assert [layer.NAME for layer in load_kmodel(tmp_path / "b.kmodel").layers].count("SOFTMAX") == 1
+
+
+def test_patched_types_only_on_request(tmp_path):
+    r = _rng()
+    g = Graph("gapnet")
+    g.add_input("x", (8, 8, 3))
+    g.add_op("conv2d", "c", "x", weights=r.normal(size=(3, 3, 3, 4)).astype(np.float32), bias=None,
+             strides=(1, 1), padding="same", act="relu")
+    g.add_op("global_avg_pool", "gap", "c")
+    g.add_op("dense", "d", "gap", weights=r.normal(size=(4, 2)).astype(np.float32), bias=None)
+    g.outputs = ["d"]
+    g.validate()
+    x = r.random((6, 8, 8, 3)).astype(np.float32)
+    emc.save_kmodel(g, str(tmp_path / "a.kmodel"), x, eval_limit=0)
+    assert all(layer.SDK_RUNS for layer in load_kmodel(tmp_path / "a.kmodel").layers)
+    rep = emc.save_kmodel(g, str(tmp_path / "b.kmodel"), x, allow_patched=True, eval_limit=6)
+    assert 6 in [layer.TYPE for layer in load_kmodel(tmp_path / "b.kmodel").layers]
+    assert rep.metrics["d"]["cosine"] > 0.99
+
+
+def test_input_not_consumed_by_a_conv_gets_a_copy_layer(tmp_path):
+    r = _rng()
+    g = Graph("poolfirst")
+    g.add_input("x", (8, 8, 3))
+    g.add_op("max_pool2d", "p", "x", ksize=(2, 2), strides=(2, 2), padding="valid")
+    g.add_op("conv2d", "c", "p", weights=r.normal(size=(3, 3, 3, 4)).astype(np.float32), bias=None,
+             strides=(1, 1), padding="same")
+    g.outputs = ["c"]
+    g.validate()
+    x = r.random((4, 8, 8, 3)).astype(np.float32)
+    rep = emc.save_kmodel(g, str(tmp_path / "p.kmodel"), x, eval_limit=4)
+    m = load_kmodel(tmp_path / "p.kmodel")
+    assert m.layers[0].NAME == "K210_CONV" and m.layers[0].depthwise and m.layers[1].NAME == "QUANTIZED_MAX_POOL2D"
+    assert rep.metrics["c"]["cosine"] > 0.999
+
+
+def test_odd_map_stride2_is_listed(tmp_path):
+    r = _rng()
+    g = Graph("odd")
+    g.add_input("x", (9, 9, 3))
+    g.add_op("conv2d", "s2", "x", weights=r.normal(size=(3, 3, 3, 4)).astype(np.float32), bias=None,
+             strides=(2, 2), padding="same")
+    g.add_op("conv2d", "k5", "s2", weights=r.normal(size=(5, 5, 4, 4)).astype(np.float32), bias=None,
+             strides=(1, 1), padding="same")
+    g.outputs = ["k5"]
+    g.validate()
+    with pytest.raises(UnsupportedLayersError) as ei:
+        emc.save_kmodel(g, str(tmp_path / "o.kmodel"), r.random((2, 9, 9, 3)).astype(np.float32))
+    assert [n for n, _, _ in ei.value.items] == ["s2", "k5"]
+
+
+def test_main_memory_is_reused(tmp_path):
+    """A chain of CPU layers ping-pongs between buffers instead of stacking them."""
+    r = _rng()
+    g = Graph("mlp")
+    g.add_input("x", (64,))
+    prev = "x"
+    for i in range(6):
+        prev = g.add_op("dense", f"d{i}", prev, weights=r.normal(size=(64, 64)).astype(np.float32) * 0.2,
+                        bias=None, act="relu")
+    g.outputs = [prev]
+    g.validate()
+    rep = emc.save_kmodel(g, str(tmp_path / "mlp.kmodel"), r.random((4, 64)).astype(np.float32))
+    assert rep.main_mem <= 3 * 64 * 4
+    assert list(rep.metrics.values())[0]["max_abs"] < 1e-4
