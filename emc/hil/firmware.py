@@ -160,7 +160,7 @@ def elf_sizes(path) -> dict:
         f = s["flags"]
         if not f & SHF_ALLOC or s["size"] == 0:
             continue
-        if s["name"] == ".stack":
+        if s["name"] in (".stack", "._user_heap_stack"):
             r["stack"] += s["size"]
         elif f & SHF_EXECINSTR:
             r["text"] += s["size"]
@@ -176,3 +176,103 @@ def elf_sizes(path) -> dict:
     if "__hil_arena_start" in syms and "__hil_arena_end" in syms:
         r["arena"] = syms["__hil_arena_end"] - syms["__hil_arena_start"]
     return r
+
+
+# ---- real-board memory budgets (offline) -------------------------------------------------------
+def platformio_envs(directory: str = "firmware_stm32") -> dict:
+    """{env name: {'board', 'ldscript', 'defines': [-D...]}} from a platformio.ini."""
+    import configparser
+
+    cp = configparser.ConfigParser(interpolation=None, strict=False)
+    cp.read(ROOT / directory / "platformio.ini")
+    out = {}
+    for sec in cp.sections():
+        if not sec.startswith("env:"):
+            continue
+        flags = cp[sec].get("build_flags", "").split()
+        out[sec[4:]] = dict(board=cp[sec].get("board", ""), ldscript=cp[sec].get("board_build.ldscript", ""),
+                            defines=[f for f in flags if f.startswith("-D")])
+    return out
+
+
+_FIT_CPU = {
+    "nucleo_l4r5zi": "-mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard",
+    "nucleo_f446re": "-mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard",
+    "nucleo_h743zi": "-mcpu=cortex-m7 -mthumb -mfpu=fpv5-d16 -mfloat-abi=hard",
+}
+
+
+def fit_check(env: str, runtime: str = "auto") -> dict:
+    """Link the firmware (common code + runtime + a link-only board stand-in with the env's buffer
+    sizes) with the env's linker script, with Debian's arm-none-eabi-gcc: proves that a real-board
+    build fits its flash/RAM without PlatformIO's registry. Returns elf_sizes() plus 'buffers'."""
+    import glob
+    import shlex
+
+    envs = platformio_envs()
+    if env not in envs or env not in _FIT_CPU:
+        raise FirmwareError(f"no fit check for env {env!r}")
+    if shutil.which("arm-none-eabi-gcc") is None:
+        raise FirmwareError("arm-none-eabi-gcc not found")
+    e = envs[env]
+    kind = runtime_kind(runtime)
+    out = build_root() / f"fit-{env}"
+    out.mkdir(parents=True, exist_ok=True)
+    srcs = [ROOT / "firmware_common/src/hil.c", ROOT / "firmware_common/src/hil_crc32.c",
+            ROOT / "firmware_stm32/src/board_fitcheck.c"]
+    incs = ["-I" + str(ROOT / "firmware_common/include"), "-I" + str(ROOT / "runtime_c/include")]
+    if kind == "stub":
+        srcs.append(ROOT / "firmware_common/stub/emc_runtime_stub.c")
+        incs.append("-DHIL_STUB_RUNTIME")
+    else:
+        for pat in ("runtime_c/src/*.c", "runtime_c/kernels/*.c", "runtime_c/kernels/*/*.c",
+                    "runtime_c/ports/cortex_m/*.c"):
+            srcs += sorted(pathlib.Path(p) for p in glob.glob(str(ROOT / pat)))
+        incs += ["-I" + str(ROOT / "runtime_c/src"), "-I" + str(ROOT / "runtime_c/kernels")]
+    defines = [d.replace('\\"', '"') for d in e["defines"]]
+    ld = ROOT / "firmware_stm32" / e["ldscript"]
+    cmd = (["arm-none-eabi-gcc"] + shlex.split(_FIT_CPU[env]) +
+           ["-O2", "-ffp-contract=off", "-ffunction-sections", "-fdata-sections", "-nostartfiles",
+            "--specs=nano.specs", "--specs=nosys.specs", "-L" + str(ld.parent), "-T" + str(ld),
+            "-Wl,--gc-sections", "-o", str(out / "fw.elf")] + incs + defines + [str(s) for s in srcs] + ["-lm"])
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise FirmwareError(f"{env} does not link/fit:\n{r.stderr[-3000:]}")
+    sizes = elf_sizes(out / "fw.elf")
+    _, secs = _sections((out / "fw.elf").read_bytes())
+    sizes["buffers"] = sum(s["size"] for s in secs if s["name"] == ".hilbufs")
+    sizes["ram"] -= sizes["buffers"]
+    sizes["bss"] -= sizes["buffers"]
+    return sizes
+
+
+def _main(argv=None):
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m emc.hil.firmware", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="build firmware targets and print their sizes")
+    b.add_argument("targets", nargs="*", default=["qemu-m4", "qemu-m7", "qemu-rv64"])
+    b.add_argument("--runtime", default="auto", choices=["auto", "real", "stub"])
+    f = sub.add_parser("fitcheck", help="link the real-board envs offline to check flash/RAM budgets")
+    f.add_argument("envs", nargs="*", default=list(_FIT_CPU))
+    f.add_argument("--runtime", default="auto", choices=["auto", "real", "stub"])
+    a = ap.parse_args(argv)
+    rc = 0
+    items = a.targets if a.cmd == "build" else a.envs
+    for t in items:
+        try:
+            if a.cmd == "build":
+                p = build(t, a.runtime)
+                s = elf_sizes(p) if t != "host" else {}
+            else:
+                s = fit_check(t, a.runtime)
+            print(f"{t}: " + ", ".join(f"{k} {v}" for k, v in s.items()))
+        except FirmwareError as e:
+            print(f"{t}: FAILED: {e}")
+            rc = 1
+    return rc
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

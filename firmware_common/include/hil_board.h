@@ -22,6 +22,8 @@ typedef struct hil_board_info {
     uint32_t arena_size;
     uint8_t *capture_buf;      /* layer capture buffer for GET_LAYER */
     uint32_t capture_max;
+    uint8_t *kpu_ram;          /* K210 only: the 2 MiB AI RAM for the runtime's KPU rows (else NULL:
+                                  the runtime emulates KPU RAM inside the arena) */
 } hil_board_info_t;
 
 void board_init(hil_board_info_t *info);

@@ -147,7 +147,7 @@ static uint32_t port_cycles(void *ctx)
     return (uint32_t)board_counter();
 }
 
-static const emc_port_t port = {NULL, NULL, NULL, port_cycles};
+static emc_port_t port = {.cycles = port_cycles};
 
 static void layer_hook(void *user, uint32_t index, uint32_t type, const void *out, size_t out_size,
                        emc_dtype_t dtype, uint32_t cycles)
@@ -576,6 +576,7 @@ void hil_main(void)
     uint32_t have = 0, need = 0, last = 0;
     memset(&B, 0, sizeof B);
     board_init(&B);
+    port.kpu_ram = B.kpu_ram;
     forget_model();
     model_declared = B.model_max; /* a preloaded model may be committed without LOAD_BEGIN */
     for (;;) {

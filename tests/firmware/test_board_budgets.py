@@ -1,0 +1,33 @@
+"""Real-board builds cannot be made here (PlatformIO registry unreachable), but their memory budgets
+can: link the common firmware with each Nucleo env's linker script and buffer sizes."""
+import shutil
+
+import pytest
+
+from emc.hil import firmware
+
+pytestmark = pytest.mark.slow
+
+
+def test_envs_declared():
+    envs = firmware.platformio_envs("firmware_stm32")
+    assert {"nucleo_l4r5zi", "nucleo_f446re", "nucleo_h743zi"} <= set(envs)
+    for e in envs.values():
+        assert e["ldscript"] and any(d.startswith("-DHIL_MODEL_MAX=") for d in e["defines"])
+    k210 = firmware.platformio_envs("firmware_k210")
+    assert "sipeed-maix-bit" in k210
+
+
+@pytest.mark.parametrize("env,flash,ram", [
+    ("nucleo_l4r5zi", 2048 * 1024, 640 * 1024),
+    ("nucleo_f446re", 512 * 1024, 128 * 1024),
+    ("nucleo_h743zi", 2048 * 1024, 128 * 1024 + 512 * 1024),
+])
+def test_fits(env, flash, ram):
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    s = firmware.fit_check(env)
+    print(env, s)
+    assert s["flash"] < flash
+    assert s["ram"] + s["buffers"] <= ram
+    assert s["buffers"] > 0
