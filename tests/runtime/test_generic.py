@@ -1,5 +1,9 @@
-"""Generic int8 profile: the four MLPerf Tiny models give outputs bit-identical to TFLM in the
-C runtime and in the Python reference, and their arena stays within the TFLM figure."""
+"""Generic int8 profile: outputs bit-identical to TFLM (tflite_micro.runtime.Interpreter, its
+reference kernels) in the C runtime and in the Python reference, for the four MLPerf Tiny models
+and two small fixtures covering MAX_POOL_2D, CONCATENATION, QUANTIZE/DEQUANTIZE (float I/O) and
+depth multipliers; arena sizes against TFLM's."""
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -7,24 +11,42 @@ from emc.backends.generic import import_tflite
 from emc.kmodel import load
 from emc.reference import run
 
-# TFLM arena bytes (from the issue) and this runtime's arena, measured.
-MODELS = {"ad01_int8": 2580, "kws_ref_model": 22820, "pretrainedResnet_quant": 54996, "vww_96_int8": 100708}
+DATA = pathlib.Path(__file__).resolve().parent / "data"
+# TFLM arena bytes for the MLPerf Tiny models (issue 4).
+TFLM_ARENA = {"ad01_int8": 2580, "kws_ref_model": 22820, "pretrainedResnet_quant": 54996, "vww_96_int8": 100708}
+FIXTURES = ["generic_mix_float_io", "generic_mix_int8_io"]
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_generic_model_bit_exact_vs_tflm(name, models_dir, native):
+def check_vs_tflm(data, n, native):
     tflm = pytest.importorskip("tflite_micro")
-    data = (models_dir / f"{name}.tflite").read_bytes()
     kb = import_tflite(data).to_bytes()
     km = load(kb)
     nm = native.NativeModel(kb)
     ip = tflm.runtime.Interpreter.from_bytes(data)
+    dt, shape = km.input_spec()
     rng = np.random.default_rng(20)
-    for _ in range(20):
-        x = rng.integers(-128, 128, nm.input_shape, dtype=np.int8)
+    for _ in range(n):
+        if dt == "f32":
+            x = rng.normal(0, 1.5, shape).astype(np.float32)
+        else:
+            x = rng.integers(-128, 128, shape, dtype=np.int8)
         ip.set_input(x, 0)
         ip.invoke()
-        want = ip.get_output(0).reshape(-1).view(np.int8)
-        assert np.array_equal(run(km, x)[0], want)
-        assert np.array_equal(nm.run(x)[0], want)
-    assert nm.arena_required < MODELS[name]
+        want = ip.get_output(0).reshape(-1)
+        py = run(km, x)[0]
+        c = nm.run(x)[0]
+        assert py.dtype == want.dtype and py.tobytes() == want.tobytes()
+        assert c.dtype == want.dtype and c.tobytes() == want.tobytes()
+    return nm
+
+
+@pytest.mark.parametrize("name", sorted(TFLM_ARENA))
+def test_mlperf_tiny_bit_exact_vs_tflm(name, models_dir, native):
+    nm = check_vs_tflm((models_dir / f"{name}.tflite").read_bytes(), 20, native)
+    assert nm.arena_required < TFLM_ARENA[name]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_fixture_layers_bit_exact_vs_tflm(name, native):
+    check_vs_tflm((DATA / f"{name}.tflite").read_bytes(), 20, native)
+

@@ -19,6 +19,8 @@ from ...kmodel.layers import generic_layers as G
 from .planner import plan
 
 F32 = np.float32
+_ITEM = {tflite.TensorType.INT8: 1, tflite.TensorType.FLOAT32: 4, tflite.TensorType.INT32: 4,
+         tflite.TensorType.UINT8: 1, tflite.TensorType.INT16: 2, tflite.TensorType.INT64: 8}
 
 
 class ImportError_(ValueError):
@@ -118,7 +120,8 @@ def import_tflite(data: bytes) -> KModel:
         life[root(g.Outputs(k))][1] = nops + 1
 
     def nbytes(t):
-        return int(np.prod(M.tensor(t)["shape"]))
+        ti = M.tensor(t)
+        return int(np.prod(ti["shape"])) * _ITEM[ti["type"]]
 
     offsets, total = plan({t: (nbytes(t), a, b) for t, (a, b) in life.items()})
 
@@ -126,12 +129,16 @@ def import_tflite(data: bytes) -> KModel:
         return offsets[root(t)]
 
     ti = M.tensor(in_t)
-    if ti["type"] != tflite.TensorType.INT8:
-        raise ImportError_("the model input must be int8")
+    if ti["type"] not in (tflite.TensorType.INT8, tflite.TensorType.FLOAT32):
+        raise ImportError_("the model input must be int8 or float32")
     shp = ti["shape"]
-    layers = [G.GenericInput(main_mem_out_address=addr(in_t), dtype=2, rank=len(shp),
+    if not 1 <= len(shp) <= 4:
+        raise ImportError_(f"input rank {len(shp)} not supported")
+    is_f = ti["type"] == tflite.TensorType.FLOAT32
+    layers = [G.GenericInput(main_mem_out_address=addr(in_t), dtype=1 if is_f else 2, rank=len(shp),
                              **{f"dim{i}": (shp[i] if i < len(shp) else 0) for i in range(4)},
-                             scale=float(ti["scale"][0]), zero_point=int(ti["zp"][0]))]
+                             scale=0.0 if is_f else float(ti["scale"][0]),
+                             zero_point=0 if is_f else int(ti["zp"][0]))]
     for code, op, ins, outs in specs:
         if code == Op.RESHAPE:
             continue
@@ -228,4 +235,36 @@ def _layer(M, code, op, ins, outs, addr):
         return G.GenericSoftmax(main_mem_in_address=addr(ins[0]), main_mem_out_address=addr(outs[0]),
                                 outer=int(np.prod(x["shape"])) // depth, depth=depth, input_multiplier=mult,
                                 input_left_shift=lshift, diff_min=int(-1.0 * radius))
-    raise ImportError_(f"operator {code} is not supported by the generic profile")
+    if code == Op.CONCATENATION:
+        o = M.tensor(outs[0])
+        axis = _opts(op, tflite.ConcatenationOptions).Axis()
+        shape = o["shape"]
+        axis = axis + len(shape) if axis < 0 else axis
+        if _opts(op, tflite.ConcatenationOptions).FusedActivationFunction() != Act.NONE:
+            raise ImportError_("CONCATENATION with a fused activation is not supported")
+        inner = int(np.prod(shape[axis + 1:]))
+        chunks = []
+        for t in ins:
+            ti = M.tensor(t)
+            if ti["type"] != tflite.TensorType.INT8 or _q(ti) != _q(o):
+                raise ImportError_("CONCATENATION inputs must be int8 with the output's scale and zero point "
+                                   "(TFLM copies bytes; the generic profile does not requantize)")
+            chunks += [addr(t), ti["shape"][axis] * inner]
+        return G.GenericConcat(main_mem_out_address=addr(outs[0]), input_count=len(ins),
+                               outer=int(np.prod(shape[:axis])), inputs=chunks)
+    if code == Op.QUANTIZE:
+        x, o = M.tensor(ins[0]), M.tensor(outs[0])
+        if x["type"] != tflite.TensorType.FLOAT32 or o["type"] != tflite.TensorType.INT8:
+            raise ImportError_("only float32 -> int8 QUANTIZE is supported")
+        s_, z = _q(o)
+        return G.GenericQuantize(main_mem_in_address=addr(ins[0]), main_mem_out_address=addr(outs[0]),
+                                 count=int(np.prod(o["shape"])), scale=s_, zero_point=z)
+    if code == Op.DEQUANTIZE:
+        x, o = M.tensor(ins[0]), M.tensor(outs[0])
+        if x["type"] != tflite.TensorType.INT8 or o["type"] != tflite.TensorType.FLOAT32:
+            raise ImportError_("only int8 -> float32 DEQUANTIZE is supported")
+        s_, z = _q(x)
+        return G.GenericDequantize(main_mem_in_address=addr(ins[0]), main_mem_out_address=addr(outs[0]),
+                                   count=int(np.prod(o["shape"])), scale=s_, zero_point=z)
+    name = {v: k for k, v in vars(Op).items() if not k.startswith("_")}.get(code, str(code))
+    raise ImportError_(f"operator {name} is not supported by the generic profile")

@@ -1,10 +1,12 @@
-"""GENERIC_INPUT (0x4000): declares the model input of a generic int8 model (dtype, NHWC shape,
+"""GENERIC_INPUT (0x4000): declares the model input of a generic model (int8 or f32, NHWC shape,
 quantization) at a main-buffer address. Runs nothing; must be layer 0."""
 import numpy as np
 
-from .generic_common import GENERIC_BASE, GenericLayer, main_i8
+from .base import Range
+from .generic_common import GENERIC_BASE, GenericLayer
 
-DT_I8 = 2
+DT_F32, DT_I8 = 1, 2
+DTYPE_NAMES = {DT_F32: "f32", DT_I8: "i8"}
 
 
 class GenericInput(GenericLayer):
@@ -20,22 +22,27 @@ class GenericInput(GenericLayer):
     def count(self):
         return int(np.prod(self.shape)) if self.rank else 1
 
+    @property
+    def dt(self):
+        return DTYPE_NAMES.get(self.dtype, "i8")
+
     def check(self, model):
         if self.index != 0:
             raise self.error("GENERIC_INPUT must be the first layer", "type")
-        self.check_fields(dtype=(DT_I8, DT_I8), rank=(1, 4))
+        self.check_fields(dtype=(DT_F32, DT_I8), rank=(1, 4))
         for i in range(self.rank):
             self.check_fields(**{f"dim{i}": (1, 1 << 24)})
         super().check(model)
 
     def writes(self):
-        return [main_i8("main_mem_out_address", self.main_mem_out_address, self.count, self.shape)]
+        return [Range("main", self.main_mem_out_address, self.count * (4 if self.dt == "f32" else 1),
+                      "main_mem_out_address", self.dt, self.shape)]
 
     def input_spec(self, model):
-        return "i8", self.shape
+        return self.dt, self.shape
 
     def set_input(self, mem, x):
-        mem.write_main(self.main_mem_out_address, np.asarray(x, np.int8).reshape(-1))
+        mem.write_main(self.main_mem_out_address, np.asarray(x, np.float32 if self.dt == "f32" else np.int8).reshape(-1))
 
     def execute(self, mem):
         pass
