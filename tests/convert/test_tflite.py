@@ -28,13 +28,19 @@ def test_float_tflite_without_tensorflow(kind, cal_dir, tmp_path):
         ev, _ = synth.synth_images(100, seed=2)
         f = run_float(g, ev.astype(np.float32) / 255)[g.outputs[0]]
         k = np.stack([run({str(out)!r}, np.ascontiguousarray(e.transpose(2, 0, 1)))[0] for e in ev])
+        from emc.kmodel import load as load_kmodel
+        km = load_kmodel({str(out)!r})
+        dwpool = [i for i, l in enumerate(km.layers) if l.NAME == "K210_CONV" and l.depthwise and l.pool_type]
         print(json.dumps({{"agree": float((f.argmax(1) == k.argmax(1)).mean()), "max_abs": float(np.abs(f - k).max()),
-                          "time": dt, "kpu": sum(li.where == "KPU" for li in rep.layers)}}))
+                          "time": dt, "kpu": sum(li.where == "KPU" for li in rep.layers), "dwpool": dwpool,
+                          "sdk": all(l.SDK_RUNS for l in km.layers), "first": km.layers[0].NAME}}))
     """)
     r = json.loads(res.strip().splitlines()[-1])
     assert r["agree"] >= 0.95, r
     assert r["max_abs"] < 0.2, r
     assert r["kpu"] >= 5
+    assert r["dwpool"] == [], "depthwise KPU layers must not pool"
+    assert r["sdk"] and r["first"] == "K210_CONV"
 
 
 def test_tflite_frontend_matches_litert(tmp_path):

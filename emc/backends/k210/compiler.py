@@ -84,7 +84,8 @@ class K210Compiler:
         self.info = []
         self.bufs = []
         self.homes = {}          # tensor -> {'kpu': Buf, 'u8': Buf, 'f32': Buf}
-        self.kpu_producer = {}   # tensor -> (K210Conv, u8 main Buf or None)
+        self.kpu_producer = {}   # tensor -> (K210Conv, layer index)
+        self.pending = {}        # tensor -> (C, H, W) of the full-resolution KPU map it is the even subsample of
         self.chw_flat = {}       # vector tensor -> (H, W, C) of the map it is a CHW flattening of
         self.fixups = []
         self.bad = []
@@ -152,6 +153,8 @@ class K210Compiler:
 
     # ---------------------------------------------------------------- homes
     def need_kpu(self, t):
+        if t in self.pending:
+            self.resolve_pending(t, "kpu")
         h = self.homes[t]
         if "kpu" in h:
             self._use(h["kpu"])
@@ -167,6 +170,8 @@ class K210Compiler:
         return dst
 
     def need_u8(self, t):
+        if t in self.pending:
+            self.resolve_pending(t, "u8")
         h = self.homes[t]
         if "u8" in h:
             self._use(h["u8"])
@@ -325,20 +330,77 @@ class K210Compiler:
                               setattr(rp, "main_mem_out_address", ob.addr)))
             self.homes[out_t] = {"u8": ob}
             return
+        pool = fused_pool if fused_pool is not None else 0
+        if t_in in self.pending and k == 1 and not dw and pool == 0 and st in ((1, 1), (2, 2)) \
+                and (st == (1, 1) or (h % 2 == 0 and w % 2 == 0)):
+            # absorb the pending stride-2 subsampling of the input: 1x1 conv commutes with it
+            src = self.homes[t_in]["kpu"]
+            self._use(src)
+            c, h, w = self.pending[t_in]
+            conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, 1, False, 5 if st == (1, 1) else 7, out_t, oc)
+            self.info[idx].notes += " (deferred stride 2)"
+            self.homes[out_t] = {"kpu": dst}
+            self.kpu_producer[out_t] = (conv, idx)
+            return
         src = self.need_kpu(t_in)
-        if mode == "direct":
-            pool = fused_pool if fused_pool is not None else (5 if st == (2, 2) else 0)
+        if mode == "direct" and (st == (1, 1) or not dw):
+            if st == (2, 2):
+                pool = 5
             conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, pool, out_t, oc)
         else:
-            # TF 'same' 3x3 stride 2 on an even map: full-resolution conv, then a depthwise layer
-            # taking tap (+1, +1) with left_top pooling picks the odd centres.
-            conv0, idx0, mid = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, 0, out_t + "/full", oc)
-            zo = self.q(out_t)[1]
-            ip = identity_params(oc, 3, (1, 1), zx=zo)
-            conv, idx, dst = self.kpu_conv(op.name + "/stride2", mid, (oc, h, w), ip, 3, True, 5, out_t, oc)
-            self.info[idx].notes += " (TF 'same' stride-2 alignment)"
+            # stride 2 on a depthwise layer, or TF 'same' 3x3 stride 2 (centres at odd positions):
+            # the conv runs at full resolution; for odd centres a depthwise identity layer taking
+            # tap (+1, +1) shifts the map; the even-position subsampling is left pending for the
+            # consumer (a following 1x1 conv absorbs it as left_top pooling). Depthwise KPU layers
+            # never pool here: the Kendryte compilers avoid depthwise + pooling on the chip.
+            conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, 0, out_t + "/full", oc)
+            if mode == "shift" and not dw and oc <= 128:
+                # a normal (non-depthwise) identity 3x3 conv may pool: shift and pick in one layer
+                ip = identity_params(oc, 3, (1, 1), zx=self.q(out_t)[1], dense=True)
+                conv, idx, dst = self.kpu_conv(op.name + "/stride2", dst, (oc, h, w), ip, 3, False, 5, out_t, oc)
+                self.info[idx].notes += " (TF 'same' stride-2 alignment)"
+                self.homes[out_t] = {"kpu": dst}
+                self.kpu_producer[out_t] = (conv, idx)
+                return
+            if mode == "shift":
+                zo = self.q(out_t)[1]
+                ip = identity_params(oc, 3, (1, 1), zx=zo)
+                conv, idx, dst = self.kpu_conv(op.name + "/shift", dst, (oc, h, w), ip, 3, True, 0, out_t, oc)
+                self.info[idx].notes += " (TF 'same' stride-2 alignment)"
+            self.pending[out_t] = (oc, h, w)
         self.homes[out_t] = {"kpu": dst}
         self.kpu_producer[out_t] = (conv, idx)
+
+    def resolve_pending(self, t, to):
+        """Materialize the stride-2 subsampling left pending on t's full-resolution KPU map."""
+        c, h, w = self.pending.pop(t)
+        full = self.homes[t]["kpu"]
+        conv0, idx0 = self.kpu_producer[t]
+        if to == "kpu" and c <= 256:
+            ip = identity_params(c, 1, dense=True, zx=self.q(t)[1])
+            conv, idx, dst = self.kpu_conv(t + "/stride2", full, (c, h, w), ip, 1, False, 5, t, c)
+            self.info[idx].notes += " (stride-2 pick)"
+            self.homes[t] = {"kpu": dst}
+            self.kpu_producer[t] = (conv, idx)
+            return
+        # on the CPU: download the full map, pick the even positions with a 1x1/2 max pool
+        b = self.buf("main", c * h * w, t + ":full:u8")
+        b.touch(idx0)
+        conv0.flags |= 1
+        conv0.set_reg("send_data_out", 1)
+        self.info[idx0].notes += " +main out"
+        self.info[idx0].writes.append(b)
+        self.fix(lambda: setattr(conv0, "main_mem_out_address", b.addr))
+        oh, ow = h // 2, w // 2
+        ob = self.buf("main", c * oh * ow, t + ":u8")
+        lay = QuantizedMaxPool2d(flags=0, main_mem_in_address=0, main_mem_out_address=0, in_width=w, in_height=h,
+                                 in_channels=c, out_width=ow, out_height=oh, out_channels=c, kernel_width=1,
+                                 kernel_height=1, stride_width=2, stride_height=2, padding_width=0, padding_height=0)
+        self.emit(lay, t + "/stride2", "CPU", (c, h, w), (c, oh, ow), [b], [ob], "stride-2 pick")
+        self.fix(lambda: (setattr(lay, "main_mem_in_address", b.addr),
+                          setattr(lay, "main_mem_out_address", ob.addr)))
+        self.homes[t] = {"u8": ob}
+        del self.kpu_producer[t]
 
     # ---------------------------------------------------------------- other ops
     def do_maxpool_cpu(self, op, kernel, strides, pads, out_shape):
@@ -416,6 +478,8 @@ class K210Compiler:
             cons = g.consumers(out)
             same_mem = (len(ins) != 3 or ins[0] * ins[1] == 1 or ins[2] == 1) and \
                        (len(outs) != 3 or outs[0] * outs[1] == 1 or outs[2] == 1)
+            if src_t in self.pending:
+                self.resolve_pending(src_t, "u8")
             if same_mem:
                 self.homes[out] = self.homes[src_t]          # CHW order == HWC order here
                 self.chw_flat[out] = self.chw_flat.get(src_t)
@@ -561,6 +625,8 @@ class K210Compiler:
             if op.type not in ("max_pool2d", "avg_pool2d"):
                 continue
             prod = self.g.producer(op.inputs[0])
+            if prod is not None and prod.type == "depthwise_conv2d" and prod.attrs["weights"].shape[3] == 1:
+                continue            # no pooling on depthwise KPU layers
             if prod is None or prod.type not in ("conv2d", "depthwise_conv2d") or \
                     tuple(prod.attrs["strides"]) != (1, 1) or len(self.g.consumers(op.inputs[0])) != 1 or \
                     op.inputs[0] in self.g.outputs:

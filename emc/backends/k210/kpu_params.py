@@ -185,10 +185,18 @@ def conv_params(w, bias, in_q, out_q, act="linear", alpha=0.2, pre_range=(0.0, 0
             "weight_zero_point": zw, "bn_shift_A": A, "weight_scales": sw}
 
 
-def identity_params(c, k=1, tap=None, zx=0):
-    """A depthwise layer copying its input exactly (optionally taking the 3x3 tap (dy, dx))."""
-    w = np.zeros((c, 1, k, k), np.uint8)
-    if k == 1:
+def identity_params(c, k=1, tap=None, zx=0, dense=False):
+    """A layer copying its input exactly: depthwise (optionally taking the 3x3 tap (dy, dx)), or with
+    dense=True a normal 1x1 conv with an identity weight matrix (for layers that also pool)."""
+    if dense:
+        w = np.zeros((c, c, k, k), np.uint8)
+        dy, dx = tap if k == 3 else (-1, -1)
+        w[np.arange(c), np.arange(c), 1 + dy, 1 + dx] = 1
+    else:
+        w = np.zeros((c, 1, k, k), np.uint8)
+    if dense:
+        pass
+    elif k == 1:
         w[:, 0, 0, 0] = 1
     else:
         dy, dx = tap
