@@ -40,3 +40,22 @@ def test_hard_reset_restarts(host_device):
     host_device.reset(hard=True)
     host_device.sync(timeout=5)
     assert host_device.ping(b"x") == b"x"
+
+
+def test_first_divergence_found(host_device, kmodels_dir):
+    from emc.hil.compare import first_divergence
+
+    path = kmodels_dir / CIFAR
+    x = cifar_input(kmodels_dir)
+    if host_device.hello().stub:
+        return
+    layers = expected_layers(path, x)
+    host_device.load(path.read_bytes())
+    host_device.set_input(x.tobytes())
+    assert first_divergence(host_device, x.nbytes, layers) is None
+    bad = list(layers)
+    b = bytearray(bad[3])
+    b[100] ^= 1
+    bad[3] = bytes(b)
+    d = first_divergence(host_device, x.nbytes, bad)
+    assert d.layer == 3 and d.type == 10240 and d.diff_offsets == [100]

@@ -1,0 +1,292 @@
+"""Runs bench cases on a device under test and turns what comes back into report Results.
+
+A device is QEMU (started, watched and restarted here), the host build on a pty, or a real board
+on a serial port. Everything that can go wrong on a wire is expected: a garbled or lost frame (CRC,
+retried by the client), a stall (timeout), a device that resets (it forgets its model: reloaded),
+a QEMU that crashes (restarted). Each is reported with a clear message and the case continues
+from the input it was on; results gathered so far are never lost."""
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import time
+import zlib
+
+import numpy as np
+
+from . import firmware
+from .protocol import (E_BAD_CRC, E_NO_MODEL, E_STATE, E_TIMEOUT, HilClient, HilError, HilTimeout)
+from .report import Result
+
+TRANSIENT_CODES = {E_BAD_CRC, E_TIMEOUT, E_NO_MODEL, E_STATE}
+NP = {"u8": np.uint8, "i8": np.int8, "f32": np.float32, "i32": np.int32}
+
+
+class DeviceLost(RuntimeError):
+    """The device could not be brought back after the allowed number of recoveries."""
+
+
+def transient(exc) -> bool:
+    if isinstance(exc, HilTimeout):
+        return True
+    if isinstance(exc, HilError):
+        return exc.code in TRANSIENT_CODES
+    try:
+        import serial
+        if isinstance(exc, serial.SerialException):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
+    return isinstance(exc, (OSError, EOFError))
+
+
+class Dut:
+    """Base device under test: subclasses know how to (re)start one and open its client."""
+    name = "?"
+
+    def __init__(self, log=print, timeout=10.0):
+        self.log = log
+        self.timeout = timeout
+        self.client: HilClient | None = None
+        self.recoveries = 0
+        self.sizes: dict = {}
+
+    def connect(self) -> HilClient:
+        raise NotImplementedError
+
+    def recover(self, why: str) -> HilClient:
+        self.recoveries += 1
+        self.log(f"[{self.name}] {why}; recovering (recovery #{self.recoveries})")
+        return self.restart()
+
+    def restart(self) -> HilClient:
+        raise NotImplementedError
+
+    def close(self):
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+
+class QemuDut(Dut):
+    """A firmware under QEMU: qemu-m4, qemu-m7 or qemu-rv64."""
+
+    def __init__(self, target, *, plugin=None, serial="tcp", **kw):
+        super().__init__(**kw)
+        from .qemu import Qemu
+        self.name = target
+        self.elf = firmware.build(target)
+        self.sizes = firmware.elf_sizes(self.elf)
+        self.qemu = Qemu(target, self.elf, plugin=plugin, serial=serial)
+
+    def connect(self):
+        if self.client is None or not self.qemu.alive:
+            if not self.qemu.alive and self.qemu.starts:
+                self.log(f"[{self.name}] QEMU exited with code {self.qemu.returncode}: restarting it")
+            self.client = self.qemu.client(timeout=self.timeout, log=self.log)
+        return self.client
+
+    def restart(self):
+        self.client = None
+        self.qemu.stop()
+        return self.connect()
+
+    def close(self):
+        self.client = None
+        self.qemu.close()
+
+
+class SerialDut(Dut):
+    """A board (or anything else) on a serial port / pyserial URL."""
+
+    def __init__(self, port, *, name=None, baudrate=115200, reset_cmd=None, **kw):
+        super().__init__(**kw)
+        self.port, self.baudrate, self.reset_cmd = port, baudrate, reset_cmd
+        self.name = name or port
+
+    def connect(self):
+        if self.client is None:
+            self.client = HilClient.open(self.port, baudrate=self.baudrate, timeout=self.timeout, log=self.log)
+            self.client.sync(timeout=max(10.0, self.timeout))
+        return self.client
+
+    def restart(self):
+        if self.client is not None:
+            try:                          # ask the firmware itself first
+                self.client.reset(hard=True)
+            except Exception:
+                pass
+            self.close()
+        if self.reset_cmd:                # e.g. a PlatformIO upload / st-flash reset
+            subprocess.run(self.reset_cmd, shell=True, check=False, capture_output=True, timeout=120)
+        time.sleep(0.2)
+        return self.connect()
+
+
+class Session:
+    """Runs operations on a Dut, recovering from faults: every operation is retried from a
+    known state (model reloaded after a reset) up to `retries` recoveries."""
+
+    def __init__(self, dut: Dut, retries: int = 3, log=print):
+        self.dut, self.retries, self.log = dut, retries, log
+        self.model: bytes | None = None
+        self.load_result = None
+        self.events: list[str] = []
+
+    def _ensure_model(self, dev: HilClient, model: bytes):
+        info = dev.hello()
+        crc = zlib.crc32(model) & 0xFFFFFFFF
+        if not (info.model_loaded and info.model_size == len(model) and info.model_crc == crc) \
+                or self.load_result is None or self.model != model:
+            self.load_result = dev.load(model, reuse=False)
+            self.model = model
+
+    def do(self, what: str, fn, model: bytes | None = None):
+        """fn(client) with recovery. `model` is (re)loaded first when the device lost it."""
+        for attempt in range(self.retries + 1):
+            try:
+                dev = self.dut.connect()
+                if model is not None and (self.model != model or self.load_result is None):
+                    self._ensure_model(dev, model)
+                return fn(dev)
+            except Exception as e:            # noqa: BLE001 - classified below
+                if not transient(e) or attempt == self.retries:
+                    if transient(e):
+                        raise DeviceLost(f"{self.dut.name}: gave up on {what} after {attempt} recoveries: {e}") from e
+                    raise
+                msg = f"{what}: {type(e).__name__}: {e}"
+                self.events.append(msg)
+                self.model = None             # the device may have lost it: reload next time
+                self.load_result = None
+                self.dut.recover(msg)
+
+
+def _as_float(b: bytes, dtype: str):
+    return np.frombuffer(b, NP.get(dtype, np.uint8)).astype(np.float64)
+
+
+def compare_outputs(dev_outs, dtypes, floats):
+    """max |device - float|, cosine, top-1 agreement (per input) against float/TFLite outputs."""
+    errs, cos, top = [], [], []
+    for d, f in zip(dev_outs, floats):
+        for b, dt, fv in zip(d, dtypes, f):
+            a = _as_float(b, dt)
+            fv = np.asarray(fv, np.float64).reshape(-1)
+            if a.size != fv.size:
+                continue
+            errs.append(a - fv)
+            den = np.linalg.norm(a) * np.linalg.norm(fv)
+            cos.append(float(a @ fv / den) if den else 1.0)
+            if a.size > 1:
+                top.append(int(np.argmax(a)) == int(np.argmax(fv)))
+    if not errs:
+        return None, None, None, []
+    e = np.concatenate(errs)
+    return float(np.abs(e).max()), float(np.mean(cos)), (float(np.mean(top)) if top else None), e
+
+
+def first_divergence(sess: Session, case, x: np.ndarray):
+    """Per-layer CRCs from the device vs the host C runtime's per-layer tensors (the same bytes
+    the device's layer hook sees); then the first differing element of the first bad layer."""
+    from .. import native
+    _, dumps = native.NativeModel(case.kmodel).run(x, dump=True)
+
+    def traced(dev):
+        dev.set_input(x.tobytes())
+        dev.invoke(x.nbytes, trace_crc=True)
+        return dev.get_trace()
+
+    trace = sess.do("trace", traced, case.kmodel)
+    per_layer = []
+    bad = None
+    for rec in trace:
+        pc = dumps.get(rec.index)
+        if pc is None:
+            continue
+        same = zlib.crc32(pc[1].tobytes()) & 0xFFFFFFFF == rec.crc
+        per_layer.append([rec.index, str(rec.type), 0.0 if same else float("nan")])
+        if not same and bad is None:
+            bad = rec.index
+    if bad is None:
+        return None, per_layer
+
+    def capture(dev):
+        dev.set_input(x.tobytes())
+        dev.invoke(x.nbytes, capture_layer=bad)
+        return dev.get_layer()
+
+    cap = sess.do(f"capture layer {bad}", capture, case.kmodel)
+    ltype, pc = dumps[bad]
+    got = np.frombuffer(cap.data, pc.dtype) if len(cap.data) == pc.nbytes else np.frombuffer(cap.data, np.uint8)
+    want = pc.reshape(-1) if got.dtype == pc.dtype else pc.reshape(-1).view(np.uint8)
+    n = min(got.size, want.size)
+    diff = np.nonzero(got[:n] != want[:n])[0]
+    for row in per_layer:
+        if row[0] == bad:
+            row[2] = float(np.abs(got[:n].astype(np.float64) - want[:n].astype(np.float64)).max()) if n else float("nan")
+    if diff.size == 0:
+        return f"layer {bad} (type {ltype}): sizes differ ({got.size} vs {want.size})", per_layer
+    j = int(diff[0])
+    return (f"layer {bad} (type {ltype}) element {j}: device {got[j]} vs PC {want[j]} "
+            f"({diff.size} of {n} elements differ)"), per_layer
+
+
+def check_case(sess: Session, case, *, diverge=True, log=print) -> Result:
+    """Run every input of `case` on the device; compare with the PC side; measure."""
+    dut = sess.dut
+    r = Result(case.name, dut.name, macs=case.macs, model_bytes=len(case.kmodel),
+               flash_bytes=dut.sizes.get("flash"), ram_bytes=dut.sizes.get("ram"))
+    outs_all, counts = [], []
+    lr = None
+    for i, x in enumerate(case.inputs):
+        x = np.ascontiguousarray(x)
+
+        def one(dev):
+            res, outs = dev.run(x.tobytes())
+            if res.status != 0:
+                raise HilError(7, f"invoke returned runtime status {res.status}")
+            return res, outs
+
+        res, outs = sess.do(f"{case.name} input {i}", one, case.kmodel)
+        lr = sess.load_result or lr
+        r.inputs += 1
+        counts.append(res.count)
+        r.counter = res.counter
+        outs_all.append(outs)
+        exp = [np.ascontiguousarray(e).tobytes() for e in case.expected[i]]
+        if outs == exp:
+            r.bit_exact += 1
+        else:
+            dtypes = [d for _, d in lr.outputs] if lr else ["u8"] * len(outs)
+            diffs = [np.abs(_as_float(o, d) - _as_float(e, d)).max() for o, e, d in zip(outs, exp, dtypes)
+                     if len(o) == len(e)]
+            r.max_abs_vs_ref = max([r.max_abs_vs_ref] + [float(v) for v in diffs])
+            if diverge and r.first_divergence is None:
+                try:
+                    r.first_divergence, r.per_layer_max_abs = first_divergence(sess, case, x)
+                except Exception as e:      # noqa: BLE001 - the report says why instead
+                    r.notes.append(f"could not locate the divergence: {e}")
+    if lr is not None:
+        r.arena_bytes = lr.arena_required
+        dtypes = [d for _, d in lr.outputs]
+        if case.floats:
+            r.max_abs_vs_float, r.cosine_vs_float, r.top1_agree, errs = compare_outputs(outs_all, dtypes, case.floats)
+            r.errors_vs_float = list(np.asarray(errs, np.float64)[:20000])
+    if counts:
+        r.count_per_inference = int(np.median(counts))
+    if r.per_layer_max_abs == [] and r.bit_exact == r.inputs and diverge:
+        r.notes.append(f"{case.name}: all {r.inputs} inputs byte-identical to the PC reference")
+    for ev in sess.events:
+        r.notes.append(f"recovered from: {ev}")
+    sess.events.clear()
+    r.status = "pass" if r.bit_exact == r.inputs and r.inputs == len(case.inputs) else "fail"
+    return r
+
+
+def describe(dut: Dut, dev: HilClient) -> dict:
+    info = dev.hello()
+    return {"target": info.target, "firmware": info.fw_version, "runtime": info.runtime_version,
+            "counter": info.counter, "flags": ",".join(info.flags), "arena": info.arena_size}
+
+
+__all__ = ["DeviceLost", "Dut", "QemuDut", "SerialDut", "Session", "check_case", "first_divergence"]
