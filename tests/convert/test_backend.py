@@ -100,19 +100,48 @@ def test_input_not_consumed_by_a_conv_gets_a_copy_layer(tmp_path):
     assert rep.metrics["c"]["cosine"] > 0.999
 
 
-def test_odd_map_stride2_is_listed(tmp_path):
+@pytest.mark.parametrize("case", ["same_odd", "valid_odd", "valid_even", "dw_same_odd", "dw_valid_even",
+                                  "1x1_odd", "asym"])
+def test_stride2_alignments(case, tmp_path):
+    """Every TF stride-2 alignment on odd/even maps: full-resolution KPU conv + shift/pick."""
     r = _rng()
-    g = Graph("odd")
+    size, pad, dw, k = {"same_odd": (9, "same", False, 3), "valid_odd": (9, "valid", False, 3),
+                        "valid_even": (10, "valid", False, 3), "dw_same_odd": (9, "same", True, 3),
+                        "dw_valid_even": (10, "valid", True, 3), "1x1_odd": (7, "same", False, 1),
+                        "asym": (8, (1, 0, 0, 1), False, 3)}[case]
+    g = Graph(case)
+    g.add_input("x", (size, size, 4))
+    w = r.normal(size=(k, k, 4, 1 if dw else 6)).astype(np.float32) * 0.4
+    g.add_op("depthwise_conv2d" if dw else "conv2d", "s2", "x", weights=w, bias=None, strides=(2, 2),
+             padding=pad, act="relu")
+    g.add_op("conv2d", "after", "s2", weights=r.normal(size=(3, 3, 4 if dw else 6, 5)).astype(np.float32) * 0.3,
+             bias=None, strides=(1, 1), padding="same")
+    g.outputs = ["s2", "after"]
+    g.validate()
+    x = r.random((6, size, size, 4)).astype(np.float32)
+    rep = emc.save_kmodel(g, str(tmp_path / "s.kmodel"), x, eval_limit=6)
+    for name in ("s2", "after"):
+        assert rep.metrics[name]["cosine"] > 0.999, (name, rep.metrics)
+    m = load_kmodel(tmp_path / "s.kmodel")
+    assert not any(layer.NAME == "K210_CONV" and layer.depthwise and layer.pool_type for layer in m.layers)
+
+
+def test_unsupported_convs_listed(tmp_path):
+    r = _rng()
+    g = Graph("bad")
     g.add_input("x", (9, 9, 3))
-    g.add_op("conv2d", "s2", "x", weights=r.normal(size=(3, 3, 3, 4)).astype(np.float32), bias=None,
-             strides=(2, 2), padding="same")
-    g.add_op("conv2d", "k5", "s2", weights=r.normal(size=(5, 5, 4, 4)).astype(np.float32), bias=None,
+    g.add_op("conv2d", "v3", "x", weights=r.normal(size=(3, 3, 3, 4)).astype(np.float32), bias=None,
+             strides=(1, 1), padding="valid")
+    g.add_op("conv2d", "k5", "v3", weights=r.normal(size=(5, 5, 4, 4)).astype(np.float32), bias=None,
              strides=(1, 1), padding="same")
-    g.outputs = ["k5"]
+    g.add_op("conv2d", "s3", "k5", weights=r.normal(size=(3, 3, 4, 4)).astype(np.float32), bias=None,
+             strides=(3, 3), padding="same")
+    g.outputs = ["s3"]
     g.validate()
     with pytest.raises(UnsupportedLayersError) as ei:
         emc.save_kmodel(g, str(tmp_path / "o.kmodel"), r.random((2, 9, 9, 3)).astype(np.float32))
-    assert [n for n, _, _ in ei.value.items] == ["s2", "k5"]
+    assert [n for n, _, _ in ei.value.items] == ["v3", "k5", "s3"]
+    assert "5x5 kernel" in str(ei.value) and "stride (3, 3)" in str(ei.value)
 
 
 def test_main_memory_is_reused(tmp_path):

@@ -274,21 +274,17 @@ class K210Compiler:
             return "padded1x1", None
         if h < 4 or w < 4:
             return None, f"{w}x{h} map narrower than 4 (only 1x1 convs on 1x1 maps are padded to 4x4)"
+        pt, pb, pl, pr = pads
         if kh == 1:
             if any(pads):
                 return None, "padded 1x1 convolution"
-            if st == (2, 2) and (h % 2 or w % 2):
-                return None, "stride 2 on an odd-sized map"
-            return "direct", None
+            return ("direct", None) if st == (1, 1) else (("stride2", 0, 0), None)
         if st == (1, 1):
-            return ("direct", None) if pads == (1, 1, 1, 1) else (None, f"3x3 padding {pads} (KPU: 'same')")
-        if h % 2 or w % 2:
-            return None, "3x3 stride 2 on an odd-sized map"
-        if pads == (1, 1, 1, 1):
-            return "direct", None       # centres at even positions: conv + left_top pooling
-        if pads == (0, 1, 0, 1):
-            return "shift", None        # TF 'same': centres at odd positions
-        return None, f"3x3 stride 2 padding {pads}"
+            return ("direct", None) if pads == (1, 1, 1, 1) else (None, f"3x3 padding {pads} (KPU: 'same' only)")
+        # stride 2: the KPU computes 'same' 3x3 at every position; output y is centred at 2y + 1 - pt
+        if pt > 1 or pl > 1 or pb > 1 or pr > 1:
+            return None, f"3x3 stride 2 padding {pads}"
+        return ("stride2", 1 - pt, 1 - pl), None
 
     def do_conv(self, op, fused_pool=None, out_tensor=None):
         mode, reason = self.plan_conv(op)
@@ -331,52 +327,62 @@ class K210Compiler:
             self.homes[out_t] = {"u8": ob}
             return
         pool = fused_pool if fused_pool is not None else 0
-        if t_in in self.pending and k == 1 and not dw and pool == 0 and st in ((1, 1), (2, 2)) \
-                and (st == (1, 1) or (h % 2 == 0 and w % 2 == 0)):
+        pend = self.pending.get(t_in)
+        if pend is not None and k == 1 and not dw and pool == 0 and (
+                (st == (1, 1) and pend[1:3] == (2 * h, 2 * w)) or
+                (st == (2, 2) and h % 2 == 0 and w % 2 == 0 and pend[1:3] == (2 * h, 2 * w))):
             # absorb the pending stride-2 subsampling of the input: 1x1 conv commutes with it
             src = self.homes[t_in]["kpu"]
             self._use(src)
-            c, h, w = self.pending[t_in]
+            c, h, w = pend[:3]
             conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, 1, False, 5 if st == (1, 1) else 7, out_t, oc)
             self.info[idx].notes += " (deferred stride 2)"
             self.homes[out_t] = {"kpu": dst}
             self.kpu_producer[out_t] = (conv, idx)
             return
         src = self.need_kpu(t_in)
-        if mode == "direct" and (st == (1, 1) or not dw):
-            if st == (2, 2):
-                pool = 5
+        if mode == "direct":
             conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, pool, out_t, oc)
-        else:
-            # stride 2 on a depthwise layer, or TF 'same' 3x3 stride 2 (centres at odd positions):
-            # the conv runs at full resolution; for odd centres a depthwise identity layer taking
-            # tap (+1, +1) shifts the map; the even-position subsampling is left pending for the
-            # consumer (a following 1x1 conv absorbs it as left_top pooling). Depthwise KPU layers
-            # never pool here: the Kendryte compilers avoid depthwise + pooling on the chip.
-            conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, 0, out_t + "/full", oc)
-            if mode == "shift" and not dw and oc <= 128:
+            self.homes[out_t] = {"kpu": dst}
+            self.kpu_producer[out_t] = (conv, idx)
+            return
+        _, offy, offx = mode
+        oh, ow = self.shape(op.outputs[0])[:2]
+        exact = (h, w) == (2 * oh, 2 * ow)
+        if (offy, offx) == (0, 0) and exact and not dw:
+            conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, 5, out_t, oc)
+            self.homes[out_t] = {"kpu": dst}
+            self.kpu_producer[out_t] = (conv, idx)
+            return
+        # The conv runs at full resolution. Centres at odd positions (TF 'same' on even maps) are
+        # moved to even ones by an identity layer taking tap (+offy, +offx); the even-position
+        # subsampling is then left pending for the consumer (a following 1x1 conv absorbs it as
+        # left_top pooling; otherwise a KPU identity or a CPU 1x1/2 max pool picks it). Depthwise
+        # KPU layers never pool here: the Kendryte compilers avoid depthwise + pooling on the chip.
+        conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, 0, out_t + "/full", oc)
+        if (offy, offx) != (0, 0):
+            zo = self.q(out_t)[1]
+            if not dw and oc <= 128 and exact:
                 # a normal (non-depthwise) identity 3x3 conv may pool: shift and pick in one layer
-                ip = identity_params(oc, 3, (1, 1), zx=self.q(out_t)[1], dense=True)
+                ip = identity_params(oc, 3, (offy, offx), zx=zo, dense=True)
                 conv, idx, dst = self.kpu_conv(op.name + "/stride2", dst, (oc, h, w), ip, 3, False, 5, out_t, oc)
                 self.info[idx].notes += " (TF 'same' stride-2 alignment)"
                 self.homes[out_t] = {"kpu": dst}
                 self.kpu_producer[out_t] = (conv, idx)
                 return
-            if mode == "shift":
-                zo = self.q(out_t)[1]
-                ip = identity_params(oc, 3, (1, 1), zx=zo)
-                conv, idx, dst = self.kpu_conv(op.name + "/shift", dst, (oc, h, w), ip, 3, True, 0, out_t, oc)
-                self.info[idx].notes += " (TF 'same' stride-2 alignment)"
-            self.pending[out_t] = (oc, h, w)
+            ip = identity_params(oc, 3, (offy, offx), zx=zo)
+            conv, idx, dst = self.kpu_conv(op.name + "/shift", dst, (oc, h, w), ip, 3, True, 0, out_t, oc)
+            self.info[idx].notes += " (stride-2 alignment shift)"
+        self.pending[out_t] = (oc, h, w, oh, ow)
         self.homes[out_t] = {"kpu": dst}
         self.kpu_producer[out_t] = (conv, idx)
 
     def resolve_pending(self, t, to):
         """Materialize the stride-2 subsampling left pending on t's full-resolution KPU map."""
-        c, h, w = self.pending.pop(t)
+        c, h, w, oh, ow = self.pending.pop(t)
         full = self.homes[t]["kpu"]
         conv0, idx0 = self.kpu_producer[t]
-        if to == "kpu" and c <= 256:
+        if to == "kpu" and c <= 256 and (h, w) == (2 * oh, 2 * ow):
             ip = identity_params(c, 1, dense=True, zx=self.q(t)[1])
             conv, idx, dst = self.kpu_conv(t + "/stride2", full, (c, h, w), ip, 1, False, 5, t, c)
             self.info[idx].notes += " (stride-2 pick)"
@@ -391,7 +397,6 @@ class K210Compiler:
         self.info[idx0].notes += " +main out"
         self.info[idx0].writes.append(b)
         self.fix(lambda: setattr(conv0, "main_mem_out_address", b.addr))
-        oh, ow = h // 2, w // 2
         ob = self.buf("main", c * oh * ow, t + ":u8")
         lay = QuantizedMaxPool2d(flags=0, main_mem_in_address=0, main_mem_out_address=0, in_width=w, in_height=h,
                                  in_channels=c, out_width=ow, out_height=oh, out_channels=c, kernel_width=1,
@@ -662,7 +667,7 @@ class K210Compiler:
             kb.touch(-1)
             self.homes[t_in] = {"kpu": kb}
             if first is None or first.type not in ("conv2d", "depthwise_conv2d") or \
-                    first.inputs != [t_in] or self.plan_conv(first)[0] not in ("direct", "shift"):
+                    first.inputs != [t_in] or self.plan_conv(first)[0] in (None, "padded1x1"):
                 # layer 0 must be a KPU conv reading the input: copy it through an identity layer
                 ip = identity_params(c, 1, zx=int(round(self.q(t_in)[1])))
                 conv, idx, dst = self.kpu_conv("input_copy", kb, (c, h, w), ip, 1, True, 0, t_in, c)
