@@ -56,7 +56,7 @@ def _expected(model_path, data):
     return [np.ascontiguousarray(o).tobytes() for o in outs], layers, src
 
 
-def _device(args, model_path=None, preload=True):
+def _device(args, model_path=None, preload=True, input_data=None):
     from . import firmware
     from .protocol import HilClient
     from .qemu import Qemu, find_plugin
@@ -67,6 +67,7 @@ def _device(args, model_path=None, preload=True):
         return None, dev
     elf = firmware.build(args.target)
     q = Qemu(args.target, elf, preload_model=model_path if preload else None,
+             preload_input=input_data if preload else None,
              plugin=find_plugin() if getattr(args, "plugin", False) else None)
     q.start()
     return q, q.client()
@@ -78,12 +79,15 @@ def cmd_run(args):
     data = _input_bytes(args.input, model_path)
     want, want_layers, src = _expected(model_path, data)
     t0 = time.monotonic()
-    q, dev = _device(args, model_path, preload=not args.no_preload)
+    q, dev = _device(args, model_path, preload=not args.no_preload, input_data=data)
+    preloaded = q is not None and not args.no_preload
     report = {}
     try:
         info = dev.hello()
-        res = dev.load(model, preloaded=q is not None and not args.no_preload)
-        inv, outs = dev.run(data)
+        res = dev.load(model, preloaded=preloaded)
+        t1 = time.monotonic()
+        inv, outs = dev.run(data, preloaded_input=preloaded)
+        report["invoke_seconds"] = round(time.monotonic() - t1, 3)
         t_rt = time.monotonic() - t0
         report.update(target=info.target, flags=info.flags, counter=inv.counter, count=inv.count,
                       load_seconds=round(res.seconds, 3), transferred=res.transferred,
