@@ -109,3 +109,26 @@ def test_vector_input_model_starts_with_fully_connected(models_dir, tmp_path):
     (met,) = rep.metrics.values()
     assert met["max_abs"] < 1e-3
     assert "float32 vector" in rep.text()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_converted_models_run_identically_in_the_c_runtime(kind, cal_dir, tmp_path):
+    """The C runtime (runtime_c via emc.native) gives the same bytes as the Python reference."""
+    import numpy as np
+    import emc
+    import synth
+    from emc.reference import run
+    try:
+        from emc.native import NativeModel
+    except ImportError:
+        pytest.skip("emc.native not available")
+    out = tmp_path / f"{kind}.kmodel"
+    emc.save_kmodel(os.path.join(DATA, f"{kind}_float.tflite"), str(out), cal_dir, eval_limit=0)
+    try:
+        nm = NativeModel(out.read_bytes())
+    except Exception as e:  # noqa: BLE001 - no compiler/cmake here
+        pytest.skip(f"C runtime not buildable: {e}")
+    for e in synth.synth_images(4, seed=11)[0]:
+        x = np.ascontiguousarray(e.transpose(2, 0, 1))
+        for a, b in zip(nm.run(x), run(out, x)):
+            np.testing.assert_array_equal(np.asarray(a).reshape(-1), np.asarray(b).reshape(-1))

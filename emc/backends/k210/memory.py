@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 KPU_ROWS = 32768
 
 
+class K210MemoryError(ValueError):
+    """The model's live feature maps do not fit the 2 MiB KPU RAM at some point."""
+
+
 @dataclass(eq=False)
 class Buf:
     mem: str                 # 'main' or 'kpu'
@@ -41,7 +45,12 @@ def place(bufs, mem, end, limit=None, top_down=False, align=8):
                 if cand < hi and cand + size > lo:
                     cand = lo - size
             if cand < 0:
-                raise MemoryError(f"KPU RAM exhausted placing {b.name} ({size} rows)")
+                live = sorted(((p.name, psz) for p, psz in placed if _overlap(p, b)), key=lambda t: -t[1])
+                raise K210MemoryError(
+                    f"KPU RAM (2 MiB = {KPU_ROWS} rows of 64 bytes) exhausted placing {b.name} ({size} rows); live "
+                    f"at that point: " + ", ".join(f"{n} ({s} rows)" for n, s in live[:6])
+                    + ". Large maps with TF 'same' stride-2 convs need a full-resolution copy: "
+                      "ZeroPadding2D(1) + 'valid' stride 2 avoids it.")
             b.addr = cand
         else:
             cand = 0
