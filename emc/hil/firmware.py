@@ -10,6 +10,7 @@ Outputs go to <repo>/build/firmware/<target>[-stub]/ (gitignored), or $EMC_FW_BU
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import pathlib
 import shutil
@@ -82,9 +83,12 @@ def build(target: str, runtime: str = "auto", *, clean: bool = False, jobs: int 
     else:
         args.append(f"BUILD_ROOT={build_root()}")
     args += list(extra)
-    if clean:
-        subprocess.run(args + ["clean"], check=False, capture_output=True)
-    r = subprocess.run(args + [t.make_target], capture_output=True, text=True)
+    build_root().mkdir(parents=True, exist_ok=True)
+    with open(build_root() / ".lock", "w") as lock:  # parallel test workers: one make at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if clean:
+            subprocess.run(args + ["clean"], check=False, capture_output=True)
+        r = subprocess.run(args + [t.make_target], capture_output=True, text=True)
     if r.returncode != 0:
         raise FirmwareError(f"building {target} failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
     if not out.exists():
