@@ -82,3 +82,14 @@ def test_seed_tensorlayer_network(models_dir, cal_dir, plane, tmp_path):
     emc.save_kmodel(net, str(out), cal_dir, "img_0_1", "minmax", 8, 3)
     f, k = _check(out, g, plane)
     np.testing.assert_allclose(f, tl_out, atol=1e-4)
+
+
+def test_seed_img_minus1_1(models_dir, cal_dir, tmp_path):
+    """img_-1_1: the half-integer input zero point (127.5) goes into arg_w with shr_w = 1."""
+    h5 = str(models_dir / "maixemc_cifar10_tl2.h5")
+    rep = emc.save_kmodel(h5, str(tmp_path / "m.kmodel"), cal_dir, "img_-1_1", "minmax", 8, 3)
+    assert rep.input_quant == (1 / 127.5, 127.5)
+    m = load_kmodel(tmp_path / "m.kmodel")
+    assert m.layers[0].reg("shr_w") == 1 and m.layers[0].reg("arg_w") == -255
+    met = rep.metrics["output"]
+    assert met["top1"] == 1.0 and met["cosine"] > 0.999
