@@ -8,7 +8,7 @@ def cmd_convert(args):
     from .convert import save_kmodel
     rep = save_kmodel(args.model, args.output, args.dataset, args.dataset_func, args.quant, args.bits, 3,
                       target=args.target, resize=args.resize, allow_patched=args.allow_patched,
-                      eval_limit=args.eval, report=not args.no_report, progress=None if not args.quiet else False)
+                      eval_limit=args.eval, report=not args.no_report, dense_on_kpu=args.dense_on_kpu, progress=None if not args.quiet else False)
     if not args.quiet:
         print(rep.text())
     else:
@@ -34,6 +34,8 @@ def add_convert_parser(subparsers):
                    help="compare kmodel vs float model on the first N calibration inputs (0: skip)")
     p.add_argument("--allow-patched", action="store_true",
                    help="allow layer types only Maix-EMC's patched kpu.c runs (6, 21)")
+    p.add_argument("--dense-on-kpu", action="store_true",
+                   help="run dense layers on the KPU (1x1 conv on a 4x4 padded map) instead of f32 on the CPU")
     p.add_argument("--no-report", action="store_true", help="do not write <output>.report.txt")
     p.add_argument("--quiet", "-q", action="store_true")
     p.set_defaults(fn=cmd_convert)

@@ -60,7 +60,8 @@ def _flat(s):
 
 def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", quant_func="minmax", quant_bit=8,
                 version=3, target="k210", *, resize=False, allow_patched=False, eval_limit=100,
-                report=True, progress=None, input_quant=None, softmax=None, verbose=False):
+                report=True, progress=None, input_quant=None, softmax=None, dense_on_kpu=False,
+                verbose=False):
     """Convert `network` (TensorLayer 2 / Keras model or file, .tflite file/bytes, or an emc IR Graph)
     to a kmodel v3 at `filepath`, calibrating on `dataset_dir` (image folder, .npy, array or callable).
 
@@ -68,6 +69,7 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
     True appends one to every vector output that lacks it.
     resize: resize calibration images to the model input (default: a different size is an error).
     allow_patched: allow layer types only Maix-EMC's patched kpu.c runs (6, 21).
+    dense_on_kpu: run dense layers (<= 1024 in/out) on the KPU through K210_ADD_PADDING / REMOVE_PADDING.
     eval_limit: how many calibration inputs the report compares kmodel vs float on (0: none).
 
     Returns a ConversionReport (also written next to the model as <filepath>.report.txt when report=True).
@@ -106,7 +108,7 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
             input_quant = fixed[g.inputs[0]]
     t = time.time()
     comp = K210Compiler(g, ranges, input_quant if len(in_shape) == 3 else None,
-                        Options(quant_bit=quant_bit, allow_patched=allow_patched), fixed)
+                        Options(quant_bit=quant_bit, allow_patched=allow_patched, dense_on_kpu=dense_on_kpu), fixed)
     model = comp.compile()
     size = model.save(filepath)
     times["compile"] = time.time() - t

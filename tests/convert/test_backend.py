@@ -158,3 +158,16 @@ def test_main_memory_is_reused(tmp_path):
     rep = emc.save_kmodel(g, str(tmp_path / "mlp.kmodel"), r.random((4, 64)).astype(np.float32))
     assert rep.main_mem <= 3 * 64 * 4
     assert list(rep.metrics.values())[0]["max_abs"] < 1e-4
+
+
+def test_dense_on_kpu(cal_dir, tmp_path):
+    import os
+    from conftest import DATA
+    rep = emc.save_kmodel(os.path.join(DATA, "mbnet_float.tflite"), str(tmp_path / "d.kmodel"), cal_dir,
+                          dense_on_kpu=True)
+    names = [layer.NAME for layer in load_kmodel(tmp_path / "d.kmodel").layers]
+    assert "FULLY_CONNECTED" not in names
+    assert names[-6:] == ["QUANTIZE", "K210_ADD_PADDING", "K210_CONV", "K210_REMOVE_PADDING", "DEQUANTIZE",
+                          "SOFTMAX"]
+    (met,) = rep.metrics.values()
+    assert met["top1"] >= 0.95 and met["max_abs"] < 0.05

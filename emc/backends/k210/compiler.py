@@ -30,6 +30,7 @@ class Options:
     quant_bit: int = 8
     allow_patched: bool = False      # allow layer types only Maix-EMC's patched kpu.c runs (6, 21)
     keep_softmax: bool = True
+    dense_on_kpu: bool = False       # dense layers as 1x1 KPU convs on a 4x4 padded map (u8) instead of f32 CPU
 
 
 @dataclass
@@ -307,25 +308,7 @@ class K210Compiler:
             return
         st = tuple(op.attrs["strides"])
         if mode == "padded1x1":
-            src = self.need_u8(t_in)
-            kb = self.buf("kpu", kpu.map_rows(4, 4, c), t_in + ":kpu4x4")
-            lay = K210AddPadding(flags=0, main_mem_in_address=0, kpu_mem_out_address=0, channels=c)
-            self.emit(lay, op.name, "CPU", (c,), (c, 4, 4), [src], [kb], "vector -> 4x4 KPU map")
-            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
-                              setattr(lay, "kpu_mem_out_address", kb.addr)))
-            conv, idx, dst = self.kpu_conv(op.name, kb, (c, 4, 4), p, 1, dw, 0, out_t, oc)
-            mb = self.buf("main", 16 * oc, out_t + ":4x4")
-            mb.touch(idx)
-            conv.flags |= 1
-            conv.set_reg("send_data_out", 1)
-            self.fix(lambda: setattr(conv, "main_mem_out_address", mb.addr))
-            ob = self.buf("main", oc, out_t + ":u8")
-            rp = K210RemovePadding(flags=0, main_mem_in_address=0, main_mem_out_address=0, channels=oc)
-            self.emit(rp, op.name, "CPU", (oc, 4, 4), (oc,), [mb], [ob], "pixel (0,0) of each channel")
-            self.fix(lambda: (setattr(rp, "main_mem_in_address", mb.addr),
-                              setattr(rp, "main_mem_out_address", ob.addr)))
-            self.homes[out_t] = {"u8": ob}
-            return
+            return self._padded_1x1(op.name, t_in, c, p, oc, out_t, dw)
         pool = fused_pool if fused_pool is not None else 0
         pend = self.pending.get(t_in)
         if pend is not None and k == 1 and not dw and pool == 0 and (
@@ -376,6 +359,28 @@ class K210Compiler:
         self.pending[out_t] = (oc, h, w, oh, ow)
         self.homes[out_t] = {"kpu": dst}
         self.kpu_producer[out_t] = (conv, idx)
+
+    def _padded_1x1(self, name, t_in, c, p, oc, out_t, dw=False):
+        """A 1x1 conv on a 1x1 map (or a dense layer): K210_ADD_PADDING -> 4x4 KPU conv -> REMOVE_PADDING."""
+        src = self.need_u8(t_in)
+        kb = self.buf("kpu", kpu.map_rows(4, 4, c), t_in + ":kpu4x4")
+        lay = K210AddPadding(flags=0, main_mem_in_address=0, kpu_mem_out_address=0, channels=c)
+        self.emit(lay, name, "CPU", (c,), (c, 4, 4), [src], [kb], "vector -> 4x4 KPU map")
+        self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
+                          setattr(lay, "kpu_mem_out_address", kb.addr)))
+        conv, idx, dst = self.kpu_conv(name, kb, (c, 4, 4), p, 1, dw, 0, out_t, oc)
+        mb = self.buf("main", 16 * oc, out_t + ":4x4")
+        mb.touch(idx)
+        conv.flags |= 1
+        conv.set_reg("send_data_out", 1)
+        self.info[idx].writes.append(mb)
+        self.fix(lambda: setattr(conv, "main_mem_out_address", mb.addr))
+        ob = self.buf("main", oc, out_t + ":u8")
+        rp = K210RemovePadding(flags=0, main_mem_in_address=0, main_mem_out_address=0, channels=oc)
+        self.emit(rp, name, "CPU", (oc, 4, 4), (oc,), [mb], [ob], "pixel (0,0) of each channel")
+        self.fix(lambda: (setattr(rp, "main_mem_in_address", mb.addr),
+                          setattr(rp, "main_mem_out_address", ob.addr)))
+        self.homes[out_t] = {"u8": ob}
 
     def resolve_pending(self, t, to):
         """Materialize the stride-2 subsampling left pending on t's full-resolution KPU map."""
@@ -527,6 +532,14 @@ class K210Compiler:
                 idx = np.arange(h * w * c).reshape(h, w, c).transpose(2, 0, 1).reshape(-1)
                 W = W[idx]                                  # rows in CHW order
             act = op.attrs.get("act", "linear")
+            if self.opt.dense_on_kpu and n_in <= 1024 and n_out <= 1024:
+                pre = self.ranges.get(out + ":preact", self.ranges.get(out, (0.0, 0.0)))
+                try:
+                    p = conv_params(W.T[:, :, None, None], op.attrs.get("bias"), self.q(src_t), self.q(out), act,
+                                    op.attrs.get("alpha", 0.2), pre, self.opt.quant_bit)
+                except KPUParamError as e:
+                    return self.bad.append((name, op.source_type or t, str(e)))
+                return self._padded_1x1(name, src_t, n_in, p, n_out, out)
             if act not in FC_ACT and act != "sigmoid":
                 return self.bad.append((name, op.source_type or t, f"activation {act} after a CPU dense layer"))
             src = self.need_f32(src_t)
