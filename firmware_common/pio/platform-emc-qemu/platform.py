@@ -1,0 +1,5 @@
+from platformio.public import PlatformBase
+
+
+class EmcqemuPlatform(PlatformBase):
+    """Everything is in builder/main.py; no packages to install."""
