@@ -46,7 +46,7 @@ HEAVY = {"pretrainedResnet_quant", "vww_96_int8"}
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n for n in sorted(TFLM_ARENA)])
 def test_mlperf_tiny_bit_exact_vs_tflm(name, models_dir, native):
     nm = check_vs_tflm((models_dir / f"{name}.tflite").read_bytes(), 20, native)
-    assert nm.arena_required < TFLM_ARENA[name]
+    assert nm.arena_required <= 0.75 * TFLM_ARENA[name]
 
 
 @pytest.mark.parametrize("name", FIXTURES)

@@ -96,14 +96,15 @@ def test_libfuzzer_60s(fuzz_bin, kmodels_dir, tmp_path):
     fz = fuzz_bin / "fuzz_load_invoke"
     if not fz.exists():
         pytest.skip("clang with libFuzzer not available")
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for p in kmodels_dir.glob("*.kmodel"):
-        if p.stat().st_size < 400_000:
-            shutil.copy(p, corpus / p.name)
-    (corpus / "ad01.kmodel").write_bytes(generic_ad01())
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_seeds", ROOT / "fuzz" / "make_seeds.py")
+    seeds = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(seeds)
+    corpus = seeds.main(tmp_path / "corpus")
     r = subprocess.run([str(fz), str(corpus), "-max_total_time=60", "-max_len=400000", "-rss_limit_mb=4096",
                         "-timeout=30"], capture_output=True, text=True, timeout=600,
                        env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Done" in r.stderr
+    runs = int(r.stderr.rsplit("Done ", 1)[1].split()[0])
+    assert runs > 1000, r.stderr[-2000:]

@@ -16,6 +16,7 @@ from tflite.Padding import Padding
 from ...kmodel.container import KModel
 from ...kmodel.layers.generic_math import quantize_multiplier
 from ...kmodel.layers import generic_layers as G
+from .overlap import layer_lag
 from .planner import plan
 
 F32 = np.float32
@@ -123,7 +124,21 @@ def import_tflite(data: bytes) -> KModel:
         ti = M.tensor(t)
         return int(np.prod(ti["shape"])) * _ITEM[ti["type"]]
 
-    offsets, total = plan({t: (nbytes(t), a, b) for t, (a, b) in life.items()})
+    # first pass with placeholder addresses: each layer's geometry gives the overlap it allows
+    overlaps = {}
+    pos = 0
+    for code, op, ins, outs in specs:
+        pos += 1
+        if code == Op.RESHAPE:
+            continue
+        lag = layer_lag(_layer(M, code, op, ins, outs, lambda t: 0))
+        if lag is None:
+            continue
+        out = root(outs[0])
+        for t in ins:
+            if t >= 0 and root(t) in life and life[root(t)][1] == pos and root(t) != out:
+                overlaps[(out, root(t))] = lag
+    offsets, total = plan({t: (nbytes(t), a, b) for t, (a, b) in life.items()}, overlaps)
 
     def addr(t):
         return offsets[root(t)]
