@@ -1,0 +1,41 @@
+"""The C runtime's arena size for a model (runtime_c, docs/runtime_c.md), computed from a parsed
+KModel so the convertor can report it without building C. Kept equal to emc_arena_required()
+(tests/runtime/test_arena.py checks every sample, synthetic and generic model)."""
+from __future__ import annotations
+
+MAIN_SLACK = 8            # QUANTIZED_ADD ceil(n/8)*8 and the KPU's 8-byte DMA granule
+OUT_DESC_BYTES = 32       # per output: dtype, rank, shape[4], scale, zero point
+ROW = 64
+
+
+def _align16(n):
+    return (n + 15) // 16 * 16
+
+
+def kpu_window(model):
+    """(lo, hi) KPU RAM rows the model touches ([lo, hi), (0, 0) when none)."""
+    lo, hi = None, 0
+    for layer in model.layers:
+        for r in list(layer.reads()) + list(layer.writes()):
+            if r.mem != "kpu" or r.size <= 0:
+                continue
+            row = r.start // ROW
+            end = (r.start + r.size + ROW - 1) // ROW
+            lo = row if lo is None else min(lo, row)
+            hi = max(hi, end)
+    return (0, 0) if lo is None else (lo, hi)
+
+
+def k210_conv_scratch(layer):
+    """Software-KPU scratch of one K210_CONV: int64 acc + x_term per pixel, the activated map,
+    the pooled output."""
+    hw = layer.in_w * layer.in_h
+    return 16 * hw + (hw + 7) // 8 * 8 + layer.oc * layer.out_w * layer.out_h
+
+
+def arena_bytes(model, hardware_kpu=False):
+    """Bytes of arena emc_model_load needs. hardware_kpu: the port provides the real KPU RAM."""
+    lo, hi = kpu_window(model)
+    scratch = max((k210_conv_scratch(l) for l in model.layers if l.TYPE == 10240), default=0)
+    return (_align16(model.main_mem_usage + MAIN_SLACK) + (0 if hardware_kpu else (hi - lo) * ROW)
+            + _align16(scratch) + OUT_DESC_BYTES * len(model.outputs))
