@@ -17,10 +17,34 @@ def _act_name(a):
     return _ACT.get(a)
 
 
-def load_keras(model, name=None) -> Graph:
+def _load_file(path):
+    """keras.models.load_model, tolerating Keras 2 files Keras 3 rejects (DepthwiseConv2D 'groups'),
+    then tf_keras if installed."""
     import keras
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as first:  # noqa: BLE001
+        class _DepthwiseConv2D(keras.layers.DepthwiseConv2D):
+            def __init__(self, *args, groups=None, **kwargs):
+                super().__init__(*args, **kwargs)
+
+        _DepthwiseConv2D.__name__ = _DepthwiseConv2D.__qualname__ = "DepthwiseConv2D"
+        try:
+            return keras.models.load_model(path, compile=False,
+                                           custom_objects={"DepthwiseConv2D": _DepthwiseConv2D})
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            import tf_keras
+            return tf_keras.models.load_model(path, compile=False)
+        except ImportError:
+            pass
+        raise ValueError(f"{path}: Keras cannot load this file: {first}") from first
+
+
+def load_keras(model, name=None) -> Graph:
     if not hasattr(model, "layers"):
-        model = keras.models.load_model(model, compile=False)
+        model = _load_file(model)
     g = Graph(name or model.name)
     tname = {}                 # keras tensor name -> IR tensor name
     bad = []

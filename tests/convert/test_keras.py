@@ -120,3 +120,24 @@ def test_unsupported_for_k210_listed_once(cal_dir, tmp_path):
     for name in ("five_by_five (Conv2D): 5x5 kernel", "dilated (Conv2D): dilated", "valid3x3 (Conv2D)"):
         assert name in msg
     assert "fine (" not in msg
+
+
+def test_keras2_h5_with_depthwise_groups(tmp_path):
+    """Keras 2 .h5 files carry DepthwiseConv2D 'groups', which Keras 3 rejects: the loader copes."""
+    import json
+    import h5py
+    import keras
+    from keras import layers as L
+    from emc.frontends import load
+    i = keras.Input((8, 8, 3))
+    m = keras.Model(i, L.DepthwiseConv2D(3, padding="same", name="dw")(i))
+    p = str(tmp_path / "k2.h5")
+    m.save(p)
+    with h5py.File(p, "r+") as f:
+        cfg = json.loads(f.attrs["model_config"])
+        for layer in cfg["config"]["layers"]:
+            if layer["class_name"] == "DepthwiseConv2D":
+                layer["config"]["groups"] = 1
+        f.attrs["model_config"] = json.dumps(cfg)
+    g = load(p)
+    assert [op.type for op in g.ops] == ["depthwise_conv2d"]
