@@ -88,6 +88,13 @@ def check_model(dev, model_path, x, expected, *, preloaded=False, layers=None, c
     res = dev.load(model, preloaded=preloaded)
     assert res.input_size == x.nbytes
     assert [s for s, _ in res.outputs] == [len(e) for e in expected]
+    # an input of the wrong size is refused by the runtime, as an error frame
+    with pytest.raises(P.HilError) as e:
+        dev.invoke(x.nbytes + 1)
+    assert e.value.code == P.E_RUNTIME
+    with pytest.raises(P.HilError) as e:
+        dev.get_output(0)
+    assert e.value.code == P.E_NO_MODEL
     inv, outs = dev.run(x.tobytes(), trace_crc=layers is not None, capture_layer=capture)
     assert inv.status == 0 and inv.layers == res.layers
     for i, (got, want) in enumerate(zip(outs, expected)):
