@@ -5,7 +5,6 @@ mapping is folded into the first layer: the device takes raw pixels, planar CHW.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from .images import DATASET_FUNCS, ImageError, pixels_for_kpu, read_rgb
 

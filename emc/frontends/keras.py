@@ -188,8 +188,8 @@ def _convert(g, layer, cls, ins, out):
                  keepdims=bool(c.get("keepdims", False)))
         return None
     if cls == "ZeroPadding2D":
-        (t, b), (l, r) = c["padding"]
-        g.add_op("pad", out, x, source_type=cls, pads=(int(t), int(b), int(l), int(r)), value=0.0)
+        (t, b), (left, r) = c["padding"]
+        g.add_op("pad", out, x, source_type=cls, pads=(int(t), int(b), int(left), int(r)), value=0.0)
         return None
     if cls == "Add":
         g.add_op("add", out, ins, source_type=cls, act="linear")

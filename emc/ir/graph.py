@@ -264,8 +264,8 @@ def _pool_like(op, s, k, strides):
 def _axis_pad(padding, axis):
     if isinstance(padding, str):
         return padding
-    t, b, l, r = padding
-    return (t, b) if axis == 0 else (l, r)
+    t, b, left, r = padding
+    return (t, b) if axis == 0 else (left, r)
 
 
 def _infer(op, ins):

@@ -62,7 +62,7 @@ def test_final_softmax_option(tmp_path):
     g = _graph()
     emc.save_kmodel(g, str(tmp_path / "a.kmodel"), _data(), softmax=False, eval_limit=0)
     assert load_kmodel(tmp_path / "a.kmodel").layers[-1].NAME != "SOFTMAX"
-    rep = emc.save_kmodel(g, str(tmp_path / "b.kmodel"), _data(), softmax=True, eval_limit=2)
+    emc.save_kmodel(g, str(tmp_path / "b.kmodel"), _data(), softmax=True, eval_limit=2)
     assert [layer.NAME for layer in load_kmodel(tmp_path / "b.kmodel").layers].count("SOFTMAX") == 1
 
 

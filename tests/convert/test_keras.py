@@ -28,7 +28,7 @@ def test_keras_model_agreement(kind, models, cal_dir, eval_images, tmp_path):
     m = models[kind]
     ev, _ = eval_images
     t = time.time()
-    rep = emc.save_kmodel(m, str(tmp_path / f"{kind}.kmodel"), cal_dir, "img_0_1", "minmax", 8, 3)
+    emc.save_kmodel(m, str(tmp_path / f"{kind}.kmodel"), cal_dir, "img_0_1", "minmax", 8, 3)
     dt = time.time() - t
     f = m.predict(ev.astype(np.float32) / 255, verbose=0)
     k = np.stack([run(tmp_path / f"{kind}.kmodel", np.ascontiguousarray(e.transpose(2, 0, 1)))[0] for e in ev])

@@ -14,7 +14,6 @@ def test_tl_all_layers(cal_dir, tmp_path):
     import emc
     from emc.frontends import load
     from emc.ir import run_float
-    from emc.reference import run
     sfx = tmp_path.name
     ni = Input([None, 32, 32, 3], name=f"in_{sfx}")
     a = Conv2d(8, (3, 3), (1, 1), padding="SAME", name=f"c1_{sfx}")(ni)

@@ -68,7 +68,6 @@ def test_tflite_frontend_matches_litert(tmp_path):
 
 def test_int8_tflite_keeps_file_quantization(models_dir, cal_dir, tmp_path):
     """MLPerf Tiny ResNet-8 int8: the file's activation scales/zero points are used (u8 = int8 + 128)."""
-    import numpy as np
     import emc
     from emc.frontends import load
     src = str(models_dir / "pretrainedResnet_quant.tflite")

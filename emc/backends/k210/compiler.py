@@ -693,7 +693,6 @@ class K210Compiler:
                     self.bad.append((op.name, op.source_type or op.type, own or "input comes from an unsupported layer"))
                 continue
             if op.name in skip:
-                p_op, ptype = next(v for v in fused.values() if v[0].name == op.name)
                 continue
             if op.name in fused:
                 pool_op, ptype = fused[op.name]
