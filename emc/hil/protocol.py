@@ -23,6 +23,8 @@ PROTO_MAJOR = 1
 PROTO_MINOR = 0
 
 SYNC = b"\xa5\x5a"
+RX_TIMEOUT_MS = 1000     # the device drops a partial frame after this much silence...
+FRAME_TIMEOUT_MS = 2500  # ...or when it is not complete this long after its sync
 HEADER_SIZE = 6
 CRC_SIZE = 4
 OVERHEAD = HEADER_SIZE + CRC_SIZE
@@ -348,10 +350,20 @@ class HilClient:
                     self.log(f"retrying command 0x{cmd:02x} after: {e}")
 
     def sync(self, timeout: float = 10.0, interval: float = 0.25) -> float:
-        """Resend a PING until it is answered (early bytes can be lost both ways). Returns seconds."""
+        """Resend a PING until it is answered (early bytes can be lost both ways). Returns seconds.
+
+        After three unanswered PINGs the host stays quiet for longer than the device's
+        partial-frame timeout, so that a half-received frame (line noise that looked like a long
+        header) is dropped instead of being fed by further PINGs."""
         t0 = time.monotonic()
         nonce = os.urandom(8)
+        tries = 0
         while True:
+            tries += 1
+            if tries % 4 == 0:
+                time.sleep(RX_TIMEOUT_MS / 1000 + 0.3)
+                self.port.read(65536)  # whatever the device said meanwhile (TIMEOUT errors)
+                self.parser.buf.clear()
             seq = self.send(PING, nonce)
             try:
                 if self.wait_reply(PING, seq, interval) == nonce:

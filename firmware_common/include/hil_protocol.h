@@ -48,7 +48,7 @@
 #define HIL_E_UNKNOWN_CMD 2  /* command not implemented */
 #define HIL_E_BAD_LENGTH  3  /* payload length wrong for the command */
 #define HIL_E_TOO_LARGE   4  /* frame, model, input or capture larger than the device allows */
-#define HIL_E_TIMEOUT     5  /* partial frame: no byte for HIL_RX_TIMEOUT_MS */
+#define HIL_E_TIMEOUT     5  /* partial frame: no byte for HIL_RX_TIMEOUT_MS, or not complete in HIL_FRAME_TIMEOUT_MS */
 #define HIL_E_NO_MODEL    6  /* INVOKE/GET_* without a loaded model / result */
 #define HIL_E_RUNTIME     7  /* the runtime refused: detail = emc_status_t, message = emc_status_str */
 #define HIL_E_CHECKSUM    8  /* LOAD_COMMIT CRC differs from the bytes in the model buffer */
@@ -71,6 +71,8 @@
 #define HIL_CNT_VNS     3 /* virtual nanoseconds from a timer: == instructions under QEMU -icount shift=0 */
 #define HIL_CNT_NS      4 /* host nanoseconds (host build) */
 
-#define HIL_RX_TIMEOUT_MS 1000u
+#define HIL_RX_TIMEOUT_MS 1000u    /* partial frame: longest silence between two bytes */
+#define HIL_FRAME_TIMEOUT_MS 2500u /* partial frame: longest time from sync to CRC (a maximal frame
+                                      takes 0.4 s at 115200 baud or under QEMU) */
 
 #endif

@@ -573,7 +573,7 @@ static void dispatch(uint8_t cmd, uint8_t seq, const uint8_t *pl, uint32_t len)
 
 void hil_main(void)
 {
-    uint32_t have = 0, need = 0, last = 0;
+    uint32_t have = 0, need = 0, last = 0, start = 0;
     memset(&B, 0, sizeof B);
     board_init(&B);
     port.kpu_ram = B.kpu_ram;
@@ -581,19 +581,27 @@ void hil_main(void)
     model_declared = B.model_max; /* a preloaded model may be committed without LOAD_BEGIN */
     for (;;) {
         int c = board_getc();
-        if (c < 0) {
-            if (have && (uint32_t)(board_millis() - last) > HIL_RX_TIMEOUT_MS) {
+        if (c < 0 || (have && (uint32_t)(board_millis() - start) > HIL_FRAME_TIMEOUT_MS)) {
+            /* a partial frame is dropped after HIL_RX_TIMEOUT_MS of silence, or when it is not
+             * complete HIL_FRAME_TIMEOUT_MS after its sync (a fake header with a long length
+             * followed by a stream of the host's PINGs would otherwise keep it alive) */
+            uint32_t now = board_millis();
+            if (have && ((uint32_t)(now - last) > HIL_RX_TIMEOUT_MS || (uint32_t)(now - start) > HIL_FRAME_TIMEOUT_MS)) {
                 send_error(have > 2 ? rx[2] : 0, have > 3 ? rx[3] : 0, HIL_E_TIMEOUT, (int32_t)have,
                            "partial frame timed out");
                 have = 0;
             }
-            board_idle(); /* woken by the next byte or the board's timer tick */
-            continue;
+            if (c < 0) {
+                board_idle(); /* woken by the next byte or the board's timer tick */
+                continue;
+            }
         }
         last = board_millis();
         if (have == 0) {
-            if (c == HIL_SYNC0)
+            if (c == HIL_SYNC0) {
                 rx[have++] = (uint8_t)c;
+                start = last;
+            }
             continue;
         }
         if (have == 1) {

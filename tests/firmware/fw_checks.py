@@ -109,3 +109,17 @@ def check_model(dev, model_path, x, expected, *, preloaded=False, layers=None, c
         assert cap.index == capture
         assert cap.data == layers[capture]
     return res, inv
+
+
+def check_resync_after_noise(dev, target):
+    """Line noise (including fake sync bytes and absurd lengths) never wedges the device: the
+    host's PING-until-answered handshake gets it back within the partial-frame timeouts."""
+    import random
+
+    rnd = random.Random(1234)
+    noise = bytearray(rnd.randrange(256) for _ in range(3000))
+    for i in range(0, 3000, 300):
+        noise[i:i + 2] = b"\xa5\x5a"
+    dev.port.write(bytes(noise))
+    assert dev.sync(timeout=15) < 15
+    assert dev.hello().target == target

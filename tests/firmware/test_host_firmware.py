@@ -59,3 +59,7 @@ def test_first_divergence_found(host_device, kmodels_dir):
     bad[3] = bytes(b)
     d = first_divergence(host_device, x.nbytes, bad)
     assert d.layer == 3 and d.type == 10240 and d.diff_offsets == [100]
+
+
+def test_resync_after_garbage(host_device):
+    C.check_resync_after_noise(host_device, "host")

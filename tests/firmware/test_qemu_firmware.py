@@ -75,6 +75,10 @@ def test_error_frames(dev):
     C.check_error_frames(dev)
 
 
+def test_resync_after_noise(dev, target):
+    C.check_resync_after_noise(dev, target)
+
+
 def test_iris_chunked_load(dev, kmodels_dir):
     path = kmodels_dir / IRIS
     want, _ = expected_outputs(path, IRIS_X)
