@@ -171,3 +171,33 @@ def test_dense_on_kpu(cal_dir, tmp_path):
                           "SOFTMAX"]
     (met,) = rep.metrics.values()
     assert met["top1"] >= 0.95 and met["max_abs"] < 0.05
+
+
+def test_kpu_maps_are_at_least_4x4(tmp_path):
+    """6x6 -> 3x3 stride 2 and a 2x2 max pool on a 4x4 map: those steps go to the CPU."""
+    r = _rng()
+    g = Graph("small")
+    g.add_input("x", (6, 6, 3))
+    g.add_op("conv2d", "s2", "x", weights=r.normal(size=(3, 3, 3, 8)).astype(np.float32) * 0.4, bias=None,
+             strides=(2, 2), padding="same", act="relu")
+    g.add_op("global_avg_pool", "gap", "s2")
+    g.add_op("dense", "d", "gap", weights=r.normal(size=(8, 3)).astype(np.float32), bias=None)
+    g.outputs = ["d"]
+    g.validate()
+    rep = emc.save_kmodel(g, str(tmp_path / "s.kmodel"), r.random((6, 6, 6, 3)).astype(np.float32), eval_limit=6)
+    m = load_kmodel(tmp_path / "s.kmodel")
+    for layer in m.layers:
+        if layer.NAME == "K210_CONV":
+            assert min(layer.out_w, layer.out_h, layer.in_w, layer.in_h) >= 4
+    assert "QUANTIZED_MAX_POOL2D" in [layer.NAME for layer in m.layers]
+    assert rep.metrics["d"]["cosine"] > 0.999
+    g2 = Graph("pool4")
+    g2.add_input("x", (4, 4, 3))
+    g2.add_op("conv2d", "c", "x", weights=r.normal(size=(3, 3, 3, 4)).astype(np.float32), bias=None,
+              strides=(1, 1), padding="same")
+    g2.add_op("max_pool2d", "p", "c", ksize=(2, 2), strides=(2, 2), padding="valid")
+    g2.outputs = ["p"]
+    g2.validate()
+    emc.save_kmodel(g2, str(tmp_path / "p.kmodel"), r.random((4, 4, 4, 3)).astype(np.float32))
+    names = [layer.NAME for layer in load_kmodel(tmp_path / "p.kmodel").layers]
+    assert names[:2] == ["K210_CONV", "QUANTIZED_MAX_POOL2D"]

@@ -220,6 +220,8 @@ class K210Compiler:
     def kpu_conv(self, name, src_kpu, in_shape_chw, params, k, depthwise, pool_type, out_tensor, oc):
         ic, h, w = in_shape_chw
         ow, oh = w // kpu.POOL_TYPES[pool_type][2], h // kpu.POOL_TYPES[pool_type][2]
+        if min(ow, oh) < 4 or min(w, h) < 4:
+            raise AssertionError(f"internal: KPU layer {name} with a map under 4x4 ({w}x{h} -> {ow}x{oh})")
         dst = self.buf("kpu", kpu.map_rows(ow, oh, oc), (out_tensor or name) + ":kpu")
         conv = K210Conv(flags=0, main_mem_out_address=0, layer_offset=0, weights_offset=0, bn_offset=0,
                         act_offset=0, weights=params["weights"], bn=params["bn"], act=params["act"])
@@ -269,8 +271,10 @@ class K210Compiler:
             return None, f"{kh}x{kw} kernel (KPU: 1x1 or 3x3)"
         if st not in ((1, 1), (2, 2)):
             return None, f"stride {st} (KPU: 1 or 2)"
-        if w > 1024 or h > 256:
-            return None, f"input {w}x{h} too large for the KPU (max 1024 wide, 256 high)"
+        if w > 320 or h > 256:
+            return None, f"input {w}x{h} too large for the KPU (max 320 wide, 256 high)"
+        if c > 1024 or op.attrs["weights"].shape[3] * (c if op.type == "depthwise_conv2d" else 1) > 1024:
+            return None, "more than 1024 channels"
         if (h, w) == (1, 1) and kh == 1 and st == (1, 1):
             return "padded1x1", None
         if h < 4 or w < 4:
@@ -312,8 +316,8 @@ class K210Compiler:
         pool = fused_pool if fused_pool is not None else 0
         pend = self.pending.get(t_in)
         if pend is not None and k == 1 and not dw and pool == 0 and (
-                (st == (1, 1) and pend[1:3] == (2 * h, 2 * w)) or
-                (st == (2, 2) and h % 2 == 0 and w % 2 == 0 and pend[1:3] == (2 * h, 2 * w))):
+                (st == (1, 1) and pend[1:3] == (2 * h, 2 * w) and min(h, w) >= 4) or
+                (st == (2, 2) and h % 2 == 0 and w % 2 == 0 and pend[1:3] == (2 * h, 2 * w) and min(h, w) >= 8)):
             # absorb the pending stride-2 subsampling of the input: 1x1 conv commutes with it
             src = self.homes[t_in]["kpu"]
             self._use(src)
@@ -332,7 +336,8 @@ class K210Compiler:
         _, offy, offx = mode
         oh, ow = self.shape(op.outputs[0])[:2]
         exact = (h, w) == (2 * oh, 2 * ow)
-        if (offy, offx) == (0, 0) and exact and not dw:
+        big = oh >= 4 and ow >= 4                    # KPU outputs must be at least 4x4
+        if (offy, offx) == (0, 0) and exact and not dw and big:
             conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, 5, out_t, oc)
             self.homes[out_t] = {"kpu": dst}
             self.kpu_producer[out_t] = (conv, idx)
@@ -345,7 +350,7 @@ class K210Compiler:
         conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, 0, out_t + "/full", oc)
         if (offy, offx) != (0, 0):
             zo = self.q(out_t)[1]
-            if not dw and oc <= 128 and exact:
+            if not dw and oc <= 128 and exact and big:
                 # a normal (non-depthwise) identity 3x3 conv may pool: shift and pick in one layer
                 ip = identity_params(oc, 3, (offy, offx), zx=zo, dense=True)
                 conv, idx, dst = self.kpu_conv(op.name + "/stride2", dst, (oc, h, w), ip, 3, False, 5, out_t, oc)
@@ -387,7 +392,7 @@ class K210Compiler:
         c, h, w, oh, ow = self.pending.pop(t)
         full = self.homes[t]["kpu"]
         conv0, idx0 = self.kpu_producer[t]
-        if to == "kpu" and c <= 256 and (h, w) == (2 * oh, 2 * ow):
+        if to == "kpu" and c <= 256 and (h, w) == (2 * oh, 2 * ow) and min(oh, ow) >= 4:
             ip = identity_params(c, 1, dense=True, zx=self.q(t)[1])
             conv, idx, dst = self.kpu_conv(t + "/stride2", full, (c, h, w), ip, 1, False, 5, t, c)
             self.info[idx].notes += " (stride-2 pick)"
@@ -652,8 +657,8 @@ class K210Compiler:
             k, s = tuple(op.attrs["ksize"]), tuple(op.attrs["strides"])
             h, w, _ = self.shape(op.inputs[0])
             kinds = {((2, 2), (2, 2)): (1, 2), ((4, 4), (4, 4)): (3, 4)}
-            if (k, s) not in kinds or h % s[0] or w % s[1]:
-                continue
+            if (k, s) not in kinds or h % s[0] or w % s[1] or h // s[0] < 4 or w // s[1] < 4:
+                continue            # the KPU writes maps of at least 4x4
             fused[prod.name] = (op, kinds[(k, s)][0 if op.type == "max_pool2d" else 1])
         return fused
 
