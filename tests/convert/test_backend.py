@@ -101,18 +101,20 @@ def test_input_not_consumed_by_a_conv_gets_a_copy_layer(tmp_path):
 
 
 @pytest.mark.parametrize("case", ["same_odd", "valid_odd", "valid_even", "dw_same_odd", "dw_valid_even",
-                                  "1x1_odd", "asym"])
+                                  "1x1_odd", "asym", "valid_s1", "asym_s1", "dw_valid_s1"])
 def test_stride2_alignments(case, tmp_path):
     """Every TF stride-2 alignment on odd/even maps: full-resolution KPU conv + shift/pick."""
     r = _rng()
     size, pad, dw, k = {"same_odd": (9, "same", False, 3), "valid_odd": (9, "valid", False, 3),
                         "valid_even": (10, "valid", False, 3), "dw_same_odd": (9, "same", True, 3),
                         "dw_valid_even": (10, "valid", True, 3), "1x1_odd": (7, "same", False, 1),
-                        "asym": (8, (1, 0, 0, 1), False, 3)}[case]
+                        "asym": (8, (1, 0, 0, 1), False, 3), "valid_s1": (10, "valid", False, 3),
+                        "asym_s1": (9, (0, 1, 1, 0), False, 3), "dw_valid_s1": (8, "valid", True, 3)}[case]
     g = Graph(case)
     g.add_input("x", (size, size, 4))
     w = r.normal(size=(k, k, 4, 1 if dw else 6)).astype(np.float32) * 0.4
-    g.add_op("depthwise_conv2d" if dw else "conv2d", "s2", "x", weights=w, bias=None, strides=(2, 2),
+    st = (1, 1) if case.endswith("_s1") else (2, 2)
+    g.add_op("depthwise_conv2d" if dw else "conv2d", "s2", "x", weights=w, bias=None, strides=st,
              padding=pad, act="relu")
     g.add_op("conv2d", "after", "s2", weights=r.normal(size=(3, 3, 4 if dw else 6, 5)).astype(np.float32) * 0.3,
              bias=None, strides=(1, 1), padding="same")
@@ -131,7 +133,7 @@ def test_unsupported_convs_listed(tmp_path):
     g = Graph("bad")
     g.add_input("x", (9, 9, 3))
     g.add_op("conv2d", "v3", "x", weights=r.normal(size=(3, 3, 3, 4)).astype(np.float32), bias=None,
-             strides=(1, 1), padding="valid")
+             strides=(1, 1), padding=(2, 2, 2, 2))
     g.add_op("conv2d", "k5", "v3", weights=r.normal(size=(5, 5, 4, 4)).astype(np.float32), bias=None,
              strides=(1, 1), padding="same")
     g.add_op("conv2d", "s3", "k5", weights=r.normal(size=(3, 3, 4, 4)).astype(np.float32), bias=None,
@@ -141,7 +143,7 @@ def test_unsupported_convs_listed(tmp_path):
     with pytest.raises(UnsupportedLayersError) as ei:
         emc.save_kmodel(g, str(tmp_path / "o.kmodel"), r.random((2, 9, 9, 3)).astype(np.float32))
     assert [n for n, _, _ in ei.value.items] == ["v3", "k5", "s3"]
-    assert "5x5 kernel" in str(ei.value) and "stride (3, 3)" in str(ei.value)
+    assert "5x5 kernel" in str(ei.value) and "stride (3, 3)" in str(ei.value) and "padding (2, 2, 2, 2)" in str(ei.value)
 
 
 def test_main_memory_is_reused(tmp_path):

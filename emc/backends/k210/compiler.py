@@ -285,7 +285,11 @@ class K210Compiler:
                 return None, "padded 1x1 convolution"
             return ("direct", None) if st == (1, 1) else (("stride2", 0, 0), None)
         if st == (1, 1):
-            return ("direct", None) if pads == (1, 1, 1, 1) else (None, f"3x3 padding {pads} (KPU: 'same' only)")
+            if pads == (1, 1, 1, 1):
+                return "direct", None
+            if max(pads) <= 1:
+                return ("crop", 1 - pt, 1 - pl), None     # 'same' on the KPU, then a byte-gather crop
+            return None, f"3x3 padding {pads}"
         # stride 2: the KPU computes 'same' 3x3 at every position; output y is centred at 2y + 1 - pt
         if pt > 1 or pl > 1 or pb > 1 or pr > 1:
             return None, f"3x3 stride 2 padding {pads}"
@@ -328,6 +332,25 @@ class K210Compiler:
             self.kpu_producer[out_t] = (conv, idx)
             return
         src = self.need_kpu(t_in)
+        if mode[0] == "crop":
+            _, y0, x0 = mode
+            oh, ow = self.shape(op.outputs[0])[:2]
+            conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, 0, out_t + "/same", oc)
+            full = self.buf("main", oc * h * w, out_t + ":same:u8")
+            full.touch(idx)
+            conv.flags |= 1
+            conv.set_reg("send_data_out", 1)
+            self.info[idx].writes.append(full)
+            self.fix(lambda: setattr(conv, "main_mem_out_address", full.addr))
+            ob = self.buf("main", oc * oh * ow, out_t + ":u8")
+            rel = [(ch * h * w + (y0 + y) * w + x0, ow) for ch in range(oc) for y in range(oh)]
+            lay = QuantizedConcat(flags=0, main_mem_out_address=0, inputs=rel)
+            self.emit(lay, op.name + "/crop", "CPU", (oc, h, w), (oc, oh, ow), [full], [ob],
+                      "crop by byte gather ('valid'/asymmetric padding)")
+            self.fix(lambda: (setattr(lay, "main_mem_out_address", ob.addr),
+                              setattr(lay, "inputs", [(full.addr + a, n) for a, n in rel])))
+            self.homes[out_t] = {"u8": ob}
+            return
         if mode == "direct":
             conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, pool, out_t, oc)
             self.homes[out_t] = {"kpu": dst}
