@@ -123,6 +123,13 @@ def test_plugin_region_count(target, elf, kmodels_dir):
     assert len(regions) == 2 and regions[0] == regions[1] > 1_000_000
 
 
+def test_pty_serial(target, elf):
+    """-serial pty: the same device path a real board gives (/dev/ttyACM0)."""
+    with Qemu(target, elf, serial="pty") as q:
+        assert q.url.startswith("/dev/pts/")
+        assert q.client().hello().target == target
+
+
 def test_restart_after_crash(qemu):
     d = qemu.client()
     assert d.ping(b"1") == b"1"
