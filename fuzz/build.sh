@@ -8,6 +8,7 @@ mkdir -p "$out"
 srcs=$(ls "$rt"/src/*.c "$rt"/kernels/v3/*.c "$rt"/kernels/generic/*.c)
 flags="-std=c99 -g -O1 -ffp-contract=off -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -I$rt/include -I$rt/src"
 gcc $flags -o "$out/replay" "$here/replay_main.c" "$here/fuzz_load_invoke.c" $srcs -lm
+gcc $flags -o "$out/mutate" "$here/mutate_main.c" "$here/fuzz_load_invoke.c" $srcs -lm
 if command -v clang >/dev/null; then
   clang $flags -fsanitize=fuzzer -o "$out/fuzz_load_invoke" "$here/fuzz_load_invoke.c" $srcs -lm || true
 fi

@@ -9,6 +9,9 @@
 
 #define MAX_ARENA (48u * 1024u * 1024u)
 
+/* 0: validate and load only (the mutation driver uses it for big models). */
+int emc_fuzz_invoke = 1;
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -28,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();                                 /* arena_required accepted it: load must too */
     emc_model_input(&m, &in);
     input = (uint8_t *)calloc(in.size ? in.size : 1, 1);
-    if (in.size <= 16u * 1024u * 1024u) {
+    if (emc_fuzz_invoke && in.size <= 16u * 1024u * 1024u) {
         memset(input, 0x5A, in.size);
         if (emc_model_set_input(&m, input, in.size) == EMC_OK)
             (void)emc_model_invoke(&m);

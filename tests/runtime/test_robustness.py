@@ -10,6 +10,8 @@ import subprocess
 import numpy as np
 import pytest
 
+from .conftest import V3_FILES
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MUTATIONS = (0, 1, 0xFFFFFFFF, 0x7FFFFFFF, 0x80000000)
 
@@ -39,47 +41,61 @@ def field_offsets(data):
     return offs
 
 
-def mutants(data, seed=0):
+def mutation_spec(data, seed=0):
+    """Lines for fuzz/mutate_main.c: every field offset gets 0, 1, -1, INT_MAX, INT_MIN, v+1, v-1
+    and a random value; plus truncations."""
     rng = np.random.default_rng(seed)
+    lines = []
     for off in field_offsets(data):
         v = struct.unpack_from("<I", data, off)[0]
-        for m in MUTATIONS + (v + 1, v - 1 & 0xFFFFFFFF, int(rng.integers(0, 1 << 32))):
-            b = bytearray(data)
-            struct.pack_into("<I", b, off, m & 0xFFFFFFFF)
-            yield bytes(b)
-    for cut in (0, 7, 27, len(data) // 2, len(data) - 8):
-        yield data[:cut]
+        for m in MUTATIONS + (v + 1, v - 1, int(rng.integers(0, 1 << 32))):
+            lines.append(f"M {off} {m & 0xFFFFFFFF}")
+    for cut in (0, 7, 27, 28, len(data) // 2, len(data) - 8, len(data) - 1):
+        lines.append(f"T {max(cut, 0)} 0")
+    return lines
 
 
-def run_mutants(fuzz_bin, files, tmp_path):
+def run_mutations(fuzz_bin, data, tmp_path, invoke):
+    model = tmp_path / "model.kmodel"
+    model.write_bytes(data)
+    spec = tmp_path / "spec.txt"
+    lines = mutation_spec(data)
+    spec.write_text("\n".join(lines) + "\n")
+    args = [str(fuzz_bin / "mutate")] + ([] if invoke else ["--load-only"]) + [str(model), str(spec)]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=3000,
+                       env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+    assert r.returncode == 0 and f"ok {len(lines)}" in r.stdout, r.stderr[-3000:]
+    return len(lines)
+
+
+def run_files(fuzz_bin, files, tmp_path):
     paths = []
     for k, data in enumerate(files):
-        p = tmp_path / f"m{k}.bin"
+        p = tmp_path / f"f{k}.bin"
         p.write_bytes(data)
         paths.append(str(p))
     r = subprocess.run([str(fuzz_bin / "replay"), *paths], capture_output=True, text=True, timeout=3000,
                        env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
     assert r.returncode == 0 and f"ok {len(paths)}" in r.stdout, r.stderr[-3000:]
-    return len(paths)
 
 
-def generic_ad01():
+def generic_model(name):
     from emc.backends.generic import import_tflite
-    return import_tflite((ROOT.parent / "shared" / "models" / "ad01_int8.tflite").read_bytes()).to_bytes()
+    return import_tflite((ROOT.parent / "shared" / "models" / f"{name}.tflite").read_bytes()).to_bytes()
+
+
+# every mutant is also run when the model is cheap to invoke under ASan; big ones are load-only
+SMALL = {"nncase_v0.1_iris_v3", "maixemc_cifar10_output_hwverified_v3", "maixemc_cifar10_v3"}
 
 
 @pytest.mark.slow
-def test_mutations_small_files(fuzz_bin, kmodels_dir, tmp_path):
-    files = [(kmodels_dir / "nncase_v0.1_iris_v3.kmodel").read_bytes(), generic_ad01()]
-    n = sum(run_mutants(fuzz_bin, list(mutants(d)), tmp_path / str(i)) for i, d in enumerate(files) if
-            (tmp_path / str(i)).mkdir() is None)
-    assert n > 500
-
-
-@pytest.mark.slow
-def test_mutations_kpu_files(fuzz_bin, kmodels_dir, tmp_path):
-    data = (kmodels_dir / "maixemc_cifar10_output_hwverified_v3.kmodel").read_bytes()
-    assert run_mutants(fuzz_bin, list(mutants(data)), tmp_path) > 500
+@pytest.mark.parametrize("name", V3_FILES + ["generic_ad01_int8", "generic_kws_ref_model"])
+def test_mutations_of_every_field(name, fuzz_bin, kmodels_dir, tmp_path):
+    if name.startswith("generic_"):
+        data, invoke = generic_model(name[len("generic_"):]), name == "generic_ad01_int8"
+    else:
+        data, invoke = (kmodels_dir / f"{name}.kmodel").read_bytes(), name in SMALL
+    assert run_mutations(fuzz_bin, data, tmp_path, invoke) > 100
 
 
 @pytest.mark.slow
@@ -87,8 +103,8 @@ def test_real_files_and_exact_arena_under_asan(fuzz_bin, kmodels_dir, tmp_path):
     """The replay target loads every real file with need-1 bytes (must be EMC_E_ARENA) and with
     exactly `need` malloc'd bytes (ASan would catch any byte past it), then runs it."""
     files = [p.read_bytes() for p in sorted(kmodels_dir.glob("*.kmodel")) if "cifar" in p.name or "iris" in p.name]
-    files.append(generic_ad01())
-    run_mutants(fuzz_bin, files, tmp_path)
+    files.append(generic_model("ad01_int8"))
+    run_files(fuzz_bin, files, tmp_path)
 
 
 @pytest.mark.slow
