@@ -54,11 +54,35 @@ class Error(C.Structure):
 HOOK = C.CFUNCTYPE(None, C.c_void_p, C.c_uint32, C.c_uint32, C.c_void_p, C.c_size_t, C.c_int, C.c_uint32)
 
 
+def _sources():
+    return (sorted(RUNTIME.glob("src/*.c")) + sorted(RUNTIME.glob("kernels/*/*.c"))
+            + [RUNTIME / "ports" / "host" / "emc_port_host.c"])
+
+
+def _build_direct(bdir, sanitize):
+    """No cmake: one compiler call, rebuilt when a source or header is newer than the library."""
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        raise RuntimeError("a C compiler (gcc or clang) is needed to build the C runtime")
+    out = bdir / "libemc_runtime_host.so"
+    deps = _sources() + sorted(RUNTIME.glob("**/*.h")) + sorted(RUNTIME.glob("**/*.def"))
+    if out.exists() and out.stat().st_mtime >= max(p.stat().st_mtime for p in deps):
+        return out
+    bdir.mkdir(parents=True, exist_ok=True)
+    flags = ["-std=c99", "-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-ffp-contract=off",
+             f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}", f"-I{RUNTIME / 'ports' / 'host'}"]
+    if sanitize:
+        flags += ["-fsanitize=address,undefined", "-g"]
+    subprocess.run([cc, *flags, "-o", str(out), *map(str, _sources()), "-lm"], check=True)
+    return out
+
+
 def build(build_dir=None, sanitize=False, quiet=True) -> pathlib.Path:
-    """Configure and build the host library; returns the path of libemc_runtime_host.so."""
+    """Configure and build the host library; returns the path of libemc_runtime_host.so.
+    Uses CMake when installed, otherwise compiles the sources directly with cc."""
     bdir = pathlib.Path(build_dir or BUILD)
     if shutil.which("cmake") is None:
-        raise RuntimeError("cmake is needed to build the C runtime (apt-get install cmake)")
+        return _build_direct(bdir, sanitize)
     gen = ["-G", "Ninja"] if shutil.which("ninja") else []
     out = subprocess.DEVNULL if quiet else None
     if not (bdir / "CMakeCache.txt").exists():
