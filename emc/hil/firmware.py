@@ -200,6 +200,7 @@ def platformio_envs(directory: str = "firmware_stm32") -> dict:
 
 
 _FIT_CPU = {
+    "sipeed-maix-bit": "-march=rv64imafdc -mabi=lp64d -mcmodel=medany",
     "nucleo_l4r5zi": "-mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard",
     "nucleo_f446re": "-mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard",
     "nucleo_h743zi": "-mcpu=cortex-m7 -mthumb -mfpu=fpv5-d16 -mfloat-abi=hard",
@@ -213,11 +214,13 @@ def fit_check(env: str, runtime: str = "auto") -> dict:
     import glob
     import shlex
 
-    envs = platformio_envs()
+    rv = env == "sipeed-maix-bit"
+    envs = platformio_envs("firmware_k210" if rv else "firmware_stm32")
     if env not in envs or env not in _FIT_CPU:
         raise FirmwareError(f"no fit check for env {env!r}")
-    if shutil.which("arm-none-eabi-gcc") is None:
-        raise FirmwareError("arm-none-eabi-gcc not found")
+    cc = "riscv64-unknown-elf-gcc" if rv else "arm-none-eabi-gcc"
+    if shutil.which(cc) is None:
+        raise FirmwareError(f"{cc} not found")
     e = envs[env]
     kind = runtime_kind(runtime)
     out = build_root() / f"fit-{env}"
@@ -229,15 +232,20 @@ def fit_check(env: str, runtime: str = "auto") -> dict:
         srcs.append(ROOT / "firmware_common/stub/emc_runtime_stub.c")
         incs.append("-DHIL_STUB_RUNTIME")
     else:
-        for pat in ("runtime_c/src/*.c", "runtime_c/kernels/*.c", "runtime_c/kernels/*/*.c",
-                    "runtime_c/ports/cortex_m/*.c"):
+        for pat in ("runtime_c/src/*.c", "runtime_c/kernels/*.c", "runtime_c/kernels/*/*.c") + \
+                (() if rv else ("runtime_c/ports/cortex_m/*.c",)):
             srcs += sorted(pathlib.Path(p) for p in glob.glob(str(ROOT / pat)))
         incs += ["-I" + str(ROOT / "runtime_c/src"), "-I" + str(ROOT / "runtime_c/kernels")]
     defines = [d.replace('\\"', '"') for d in e["defines"]]
-    ld = ROOT / "firmware_stm32" / e["ldscript"]
-    cmd = (["arm-none-eabi-gcc"] + shlex.split(_FIT_CPU[env]) +
-           ["-O2", "-ffp-contract=off", "-ffunction-sections", "-fdata-sections", "-nostartfiles",
-            "--specs=nano.specs", "--specs=nosys.specs", "-L" + str(ld.parent), "-T" + str(ld),
+    if rv:
+        ld = ROOT / "firmware_k210/ld/k210_fitcheck.ld"
+        libs = ["--specs=picolibc.specs", "-Wl,--no-warn-rwx-segments"]
+    else:
+        ld = ROOT / "firmware_stm32" / e["ldscript"]
+        libs = ["--specs=nano.specs", "--specs=nosys.specs"]
+    cmd = ([cc] + shlex.split(_FIT_CPU[env]) +
+           ["-O2", "-ffp-contract=off", "-ffunction-sections", "-fdata-sections", "-nostartfiles"] + libs +
+           ["-L" + str(ld.parent), "-T" + str(ld),
             "-Wl,--gc-sections", "-o", str(out / "fw.elf")] + incs + defines + [str(s) for s in srcs] + ["-lm"])
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:

@@ -34,10 +34,13 @@
 #endif
 #define AI_RAM ((uint8_t *)0x80600000u) /* cached alias of the 2 MiB KPU RAM */
 
-static uint8_t model_buf[HIL_MODEL_MAX] __attribute__((aligned(128)));
-static uint8_t input_buf[HIL_INPUT_MAX] __attribute__((aligned(128)));
-static uint8_t arena[HIL_ARENA_SIZE] __attribute__((aligned(128)));
-static uint8_t capture_buf[HIL_CAPTURE_MAX] __attribute__((aligned(128)));
+/* .bss.hilbufs: still .bss for the SDK's linker script (zeroed at boot); the name lets the offline
+ * fit check (firmware_k210/ld/k210_fitcheck.ld) count them */
+#define HIL_BUF_ATTR __attribute__((aligned(128), section(".bss.hilbufs")))
+static uint8_t model_buf[HIL_MODEL_MAX] HIL_BUF_ATTR;
+static uint8_t input_buf[HIL_INPUT_MAX] HIL_BUF_ATTR;
+static uint8_t arena[HIL_ARENA_SIZE] HIL_BUF_ATTR;
+static uint8_t capture_buf[HIL_CAPTURE_MAX] HIL_BUF_ATTR;
 static uint32_t cycles_per_ms;
 
 int board_getc(void)
