@@ -79,8 +79,20 @@ def _build_direct(bdir, sanitize):
 
 def build(build_dir=None, sanitize=False, quiet=True) -> pathlib.Path:
     """Configure and build the host library; returns the path of libemc_runtime_host.so.
-    Uses CMake when installed, otherwise compiles the sources directly with cc."""
+    Uses CMake when installed, otherwise compiles the sources directly with cc. A file lock makes
+    concurrent callers (pytest-xdist workers) build one at a time."""
     bdir = pathlib.Path(build_dir or BUILD)
+    bdir.mkdir(parents=True, exist_ok=True)
+    with open(bdir / ".build.lock", "w") as lock:
+        try:
+            import fcntl
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - non-POSIX hosts build unlocked
+            pass
+        return _build_locked(bdir, sanitize, quiet)
+
+
+def _build_locked(bdir, sanitize, quiet):
     if shutil.which("cmake") is None:
         return _build_direct(bdir, sanitize)
     gen = ["-G", "Ninja"] if shutil.which("ninja") else []
