@@ -52,6 +52,14 @@ class Error(C.Structure):
 
 
 HOOK = C.CFUNCTYPE(None, C.c_void_p, C.c_uint32, C.c_uint32, C.c_void_p, C.c_size_t, C.c_int, C.c_uint32)
+K210_CONV_HOOK = C.CFUNCTYPE(C.c_int, C.c_void_p, C.c_void_p)
+CYCLES_HOOK = C.CFUNCTYPE(C.c_uint32, C.c_void_p)
+
+
+class Port(C.Structure):
+    """emc_port_t: keep the Python callables referenced as long as the model lives."""
+    _fields_ = [("ctx", C.c_void_p), ("kpu_ram", C.c_void_p), ("k210_conv", K210_CONV_HOOK),
+                ("cycles", CYCLES_HOOK)]
 
 
 def _sources():
@@ -111,6 +119,7 @@ def lib():
             path = build()
             L = C.CDLL(str(path))
             L.emc_arena_required.argtypes = [C.c_void_p, C.c_size_t, C.c_void_p, C.POINTER(C.c_size_t)]
+            L.emc_arena_required.restype = C.c_int
             L.emc_model_load.argtypes = [C.c_void_p, C.c_void_p, C.c_size_t, C.c_void_p, C.c_size_t, C.c_void_p]
             L.emc_model_last_error.argtypes = [C.c_void_p]
             L.emc_model_last_error.restype = Error
@@ -154,8 +163,11 @@ def _tensor_array(t: Tensor, copy=True):
 class NativeModel:
     """One loaded model: owns copies of the file bytes, the arena and the emc_model_t."""
 
-    def __init__(self, data, arena_size=None):
+    def __init__(self, data, arena_size=None, port=None):
+        """port: an optional Port (emc_port_t) passed to the runtime."""
         L = lib()
+        self.port = port
+        port_p = C.byref(port) if port is not None else None
         if isinstance(data, (str, os.PathLike)):
             data = pathlib.Path(data).read_bytes()
         data = bytes(data)
@@ -166,7 +178,7 @@ class NativeModel:
         C.memmove(self._model, data, len(data))
         self.size = len(data)
         need = C.c_size_t()
-        s = L.emc_arena_required(self._model, self.size, None, C.byref(need))
+        s = L.emc_arena_required(self._model, self.size, port_p, C.byref(need))
         if s:
             raise NativeError("emc_arena_required", s)
         self.arena_required = need.value
@@ -174,7 +186,7 @@ class NativeModel:
         self._arena_raw = C.create_string_buffer(self.arena_size + ARENA_ALIGN)
         arena = C.addressof(self._arena_raw) + (-C.addressof(self._arena_raw)) % ARENA_ALIGN
         self._m = C.create_string_buffer(L.emc_model_struct_size())
-        s = L.emc_model_load(self._m, self._model, self.size, arena, self.arena_size, None)
+        s = L.emc_model_load(self._m, self._model, self.size, arena, self.arena_size, port_p)
         if s:
             e = L.emc_model_last_error(self._m)
             raise NativeError("emc_model_load", s, e.layer, e.offset)

@@ -34,8 +34,10 @@ def k210_conv_scratch(layer):
 
 
 def arena_bytes(model, hardware_kpu=False):
-    """Bytes of arena emc_model_load needs. hardware_kpu: the port provides the real KPU RAM."""
+    """Bytes of arena emc_model_load needs. hardware_kpu: the port provides the real KPU RAM and
+    runs every K210_CONV (emc_port_t.kpu_ram and .k210_conv set): no KPU window, no scratch."""
     lo, hi = kpu_window(model)
-    scratch = max((k210_conv_scratch(l) for l in model.layers if l.TYPE == 10240), default=0)
+    scratch = 0 if hardware_kpu else max((k210_conv_scratch(l) for l in model.layers if l.TYPE == 10240),
+                                         default=0)
     return (_align16(model.main_mem_usage + MAIN_SLACK) + (0 if hardware_kpu else (hi - lo) * ROW)
             + _align16(scratch) + OUT_DESC_BYTES * len(model.outputs))

@@ -85,7 +85,8 @@ typedef struct emc_port {
      * the arena holds no KPU-RAM window. Leave NULL to emulate KPU RAM inside the arena. */
     uint8_t *kpu_ram;
     /* Runs one K210_CONV on hardware. Return EMC_OK when done, EMC_E_UNSUPPORTED to fall back
-     * to the software KPU model, anything else to abort the invoke. */
+     * to the software KPU model, anything else to abort the invoke. With kpu_ram also set the
+     * arena has no software-KPU scratch, and EMC_E_UNSUPPORTED aborts the invoke too. */
     emc_status_t (*k210_conv)(void *ctx, const emc_k210_conv_t *layer);
     /* Free-running cycle counter, used only to time layers for the per-layer hook. */
     uint32_t (*cycles)(void *ctx);

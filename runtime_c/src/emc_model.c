@@ -291,10 +291,19 @@ static emc_status_t validate(const uint8_t *f, size_t size, emc_plan_t *p, uint8
 
 static size_t align16(size_t v) { return (v + 15u) & ~(size_t)15u; }
 
+/* A port with the real KPU RAM and a K210_CONV hook runs every conv in hardware: no KPU window
+ * and no software-KPU scratch (its hook may then not decline a layer). */
+static int hardware_kpu(const emc_port_t *port) { return port && port->kpu_ram && port->k210_conv; }
+
+static size_t scratch_bytes(const emc_plan_t *p, const emc_port_t *port)
+{
+    return hardware_kpu(port) ? 0 : align16(p->scratch);
+}
+
 static size_t arena_bytes(const emc_plan_t *p, const emc_port_t *port)
 {
     size_t kpu = (port && port->kpu_ram) ? 0 : (size_t)(p->kpu_hi - p->kpu_lo) * EMC_KPU_ROW_BYTES;
-    return align16((size_t)p->main_mem_usage + EMC_MAIN_SLACK) + kpu + align16(p->scratch) +
+    return align16((size_t)p->main_mem_usage + EMC_MAIN_SLACK) + kpu + scratch_bytes(p, port) +
            (size_t)EMC_OUT_DESC_BYTES * p->outputs;
 }
 
@@ -359,10 +368,9 @@ emc_status_t emc_model_load(emc_model_t *m, const void *kmodel, size_t size, voi
         m->kpu_hi = p.kpu_hi;
     }
     m->scratch = a + main_bytes + kpu_bytes;
-    m->scratch_size = p.scratch;
+    m->scratch_size = scratch_bytes(&p, port);
     /* Second pass fills the output descriptors (cheap: headers and fixed fields only). */
-    (void)validate((const uint8_t *)kmodel, size, &p,
-                   a + main_bytes + kpu_bytes + align16(p.scratch));
+    (void)validate((const uint8_t *)kmodel, size, &p, a + main_bytes + kpu_bytes + m->scratch_size);
     m->input = p.input;
     m->input_kind = p.input_kind;
     m->input_kpu_row = p.input_kpu_row;
@@ -535,7 +543,7 @@ emc_status_t emc_model_output(const emc_model_t *m, uint32_t index, emc_tensor_t
         return EMC_E_INDEX;
     main_bytes = align16((size_t)m->main_mem_usage + EMC_MAIN_SLACK);
     kpu_bytes = (m->port && m->port->kpu_ram) ? 0 : (size_t)(m->kpu_hi - m->kpu_lo) * EMC_KPU_ROW_BYTES;
-    d = m->main + main_bytes + kpu_bytes + align16(m->scratch_size) + EMC_OUT_DESC_BYTES * (size_t)index;
+    d = m->main + main_bytes + kpu_bytes + m->scratch_size + EMC_OUT_DESC_BYTES * (size_t)index;
     memcpy(w, d, sizeof w);
     memset(out, 0, sizeof *out);
     out->data = m->main + emc_rd32(m->kmodel + 28 + 8 * (size_t)index);

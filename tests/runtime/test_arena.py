@@ -31,3 +31,38 @@ def test_arena_exact_and_one_byte_less(kmodels_dir, native):
     with pytest.raises(native.NativeError) as e:
         native.NativeModel(data, arena_size=need - 1)
     assert e.value.status == "arena"
+
+
+def test_ports_hardware_kpu_ram_and_fallback(kmodels_dir, native):
+    """Port variants on the CIFAR model: KPU RAM supplied by the port (software KPU on it), a
+    K210_CONV hook that declines (software fallback), and one that declines with no scratch
+    (error); arenas follow emc.kmodel.arena."""
+    import ctypes as C
+
+    import numpy as np
+
+    from .conftest import model_input
+    path = kmodels_dir / "maixemc_cifar10_output_hwverified_v3.kmodel"
+    data, x = path.read_bytes(), model_input(path)
+    want = native.NativeModel(data).run(x)[0]
+    ram = C.create_string_buffer(2 * 1024 * 1024)
+    calls = []
+
+    def decline(ctx, layer):
+        calls.append(1)
+        return 17                                   # EMC_E_UNSUPPORTED
+
+    hook = native.K210_CONV_HOOK(decline)
+    only_ram = native.Port(None, C.addressof(ram), native.K210_CONV_HOOK(), native.CYCLES_HOOK())
+    m = native.NativeModel(data, port=only_ram)
+    assert m.arena_required == arena_bytes(load(data)) - 2 * 1024 * 1024
+    assert np.array_equal(m.run(x)[0], want)
+    only_hook = native.Port(None, None, hook, native.CYCLES_HOOK())
+    assert np.array_equal(native.NativeModel(data, port=only_hook).run(x)[0], want)
+    assert len(calls) == 2
+    both = native.Port(None, C.addressof(ram), hook, native.CYCLES_HOOK())
+    m = native.NativeModel(data, port=both)
+    assert m.arena_required == arena_bytes(load(data), hardware_kpu=True)
+    with pytest.raises(native.NativeError) as e:
+        m.run(x)
+    assert e.value.status == "unsupported"

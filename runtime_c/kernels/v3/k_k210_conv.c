@@ -307,7 +307,7 @@ static void run(emc_exec_t *x)
             }
             return;
         }
-        if (s != EMC_E_UNSUPPORTED) {
+        if (s != EMC_E_UNSUPPORTED || m->scratch_size == 0) { /* no scratch: no software fallback */
             x->status = s;
             return;
         }
