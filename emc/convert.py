@@ -176,7 +176,8 @@ def compare(g, ref, got):
     for j, name in enumerate(g.outputs):
         f = np.stack([to_device_layout(ref[name][i]).reshape(-1) for i in range(len(got))]).astype(np.float64)
         k = np.stack([np.asarray(got[i][j], np.float64).reshape(-1) for i in range(len(got))])
-        cos = np.sum(f * k, axis=1) / (np.linalg.norm(f, axis=1) * np.linalg.norm(k, axis=1) + 1e-12)
+        nf, nk = np.linalg.norm(f, axis=1), np.linalg.norm(k, axis=1)
+        cos = np.where((nf < 1e-12) & (nk < 1e-12), 1.0, np.sum(f * k, axis=1) / (nf * nk + 1e-12))
         m = {"max_abs": float(np.abs(f - k).max()), "cosine": float(cos.mean()), "n": len(got),
              "top1": float(np.mean(f.argmax(1) == k.argmax(1))) if f.shape[1] > 1 else None}
         metrics[name] = m

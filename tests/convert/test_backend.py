@@ -203,3 +203,36 @@ def test_kpu_maps_are_at_least_4x4(tmp_path):
     emc.save_kmodel(g2, str(tmp_path / "p.kmodel"), r.random((4, 4, 4, 3)).astype(np.float32))
     names = [layer.NAME for layer in load_kmodel(tmp_path / "p.kmodel").layers]
     assert names[:2] == ["K210_CONV", "QUANTIZED_MAX_POOL2D"]
+
+
+@pytest.mark.parametrize("k,stride,size", [(3, 1, 3), (1, 1, 2), (3, 2, 3), (3, 1, (2, 6)), (1, 2, 3)])
+def test_small_maps_on_a_zero_point_canvas(k, stride, size, tmp_path):
+    r = _rng()
+    hh, ww = (size, size) if isinstance(size, int) else size
+    g = Graph("small")
+    g.add_input("x", (2 * hh, 2 * ww, 4))
+    g.add_op("conv2d", "c0", "x", weights=r.normal(size=(3, 3, 4, 4)).astype(np.float32) * 0.4,
+             bias=np.full(4, 0.3, np.float32), strides=(2, 2), padding="same", act="relu")     # -> hh x ww
+    g.add_op("conv2d", "c", "c0", weights=r.normal(size=(k, k, 4, 5)).astype(np.float32) * 0.4,
+             bias=np.full(5, 0.5, np.float32), strides=(stride, stride), padding="same", act="relu")
+    g.add_op("conv2d", "c2", "c", weights=r.normal(size=(k, k, 5, 3)).astype(np.float32) * 0.4, bias=None,
+             strides=(1, 1), padding="same")
+    g.outputs = ["c2"]
+    g.validate()
+    rep = emc.save_kmodel(g, str(tmp_path / "s.kmodel"), r.random((8, 2 * hh, 2 * ww, 4)).astype(np.float32),
+                          eval_limit=8)
+    assert rep.metrics["c2"]["cosine"] > 0.999
+    assert rep.metrics["c2"]["max_abs"] < 0.02 * 255 * rep.quant["c2"][0]       # within 2% of the range
+    m = load_kmodel(tmp_path / "s.kmodel")
+    assert all(min(x.in_w, x.in_h, x.out_w, x.out_h) >= 4 for x in m.layers if x.NAME == "K210_CONV")
+
+
+def test_tiny_input_is_refused(tmp_path):
+    g = Graph("tiny")
+    g.add_input("x", (3, 3, 2))
+    g.add_op("conv2d", "c", "x", weights=np.ones((3, 3, 2, 2), np.float32), bias=None, strides=(1, 1),
+             padding="same")
+    g.outputs = ["c"]
+    g.validate()
+    with pytest.raises(UnsupportedLayersError, match="needs at least 4x4"):
+        emc.save_kmodel(g, str(tmp_path / "t.kmodel"), np.ones((2, 3, 3, 2), np.float32))

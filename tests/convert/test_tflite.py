@@ -83,17 +83,32 @@ def test_int8_tflite_keeps_file_quantization(models_dir, cal_dir, tmp_path):
     assert m["top1"] >= 0.9 and m["cosine"] > 0.98
 
 
-def test_unsupported_tflite_model_lists_every_layer(models_dir, cal_dir, tmp_path):
-    """vww_96_int8 reaches 3x3 maps: every layer the K210 cannot run is named in one error."""
+def test_unsupported_tflite_model_lists_every_layer(models_dir, tmp_path):
+    """MLPerf Tiny KWS (DS-CNN) starts with a 10x4 conv: every layer the K210 cannot run is named in one error."""
+    import numpy as np
     import emc
     from emc.ir import UnsupportedLayersError
+    x = np.random.default_rng(0).normal(size=(4, 49, 10, 1)).astype(np.float32) * 20
     with pytest.raises(UnsupportedLayersError) as ei:
-        emc.save_kmodel(str(models_dir / "vww_96_int8.tflite"), str(tmp_path / "v.kmodel"), cal_dir,
-                        "img_0_1", "minmax", 8, 3, resize=True)
+        emc.save_kmodel(str(models_dir / "kws_ref_model.tflite"), str(tmp_path / "k.kmodel"), x)
     msg = str(ei.value)
-    assert "unsupported layer(s)" in msg and "(CONV_2D)" in msg and "narrower than 4" in msg
-    assert "Identity_int8 (SOFTMAX)" in msg
-    assert not (tmp_path / "v.kmodel").exists()
+    assert "unsupported layer(s)" in msg and "activation/Relu (CONV_2D): 10x4 kernel" in msg
+    assert "Identity (SOFTMAX): input comes from an unsupported layer" in msg
+    assert not (tmp_path / "k.kmodel").exists()
+
+
+def test_vww_int8_small_maps(models_dir, cal_dir, tmp_path):
+    """MLPerf Tiny VWW (MobileNet 0.25, 96x96, int8) reaches 3x3 maps: zero-point canvas + gather path."""
+    import emc
+    from emc.kmodel import load as load_kmodel
+    rep = emc.save_kmodel(str(models_dir / "vww_96_int8.tflite"), str(tmp_path / "v.kmodel"), cal_dir,
+                          "img_0_1", "minmax", 8, 3, resize=True, eval_limit=10)
+    (met,) = rep.metrics.values()
+    assert met["top1"] >= 0.9 and met["cosine"] > 0.99
+    m = load_kmodel(tmp_path / "v.kmodel")
+    convs = [layer for layer in m.layers if layer.NAME == "K210_CONV"]
+    assert len(convs) >= 28 and all(min(c.in_w, c.in_h, c.out_w, c.out_h) >= 4 for c in convs)
+    assert all(layer.SDK_RUNS for layer in m.layers)
 
 
 def test_vector_input_model_starts_with_fully_connected(models_dir, tmp_path):

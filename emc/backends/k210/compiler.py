@@ -277,9 +277,11 @@ class K210Compiler:
             return None, "more than 1024 channels"
         if (h, w) == (1, 1) and kh == 1 and st == (1, 1):
             return "padded1x1", None
-        if h < 4 or w < 4:
-            return None, f"{w}x{h} map narrower than 4 (only 1x1 convs on 1x1 maps are padded to 4x4)"
         pt, pb, pl, pr = pads
+        if h < 4 or w < 4:
+            if max(pads) > (1 if kh == 3 else 0):
+                return None, f"padding {pads} on a {w}x{h} map"
+            return ("small", max(h, 4), max(w, 4)), None     # zero-point canvas of at least 4x4
         if kh == 1:
             if any(pads):
                 return None, "padded 1x1 convolution"
@@ -331,6 +333,8 @@ class K210Compiler:
             self.homes[out_t] = {"kpu": dst}
             self.kpu_producer[out_t] = (conv, idx)
             return
+        if mode[0] == "small":
+            return self._small_map_conv(op, mode[1], mode[2], p, k, dw, oc, out_t)
         src = self.need_kpu(t_in)
         if mode[0] == "crop":
             _, y0, x0 = mode
@@ -387,6 +391,80 @@ class K210Compiler:
         self.pending[out_t] = (oc, h, w, oh, ow)
         self.homes[out_t] = {"kpu": dst}
         self.kpu_producer[out_t] = (conv, idx)
+
+    def _const_u8(self, name, value, count, any_buf):
+        """count bytes of `value` in main memory: a QUANTIZED_ADD with zero multipliers."""
+        b = self.buf("main", count, f"{name}:const{value}")
+        lay = QuantizedAdd(flags=0, main_mem_in_a_address=0, main_mem_in_b_address=0, main_mem_out_address=0,
+                           count=count, in_a_offset=0, in_a_mul=0, in_a_shift=0, in_b_offset=0, in_b_mul=0,
+                           in_b_shift=0, out_offset=int(value), out_mul=0, out_shift=0)
+        self.emit(lay, name, "CPU", (count,), (count,), [any_buf], [b], f"constant {value} (zero point)")
+        self.fix(lambda: (setattr(lay, "main_mem_in_a_address", any_buf.addr),
+                          setattr(lay, "main_mem_in_b_address", any_buf.addr),
+                          setattr(lay, "main_mem_out_address", b.addr)))
+        return b
+
+    def _gather(self, name, parts, out_buf, in_shape, out_shape, notes):
+        """QUANTIZED_CONCAT as a byte gather: parts = [(Buf, offset, size)]; adjacent ranges are merged."""
+        merged = []
+        for b, off, n in parts:
+            if merged and merged[-1][0] is b and merged[-1][1] + merged[-1][2] == off:
+                merged[-1] = (b, merged[-1][1], merged[-1][2] + n)
+            else:
+                merged.append((b, off, n))
+        lay = QuantizedConcat(flags=0, main_mem_out_address=0, inputs=[(0, n) for _, _, n in merged])
+        self.emit(lay, name, "CPU", in_shape, out_shape, list({id(b): b for b, _, _ in merged}.values()),
+                  [out_buf], notes)
+        self.fix(lambda: (setattr(lay, "main_mem_out_address", out_buf.addr),
+                          setattr(lay, "inputs", [(b.addr + off, n) for b, off, n in merged])))
+
+    def _small_map_conv(self, op, ch, cw, p, k, dw, oc, out_t):
+        """A conv on a map narrower than 4: embed it in a zero-point canvas of ch x cw (>= 4x4) by a byte
+        gather, run 'same' on the KPU, download, and gather the wanted output positions back."""
+        t_in = op.inputs[0]
+        h, w, c = self.shape(t_in)
+        oh, ow = self.shape(op.outputs[0])[:2]
+        sy, sx = op.attrs["strides"]
+        pt, _, pl, _ = op.attrs["pads"]
+        src = self.need_u8(t_in)
+        zx = int(round(self.q(t_in)[1]))
+        zb = self._const_u8(op.name + "/zp", zx, cw, src)
+        parts = []
+        for ci in range(c):
+            for y in range(ch):
+                if y < h:
+                    parts.append((src, (ci * h + y) * w, w))
+                    if cw > w:
+                        parts.append((zb, 0, cw - w))
+                else:
+                    parts.append((zb, 0, cw))
+        canvas = self.buf("main", c * ch * cw, t_in + f":canvas{ch}x{cw}")
+        self._gather(op.name + "/pad", parts, canvas, (c, h, w), (c, ch, cw), f"zero-point canvas {cw}x{ch}")
+        kb = self.buf("kpu", kpu.map_rows(cw, ch, c), t_in + ":kpu_canvas")
+        up = K210Upload(flags=0, main_mem_in_address=0, kpu_mem_out_address=0, width=cw, height=ch, channels=c)
+        self.emit(up, op.name, "CPU", (c, ch, cw), (c, ch, cw), [canvas], [kb], "main -> KPU RAM")
+        self.fix(lambda: (setattr(up, "main_mem_in_address", canvas.addr),
+                          setattr(up, "kpu_mem_out_address", kb.addr)))
+        conv, idx, dst = self.kpu_conv(op.name, kb, (c, ch, cw), p, k, dw, 0, out_t + "/canvas", oc)
+        full = self.buf("main", oc * ch * cw, out_t + ":canvas:u8")
+        full.touch(idx)
+        conv.flags |= 1
+        conv.set_reg("send_data_out", 1)
+        self.info[idx].writes.append(full)
+        self.fix(lambda: setattr(conv, "main_mem_out_address", full.addr))
+        off = 1 - pt if k == 3 else 0
+        offx = 1 - pl if k == 3 else 0
+        parts = []
+        for o in range(oc):
+            for y in range(oh):
+                row = (o * ch + sy * y + off) * cw
+                if sx == 1:
+                    parts.append((full, row + offx, ow))
+                else:
+                    parts.extend((full, row + sx * x + offx, 1) for x in range(ow))
+        ob = self.buf("main", oc * oh * ow, out_t + ":u8")
+        self._gather(op.name + "/crop", parts, ob, (oc, ch, cw), (oc, oh, ow), "take the real map back")
+        self.homes[out_t] = {"u8": ob}
 
     def _padded_1x1(self, name, t_in, c, p, oc, out_t, dw=False):
         """A 1x1 conv on a 1x1 map (or a dense layer): K210_ADD_PADDING -> 4x4 KPU conv -> REMOVE_PADDING."""
@@ -707,8 +785,12 @@ class K210Compiler:
             kb = self.buf("kpu", kpu.map_rows(w, h, c), t_in + ":kpu")
             kb.touch(-1)
             self.homes[t_in] = {"kpu": kb}
-            if first is None or first.type not in ("conv2d", "depthwise_conv2d") or \
-                    first.inputs != [t_in] or self.plan_conv(first)[0] in (None, "padded1x1"):
+            if h < 4 or w < 4:
+                raise UnsupportedLayersError([(t_in, "Input", f"{w}x{h} input: the KPU's first layer needs at least 4x4")],
+                                             g.name)
+            m0 = self.plan_conv(first)[0] if first is not None and first.type in ("conv2d", "depthwise_conv2d") \
+                else None
+            if m0 is None or m0 == "padded1x1" or m0[0] == "small" or first.inputs != [t_in]:
                 # layer 0 must be a KPU conv reading the input: copy it through an identity layer
                 ip = identity_params(c, 1, zx=int(round(self.q(t_in)[1])))
                 conv, idx, dst = self.kpu_conv("input_copy", kb, (c, h, w), ip, 1, True, 0, t_in, c)
