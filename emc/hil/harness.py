@@ -276,7 +276,9 @@ def check_case(sess: Session, case, *, diverge=True, log=print) -> Result:
         lr = sess.load_result or lr
         r.inputs += 1
         counts.append(res.count)
-        r.counter = res.counter
+        # under QEMU -icount shift=0 one guest instruction is one virtual ns
+        icount = isinstance(dut, QemuDut) and dut.qemu.icount and res.counter == "virtual_ns"
+        r.counter = "instructions" if icount else res.counter
         outs_all.append(outs)
         exp = [np.ascontiguousarray(e).tobytes() for e in case.expected[i]]
         if outs == exp:
