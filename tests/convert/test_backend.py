@@ -236,3 +236,19 @@ def test_tiny_input_is_refused(tmp_path):
     g.validate()
     with pytest.raises(UnsupportedLayersError, match="needs at least 4x4"):
         emc.save_kmodel(g, str(tmp_path / "t.kmodel"), np.ones((2, 3, 3, 2), np.float32))
+
+
+def test_standalone_zero_padding(tmp_path):
+    """ZeroPadding2D before a max pool (not foldable into a conv): a CPU byte gather."""
+    r = _rng()
+    g = Graph("pad")
+    g.add_input("x", (8, 8, 3))
+    g.add_op("conv2d", "c", "x", weights=r.normal(size=(3, 3, 3, 4)).astype(np.float32) * 0.5, bias=None,
+             strides=(1, 1), padding="same", act="linear")
+    g.add_op("pad", "p", "c", pads=(1, 2, 0, 1))
+    g.add_op("max_pool2d", "mp", "p", ksize=(3, 3), strides=(2, 2), padding="valid")
+    g.outputs = ["mp"]
+    g.validate()
+    rep = emc.save_kmodel(g, str(tmp_path / "p.kmodel"), r.random((6, 8, 8, 3)).astype(np.float32), eval_limit=6)
+    assert rep.metrics["mp"]["cosine"] > 0.999
+    assert "QUANTIZED_CONCAT" in [layer.NAME for layer in load_kmodel(tmp_path / "p.kmodel").layers]

@@ -99,7 +99,7 @@ class K210Compiler:
         g = self.g
         grp = _Groups()
         for op in g.ops:
-            if op.type in ("max_pool2d", "global_max_pool", "flatten", "reshape", "concat") or \
+            if op.type in ("max_pool2d", "global_max_pool", "flatten", "reshape", "concat", "pad") or \
                     (op.type == "global_avg_pool" and self.opt.allow_patched):
                 for t in op.inputs:
                     grp.union(t, op.outputs[0])
@@ -547,6 +547,29 @@ class K210Compiler:
             if pads[1] > op.attrs["ksize"][0] - 1 or pads[3] > op.attrs["ksize"][1] - 1:
                 return self.bad.append((name, op.source_type, "padding larger than the window"))
             return self.do_maxpool_cpu(op, op.attrs["ksize"], op.attrs["strides"], pads, (oh, ow))
+        if t == "pad" and len(self.shape(out)) == 3:
+            h, w, c = self.shape(op.inputs[0])
+            pt, pb, pl, pr = op.attrs["pads"]
+            oh, ow = h + pt + pb, w + pl + pr
+            src = self.need_u8(op.inputs[0])
+            s_o, z_o = self.q(out)
+            fill = int(min(255, max(0, round(op.attrs.get("value", 0.0) / s_o + z_o))))
+            zb = self._const_u8(name + "/zp", fill, max(ow, 1), src)
+            parts = []
+            for ci in range(c):
+                for y in range(oh):
+                    if pt <= y < pt + h:
+                        if pl:
+                            parts.append((zb, 0, pl))
+                        parts.append((src, (ci * h + y - pt) * w, w))
+                        if pr:
+                            parts.append((zb, 0, pr))
+                    else:
+                        parts.append((zb, 0, ow))
+            ob = self.buf("main", c * oh * ow, out + ":u8")
+            self._gather(name, parts, ob, (c, h, w), (c, oh, ow), "pad by byte gather")
+            self.homes[out] = {"u8": ob}
+            return
         if t == "global_max_pool":
             h, w, c = self.shape(op.inputs[0])
             return self.do_maxpool_cpu(op, (h, w), (1, 1), (0, 0, 0, 0), (1, 1))
