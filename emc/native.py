@@ -178,14 +178,19 @@ class NativeModel:
         C.memmove(self._model, data, len(data))
         self.size = len(data)
         need = C.c_size_t()
+        self._m = C.create_string_buffer(L.emc_model_struct_size())
         s = L.emc_arena_required(self._model, self.size, port_p, C.byref(need))
         if s:
-            raise NativeError("emc_arena_required", s)
+            # a load attempt runs the same validation and records where the problem is
+            tiny = C.create_string_buffer(2 * ARENA_ALIGN)
+            tiny_p = C.addressof(tiny) + (-C.addressof(tiny)) % ARENA_ALIGN
+            L.emc_model_load(self._m, self._model, self.size, tiny_p, ARENA_ALIGN, port_p)
+            e = L.emc_model_last_error(self._m)
+            raise NativeError("emc_model_load", s, e.layer, e.offset)
         self.arena_required = need.value
         self.arena_size = need.value if arena_size is None else arena_size
         self._arena_raw = C.create_string_buffer(self.arena_size + ARENA_ALIGN)
         arena = C.addressof(self._arena_raw) + (-C.addressof(self._arena_raw)) % ARENA_ALIGN
-        self._m = C.create_string_buffer(L.emc_model_struct_size())
         s = L.emc_model_load(self._m, self._model, self.size, arena, self.arena_size, port_p)
         if s:
             e = L.emc_model_last_error(self._m)
