@@ -141,6 +141,22 @@ def _convert(g, layer, cls, ins, out):
         g.add_op("batch_norm", out, x, source_type=cls, scale=scale.astype(np.float32),
                  offset=(beta - mean * scale).astype(np.float32), act="linear")
         return None
+    if cls in ("Rescaling", "Normalization"):
+        shape = tuple(int(d) for d in layer.output.shape[1:])
+        ch = shape[-1]
+        if cls == "Rescaling":
+            sc = np.broadcast_to(np.asarray(c["scale"], np.float32).reshape(-1), (ch,))
+            off = np.broadcast_to(np.asarray(c["offset"], np.float32).reshape(-1), (ch,))
+        else:
+            mean = np.asarray(layer.mean, np.float32).reshape(-1)
+            var = np.asarray(layer.variance, np.float32).reshape(-1)
+            if c.get("invert"):
+                return "inverted Normalization"
+            sc = np.broadcast_to(1.0 / np.sqrt(np.maximum(var, 1e-7)), (ch,))
+            off = np.broadcast_to(-mean, (ch,)) * sc
+        g.add_op("batch_norm", out, x, source_type=cls, scale=np.array(sc, np.float32),
+                 offset=np.array(off, np.float32), act="linear")
+        return None
     if cls == "Activation":
         if act is None:
             return f"activation {c['activation']!r}"

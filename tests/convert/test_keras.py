@@ -141,3 +141,24 @@ def test_keras2_h5_with_depthwise_groups(tmp_path):
         f.attrs["model_config"] = json.dumps(cfg)
     g = load(p)
     assert [op.type for op in g.ops] == ["depthwise_conv2d"]
+
+
+def test_rescaling_and_normalization(tmp_path):
+    import keras
+    from keras import layers as L
+    import emc
+    from emc.frontends import load
+    from emc.ir import run_float
+    i = keras.Input((16, 16, 3))
+    x = L.Rescaling(1 / 127.5, offset=-1)(i)
+    nrm = L.Normalization()
+    nrm.adapt(np.random.default_rng(0).random((10, 16, 16, 3)) * 3 + 1)
+    x = L.Conv2D(4, 3, padding="same")(nrm(x))
+    m = keras.Model(i, x)
+    g = load(m)
+    xx = np.random.default_rng(1).random((3, 16, 16, 3)).astype(np.float32) * 255
+    np.testing.assert_allclose(run_float(g, xx)[g.outputs[0]], m.predict(xx, verbose=0), atol=1e-4)
+    cal = synth.write_pngs(str(tmp_path / "cal"), synth.synth_images(10, seed=3, size=16)[0])
+    rep = emc.save_kmodel(m, str(tmp_path / "n.kmodel"), cal, "img_0_255")
+    (met,) = rep.metrics.values()
+    assert met["cosine"] > 0.999
