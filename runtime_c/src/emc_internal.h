@@ -167,22 +167,5 @@ static inline uint64_t emc_kpu_extent(emc_kpu_layout_t l, uint32_t w, uint32_t h
 }
 /* Scatter dense CHW u8 into the row layout at `dst` (byte 0 of the map's base row). */
 void emc_kpu_upload(uint8_t *dst, const uint8_t *src, emc_kpu_layout_t l, uint32_t w, uint32_t h, uint32_t c);
-/* Gather the row layout into dense CHW. */
-void emc_kpu_download(uint8_t *dst, const uint8_t *src, emc_kpu_layout_t l, uint32_t w, uint32_t h, uint32_t c);
-
-/* ---- shared arithmetic ---------------------------------------------------------------- */
-/* kpu.c kpu_carry_shift: round-to-nearest right shift (reproduces its quirk for negative odd
- * intermediates, spec 8.2). */
-static inline int64_t emc_carry_shift(int64_t v, int32_t shift)
-{
-    if (shift > 0) {
-        v >>= shift - 1;
-        if (v & 1)
-            v = (v < 0) ? (v >> 1) - 1 : (v >> 1) + 1;
-        else
-            v >>= 1;
-    }
-    return v;
-}
 
 #endif /* EMC_INTERNAL_H */

@@ -400,33 +400,30 @@ uint32_t emc_model_layer_count(const emc_model_t *m)
     return (m && m->loaded) ? m->layers : 0;
 }
 
-static void layer_at(const emc_model_t *m, uint32_t index, emc_body_t *b, uint32_t *next_off)
+/* The body of layer `index`, starting at file offset `off` (validated at load). */
+static void body_at(const emc_model_t *m, uint32_t index, uint32_t off, emc_body_t *b, uint32_t *body_size)
 {
-    /* Walk the table: layers are few and bodies are not indexed anywhere (no memory). */
-    const uint8_t *tab = m->kmodel + 28 + 8 * (size_t)m->outputs;
-    uint32_t off = m->body_start, i, bsz = 0;
-    for (i = 0; i <= index; i++) {
-        bsz = emc_rd32(tab + 8 * (size_t)i + 4);
-        if (i < index)
-            off += bsz;
-    }
+    const uint8_t *h = m->kmodel + 28 + 8 * (size_t)m->outputs + 8 * (size_t)index;
+    uint32_t bsz = emc_rd32(h + 4);
     b->p = m->kmodel + off;
     b->offset = off;
     b->size = (off + (uint64_t)bsz > m->kmodel_size) ? (uint32_t)(m->kmodel_size - off) : bsz;
     b->index = index;
-    b->type = emc_rd32(tab + 8 * (size_t)index);
-    if (next_off)
-        *next_off = off + bsz;
+    b->type = emc_rd32(h);
+    *body_size = bsz;
 }
 
 emc_status_t emc_model_layer_info(const emc_model_t *m, uint32_t index, uint32_t *type, uint32_t *body_size)
 {
     emc_body_t b;
+    uint32_t i, off, bsz = 0;
     if (!m || !m->loaded)
         return EMC_E_STATE;
     if (index >= m->layers)
         return EMC_E_INDEX;
-    layer_at(m, index, &b, NULL);
+    /* bodies are not indexed anywhere (no memory for it): walk the table */
+    for (i = 0, off = m->body_start; i <= index; i++, off += bsz)
+        body_at(m, i, off, &b, &bsz);
     if (type)
         *type = b.type;
     if (body_size)
@@ -484,24 +481,18 @@ void emc_model_set_hook(emc_model_t *m, emc_layer_hook_t hook, void *user)
 emc_status_t emc_model_invoke(emc_model_t *m)
 {
     uint32_t i, off;
-    const uint8_t *tab;
     if (!m)
         return EMC_E_ARG;
     if (!m->loaded)
         return EMC_E_STATE;
-    tab = m->kmodel + 28 + 8 * (size_t)m->outputs;
     off = m->body_start;
     for (i = 0; i < m->layers; i++) {
         emc_body_t b;
         emc_exec_t x;
-        uint32_t t0 = 0, bsz = emc_rd32(tab + 8 * (size_t)i + 4);
+        uint32_t t0 = 0, bsz;
         const emc_kernel_t *k;
 
-        b.p = m->kmodel + off;
-        b.offset = off;
-        b.size = (off + (uint64_t)bsz > m->kmodel_size) ? (uint32_t)(m->kmodel_size - off) : bsz;
-        b.index = i;
-        b.type = emc_rd32(tab + 8 * (size_t)i);
+        body_at(m, i, off, &b, &bsz);
         k = emc_find_kernel(b.type);
         memset(&x, 0, sizeof x);
         x.m = m;

@@ -9,6 +9,20 @@ enum {
     F_O_OFF, F_O_MUL, F_O_SH, N_FIELDS
 };
 
+/* kpu.c kpu_carry_shift: round-to-nearest right shift, reproducing its quirk for negative odd
+ * intermediates (spec 8.2). */
+static int64_t carry_shift(int64_t v, int32_t shift)
+{
+    if (shift > 0) {
+        v >>= shift - 1;
+        if (v & 1)
+            v = (v < 0) ? (v >> 1) - 1 : (v >> 1) + 1;
+        else
+            v >>= 1;
+    }
+    return v;
+}
+
 static int64_t wmul(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
 static int64_t wadd(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
 
@@ -49,7 +63,7 @@ static void run(emc_exec_t *x)
             v = wadd(a, bb) >> sh_a;
         else
             v = wadd(a >> sh_a, bb >> sh_b);
-        v = wadd(emc_carry_shift(wmul(v, mul_o), sh_o), off_o);
+        v = wadd(carry_shift(wmul(v, mul_o), sh_o), off_o);
         po[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
     }
     emc_out_main(x, emc_f(b, F_OUT), emc_f(b, F_COUNT), EMC_DT_U8);
