@@ -2,35 +2,19 @@
 on every real v3 file and on synthetic files covering every layer type and many K210_CONV
 configurations.
 
-The C runtime's exp is emc_expf, whose bit-identical numpy twin is generic_math.expf_f32. The
-reference's SOFTMAX/LOGISTIC use np.exp (numpy's float32 exp differs from every C expf in the last
-ulp on ~11% of inputs), so the exact comparisons run the reference with expf_f32 as its exp
-(`same_exp` fixture); test_expf_layers_without_twin bounds the difference without it.
+Float layers included: the C runtime's exp is emc_expf and the reference's SOFTMAX/LOGISTIC use its
+bit-identical numpy twin generic_math.expf_f32.
 """
-import types
-
 import numpy as np
 import pytest
 
 from emc.kmodel import load
-from emc.kmodel.layers.generic_math import expf_f32
 from emc.reference import run
 
 from .conftest import V3_FILES, model_input
 from .synth_v3 import all_models
 
 SYNTH = all_models()
-
-
-@pytest.fixture
-def same_exp(monkeypatch):
-    from emc.kmodel.layers import float_ops
-    if hasattr(float_ops, "expf_f32"):
-        return
-    proxy = types.ModuleType("numpy_with_emc_expf")
-    proxy.__getattr__ = lambda name: getattr(np, name)
-    proxy.exp = expf_f32
-    monkeypatch.setattr(float_ops, "np", proxy)
 
 
 def compare(data, x, native):
@@ -55,14 +39,14 @@ HEAVY = {"maixemc_mbnetv1_v3", "nncase_v0.1_yolo20_v3", "standalone_demo_face_de
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n for n in V3_FILES])
-def test_real_file_matches_reference(name, kmodels_dir, native, same_exp):
+def test_real_file_matches_reference(name, kmodels_dir, native):
     path = kmodels_dir / f"{name}.kmodel"
     compare(path.read_bytes(), model_input(path), native)
 
 
 @pytest.mark.parametrize("name", sorted(SYNTH))
 @pytest.mark.parametrize("seed", [0, 1])
-def test_synthetic_file_matches_reference(name, seed, native, same_exp):
+def test_synthetic_file_matches_reference(name, seed, native):
     data = SYNTH[name].to_bytes()
     dt, shape = load(data).input_spec()
     rng = np.random.default_rng(seed)
@@ -75,23 +59,6 @@ def test_synthetic_files_cover_every_layer_type(native):
     covered = {layer.TYPE for km in SYNTH.values() for layer in km.layers}
     runnable = {t for t, c in LAYER_CLASSES.items() if c.SDK_RUNS and t < 0x4000} | {6, 21}
     assert runnable <= covered, sorted(runnable - covered)
-
-
-def ulp(a, b):
-    ai, bi = (v.view(np.int32).astype(np.int64) for v in (a, b))
-    ai = np.where(ai < 0, -(ai & 0x7FFFFFFF), ai)
-    bi = np.where(bi < 0, -(bi & 0x7FFFFFFF), bi)
-    return int(np.abs(ai - bi).max())
-
-
-@pytest.mark.slow
-def test_expf_layers_without_twin(kmodels_dir, native):
-    """With the reference's own np.exp: mbnetv1's final softmax within 4 ulp of the C runtime."""
-    path = kmodels_dir / "maixemc_mbnetv1_v3.kmodel"
-    x = model_input(path)
-    want = run(load(path), x)[0]
-    got = native.NativeModel(path.read_bytes()).run(x)[0]
-    assert ulp(want, got) <= 4
 
 
 def test_cifar_hardware_anchor(kmodels_dir, native):
