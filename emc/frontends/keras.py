@@ -203,6 +203,11 @@ def _convert(g, layer, cls, ins, out):
         g.add_op("global_avg_pool" if "Average" in cls else "global_max_pool", out, x, source_type=cls,
                  keepdims=bool(c.get("keepdims", False)))
         return None
+    if cls == "UpSampling2D":
+        if c.get("interpolation", "nearest") != "nearest":
+            return f"interpolation {c.get('interpolation')!r} (only nearest)"
+        g.add_op("resize_nearest", out, x, source_type=cls, factor=tuple(int(v) for v in c["size"]))
+        return None
     if cls == "ZeroPadding2D":
         (t, b), (left, r) = c["padding"]
         g.add_op("pad", out, x, source_type=cls, pads=(int(t), int(b), int(left), int(r)), value=0.0)

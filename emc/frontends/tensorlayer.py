@@ -208,6 +208,13 @@ def _convert(g, cls, a, name, ins, w, act, alpha):
     if cls in ("GlobalMeanPool2d", "GlobalMaxPool2d"):
         g.add_op("global_avg_pool" if "Mean" in cls else "global_max_pool", name, x, source_type=cls)
         return None
+    if cls == "UpSampling2d":
+        sc = a.get("scale", (2, 2))
+        sc = (sc, sc) if isinstance(sc, (int, float)) else tuple(sc)
+        if str(a.get("method", "nearest")).lower() not in ("nearest", "1") or any(int(v) != v for v in sc):
+            return f"method {a.get('method')!r} / scale {sc} (only nearest, integer factors)"
+        g.add_op("resize_nearest", name, x, source_type=cls, factor=(int(sc[0]), int(sc[1])))
+        return None
     if cls == "ZeroPad2d":
         p = a["padding"]
         if isinstance(p, int):

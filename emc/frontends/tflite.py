@@ -248,6 +248,14 @@ def _convert(g, r, op, code, ins, out, tn):
         g.add_op("pad", out, x, source_type=code, pads=(int(p[1, 0]), int(p[1, 1]), int(p[2, 0]), int(p[2, 1])),
                  value=0.0)
         return None
+    if code == "RESIZE_NEAREST_NEIGHBOR":
+        o = _opts(op, tflite.ResizeNearestNeighborOptions)
+        _, h, w, _ = r.shape(ins[0])
+        _, oh, ow, _ = r.shape(op.Outputs(0))
+        if o.AlignCorners() or oh % h or ow % w:
+            return "align_corners or a non-integer factor"
+        g.add_op("resize_nearest", out, x, source_type=code, factor=(oh // h, ow // w))
+        return None
     if code in ("QUANTIZE", "DEQUANTIZE"):
         g.add_op("reshape", out, x, source_type=code, shape=g.shape(x))
         return None

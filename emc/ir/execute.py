@@ -105,6 +105,9 @@ def run_op(op, xs, record_preact=None):
     elif t == "pad":
         pt, pb, pl, pr = a["pads"]
         return np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=a.get("value", 0.0))
+    elif t == "resize_nearest":
+        fy, fx = a["factor"]
+        return np.repeat(np.repeat(x, fy, axis=1), fx, axis=2)
     elif t == "flatten":
         return x.reshape(x.shape[0], -1)
     elif t == "reshape":

@@ -13,7 +13,7 @@ OP_ARITY = {
     "conv2d": (1, 1), "depthwise_conv2d": (1, 1), "dense": (1, 1), "batch_norm": (1, 1),
     "activation": (1, 1), "max_pool2d": (1, 1), "avg_pool2d": (1, 1), "global_avg_pool": (1, 1),
     "global_max_pool": (1, 1), "pad": (1, 1), "flatten": (1, 1), "reshape": (1, 1),
-    "softmax": (1, 1), "add": (2, None), "concat": (2, None),
+    "softmax": (1, 1), "add": (2, None), "concat": (2, None), "resize_nearest": (1, 1),
 }
 ACT_OPS = ("conv2d", "depthwise_conv2d", "dense", "batch_norm", "add", "activation")
 
@@ -299,6 +299,9 @@ def _infer(op, ins):
         return (oh, ow, s[2])
     if t in ("global_avg_pool", "global_max_pool"):
         return (1, 1, s[2]) if a.get("keepdims") else (s[2],)
+    if t == "resize_nearest":
+        fy, fx = a["factor"]
+        return (s[0] * fy, s[1] * fx, s[2])
     if t == "pad":
         pt, pb, pl, pr = a["pads"]
         return (s[0] + pt + pb, s[1] + pl + pr, s[2])

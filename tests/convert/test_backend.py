@@ -252,3 +252,23 @@ def test_standalone_zero_padding(tmp_path):
     rep = emc.save_kmodel(g, str(tmp_path / "p.kmodel"), r.random((6, 8, 8, 3)).astype(np.float32), eval_limit=6)
     assert rep.metrics["mp"]["cosine"] > 0.999
     assert "QUANTIZED_CONCAT" in [layer.NAME for layer in load_kmodel(tmp_path / "p.kmodel").layers]
+
+
+def test_upsampling_nearest(tmp_path):
+    r = _rng()
+    g = Graph("up")
+    g.add_input("x", (16, 16, 3))
+    g.add_op("conv2d", "a", "x", weights=r.normal(size=(3, 3, 3, 6)).astype(np.float32) * 0.5, bias=None,
+             strides=(2, 2), padding="same", act="relu")
+    g.add_op("conv2d", "b", "a", weights=r.normal(size=(3, 3, 6, 6)).astype(np.float32) * 0.3, bias=None,
+             strides=(2, 2), padding="same", act="relu")
+    g.add_op("resize_nearest", "u", "b", factor=(2, 2))
+    g.add_op("concat", "cat", ["a", "u"], axis=-1)
+    g.add_op("conv2d", "o", "cat", weights=r.normal(size=(1, 1, 12, 2)).astype(np.float32), bias=None,
+             strides=(1, 1), padding="valid")
+    g.outputs = ["o"]
+    g.validate()
+    assert g.shape("u") == (8, 8, 6)
+    rep = emc.save_kmodel(g, str(tmp_path / "u.kmodel"), r.random((6, 16, 16, 3)).astype(np.float32), eval_limit=6)
+    assert rep.metrics["o"]["cosine"] > 0.999
+    assert "QUANTIZED_RESIZE_NEAREST_NEIGHBOR" in [layer.NAME for layer in load_kmodel(tmp_path / "u.kmodel").layers]

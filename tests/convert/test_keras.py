@@ -91,7 +91,7 @@ def test_unsupported_keras_layers_listed_once(cal_dir, tmp_path):
     i = keras.Input((16, 16, 3))
     x = L.Conv2D(4, 3, padding="same", name="ok_conv")(i)
     x = L.Conv2DTranspose(4, 3, name="deconv")(x)
-    x = L.UpSampling2D(name="upsample")(x)
+    x = L.UpSampling2D(interpolation="bilinear", name="upsample")(x)
     x = L.LayerNormalization(name="layernorm")(x)
     x = L.Conv2D(4, 3, activation="gelu", name="gelu_conv")(x)
     m = keras.Model(i, L.GlobalAveragePooling2D(name="gap")(x), name="badnet")
@@ -162,3 +162,24 @@ def test_rescaling_and_normalization(tmp_path):
     rep = emc.save_kmodel(m, str(tmp_path / "n.kmodel"), cal, "img_0_255")
     (met,) = rep.metrics.values()
     assert met["cosine"] > 0.999
+
+
+def test_unet_style_upsampling(cal_dir, tmp_path):
+    import keras
+    from keras import layers as L
+    import emc
+    from emc.reference import run
+    keras.utils.set_random_seed(3)
+    i = keras.Input((32, 32, 3))
+    a = L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(i)
+    b = L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(a)
+    u = L.UpSampling2D()(b)
+    o = L.Conv2D(2, 1)(L.Concatenate()([a, u]))
+    m = keras.Model(i, o)
+    rep = emc.save_kmodel(m, str(tmp_path / "u.kmodel"), cal_dir)
+    (met,) = rep.metrics.values()
+    assert met["cosine"] > 0.999
+    ev = synth.synth_images(3, seed=8)[0]
+    k = run(tmp_path / "u.kmodel", np.ascontiguousarray(ev[0].transpose(2, 0, 1)))[0].reshape(2, 16, 16)
+    f = m.predict(ev[:1].astype(np.float32) / 255, verbose=0)[0].transpose(2, 0, 1)
+    assert np.abs(k - f).max() < 0.05 * (np.abs(f).max() + 1e-6) + 0.02

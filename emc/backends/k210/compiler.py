@@ -18,7 +18,8 @@ from ...kmodel import KModel, kpu
 from ...kmodel.layers import (GlobalAveragePool2d, Dequantize, FullyConnected, K210AddPadding, K210Conv,
                               K210RemovePadding, K210Upload, Logistic, QuantizedAdd, QuantizedConcat,
                               QuantizedMaxPool2d, Quantize, Softmax, TensorflowFlatten, AveragePool2d,
-                              QuantizedGlobalAveragePool2d, QuantizedTensorflowFlatten)
+                              QuantizedGlobalAveragePool2d, QuantizedTensorflowFlatten,
+                              QuantizedResizeNearestNeighbor)
 from .kpu_params import KPUParamError, conv_params, identity_params, weight_load_params
 from .memory import KPU_ROWS, Buf, place
 
@@ -99,7 +100,8 @@ class K210Compiler:
         g = self.g
         grp = _Groups()
         for op in g.ops:
-            if op.type in ("max_pool2d", "global_max_pool", "flatten", "reshape", "concat", "pad") or \
+            if op.type in ("max_pool2d", "global_max_pool", "flatten", "reshape", "concat", "pad",
+                           "resize_nearest") or \
                     (op.type == "global_avg_pool" and self.opt.allow_patched):
                 for t in op.inputs:
                     grp.union(t, op.outputs[0])
@@ -568,6 +570,19 @@ class K210Compiler:
                         parts.append((zb, 0, ow))
             ob = self.buf("main", c * oh * ow, out + ":u8")
             self._gather(name, parts, ob, (c, h, w), (c, oh, ow), "pad by byte gather")
+            self.homes[out] = {"u8": ob}
+            return
+        if t == "resize_nearest":
+            h, w, c = self.shape(op.inputs[0])
+            oh, ow, _ = self.shape(out)
+            src = self.need_u8(op.inputs[0])
+            ob = self.buf("main", c * oh * ow, out + ":u8")
+            lay = QuantizedResizeNearestNeighbor(flags=0, main_mem_in_address=0, main_mem_out_address=0,
+                                                 in_width=w, in_height=h, in_channels=c, out_width=ow,
+                                                 out_height=oh, align_corners=0)
+            self.emit(lay, name, "CPU", (c, h, w), (c, oh, ow), [src], [ob])
+            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
+                              setattr(lay, "main_mem_out_address", ob.addr)))
             self.homes[out] = {"u8": ob}
             return
         if t == "global_max_pool":
