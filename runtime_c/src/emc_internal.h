@@ -46,7 +46,8 @@ typedef struct emc_check {
     uint32_t flags;            /* header flags */
     uint32_t main_mem_usage;
     uint32_t kpu_lo, kpu_hi;   /* KPU rows touched so far */
-    size_t scratch;            /* largest kernel scratch so far */
+    size_t scratch;            /* largest software-KPU scratch so far (none with a hardware KPU) */
+    size_t cpu_scratch;        /* largest CPU-kernel scratch so far (im2col of the DSP kernels) */
     emc_error_t err;
     emc_out_t out;             /* set by the kernel: the tensor this layer produces */
     int has_out;
@@ -125,6 +126,10 @@ emc_status_t emc_chk_kpu(emc_check_t *c, uint32_t field, uint64_t row, uint64_t 
 /* A body-relative byte range [off, off+len) must lie in the bytes present. */
 emc_status_t emc_chk_tail(emc_check_t *c, uint32_t field, uint64_t off, uint64_t len);
 void emc_need_scratch(emc_check_t *c, size_t bytes);
+/* Scratch of a CPU kernel (e.g. the Cortex-M DSP conv's im2col columns): counted for every port
+ * and every build, so the arena never depends on which kernels are compiled in. It shares the
+ * scratch region with the software KPU (m->scratch, size max of both). */
+void emc_need_cpu_scratch(emc_check_t *c, size_t bytes);
 void emc_set_out(emc_check_t *c, int in_kpu, uint32_t addr, uint32_t size, emc_dtype_t dt);
 
 /* ---- exec helpers --------------------------------------------------------------------- */

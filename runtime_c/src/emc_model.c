@@ -87,6 +87,12 @@ void emc_need_scratch(emc_check_t *c, size_t bytes)
         c->scratch = bytes;
 }
 
+void emc_need_cpu_scratch(emc_check_t *c, size_t bytes)
+{
+    if (bytes > c->cpu_scratch)
+        c->cpu_scratch = bytes;
+}
+
 void emc_set_out(emc_check_t *c, int in_kpu, uint32_t addr, uint32_t size, emc_dtype_t dt)
 {
     memset(&c->out, 0, sizeof c->out);
@@ -109,7 +115,7 @@ uint8_t *emc_kpu_at(emc_exec_t *x, uint32_t addr)
 typedef struct emc_plan {
     uint32_t flags, layers, outputs, main_mem_usage, body_start;
     uint32_t kpu_lo, kpu_hi;
-    size_t scratch;
+    size_t scratch, cpu_scratch;
     emc_tensor_t input;
     uint32_t input_kind, input_kpu_row, input_addr, input_layout[4];
     emc_error_t err;
@@ -243,6 +249,7 @@ static emc_status_t validate(const uint8_t *f, size_t size, emc_plan_t *p, uint8
         c.kpu_lo = p->kpu_lo;
         c.kpu_hi = p->kpu_hi;
         c.scratch = p->scratch;
+        c.cpu_scratch = p->cpu_scratch;
         s = k->check(&c);
         if (s != EMC_OK) {
             p->err = c.err;
@@ -256,6 +263,7 @@ static emc_status_t validate(const uint8_t *f, size_t size, emc_plan_t *p, uint8
         p->kpu_lo = c.kpu_lo;
         p->kpu_hi = c.kpu_hi;
         p->scratch = c.scratch;
+        p->cpu_scratch = c.cpu_scratch;
         if (i == 0) {
             if (c.input_kind == EMC_IN_NONE) {
                 p->err.status = EMC_E_NO_INPUT;
@@ -292,12 +300,14 @@ static emc_status_t validate(const uint8_t *f, size_t size, emc_plan_t *p, uint8
 static size_t align16(size_t v) { return (v + 15u) & ~(size_t)15u; }
 
 /* A port with the real KPU RAM and a K210_CONV hook runs every conv in hardware: no KPU window
- * and no software-KPU scratch (its hook may then not decline a layer). */
+ * and no software-KPU scratch (its hook may then not decline a layer). CPU kernels' scratch
+ * (im2col) is always there; both share one region. */
 static int hardware_kpu(const emc_port_t *port) { return port && port->kpu_ram && port->k210_conv; }
 
 static size_t scratch_bytes(const emc_plan_t *p, const emc_port_t *port)
 {
-    return hardware_kpu(port) ? 0 : align16(p->scratch);
+    size_t kpu = hardware_kpu(port) ? 0 : p->scratch;
+    return align16(kpu > p->cpu_scratch ? kpu : p->cpu_scratch);
 }
 
 static size_t arena_bytes(const emc_plan_t *p, const emc_port_t *port)

@@ -49,6 +49,21 @@ def test_mlperf_tiny_bit_exact_vs_tflm(name, models_dir, native):
     assert nm.arena_required <= 0.75 * TFLM_ARENA[name]
 
 
+def test_output_tensor_reports_shape_and_quantization(models_dir, native):
+    import ctypes as C
+
+    import tflite
+    data = (models_dir / "kws_ref_model.tflite").read_bytes()
+    nm = native.NativeModel(import_tflite(data).to_bytes())
+    t = native.Tensor()
+    nm.L.emc_model_output(nm._m, 0, C.byref(t))
+    g = tflite.Model.GetRootAsModel(data, 0).Subgraphs(0)
+    to = g.Tensors(g.Outputs(0))
+    q = to.Quantization()
+    assert tuple(t.shape[:t.rank]) == tuple(to.ShapeAsNumpy())
+    assert t.dtype == 2 and t.scale == np.float32(q.Scale(0)) and t.zero_point == q.ZeroPoint(0)
+
+
 @pytest.mark.parametrize("name", FIXTURES)
 def test_fixture_layers_bit_exact_vs_tflm(name, native):
     check_vs_tflm((DATA / f"{name}.tflite").read_bytes(), 20, native)

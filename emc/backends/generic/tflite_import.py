@@ -159,6 +159,16 @@ def import_tflite(data: bytes) -> KModel:
             continue
         layers.append(_layer(M, code, op, ins, outs, addr))
     outputs = [(addr(g.Outputs(k)), nbytes(g.Outputs(k))) for k in range(g.OutputsLength())]
+    for k in range(g.OutputsLength()):
+        to = M.tensor(g.Outputs(k))
+        if not 1 <= len(to["shape"]) <= 4 or to["type"] not in (tflite.TensorType.INT8, tflite.TensorType.FLOAT32):
+            raise ImportError_("model outputs must be int8 or float32 tensors of rank 1..4")
+        is_f = to["type"] == tflite.TensorType.FLOAT32
+        layers.append(G.GenericOutput(main_mem_address=addr(g.Outputs(k)), dtype=1 if is_f else 2,
+                                      rank=len(to["shape"]),
+                                      **{f"dim{i}": (to["shape"][i] if i < len(to["shape"]) else 0) for i in range(4)},
+                                      scale=0.0 if is_f else float(to["scale"][0]),
+                                      zero_point=0 if is_f else int(to["zp"][0])))
     return KModel(layers=layers, outputs=outputs, flags=1, main_mem_usage=total)
 
 

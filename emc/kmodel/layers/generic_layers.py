@@ -8,10 +8,11 @@ from .generic_dequantize import GenericDequantize
 from .generic_fully_connected import GenericFullyConnected
 from .generic_input import GenericInput
 from .generic_max_pool2d import GenericMaxPool2d
+from .generic_output import GenericOutput
 from .generic_quantize import GenericQuantize
 from .generic_reshape import GenericReshape
 from .generic_softmax import GenericSoftmax
 
 GENERIC_LAYERS = [GenericInput, GenericConv2d, GenericDepthwiseConv2d, GenericFullyConnected,
                   GenericAveragePool2d, GenericMaxPool2d, GenericAdd, GenericConcat, GenericReshape, GenericSoftmax,
-                  GenericQuantize, GenericDequantize]
+                  GenericQuantize, GenericDequantize, GenericOutput]

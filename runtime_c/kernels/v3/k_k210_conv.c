@@ -1,5 +1,6 @@
 /* K210_CONV (10240): a software model of one KPU layer (spec sections 4.3, 5, 6, 8.20), the
- * same arithmetic as the Python reference (emc/kmodel/kpu.py).
+ * same arithmetic as the Python reference (emc/kmodel/kpu.py). The model itself is
+ * emc_kpu_conv_sw (k_k210_conv.h), also used by the hardware-port stand-in of the tests.
  *
  * conv (1x1 or 3x3, stride 1, "same", optional depthwise) with the arg_x/arg_w/arg_add offset
  * terms applied per input channel, each shifted before the channels are summed (what matches
@@ -18,6 +19,7 @@
  * u8 pooled[OC*H_out*W_out].
  */
 #include "emc_internal.h"
+#include "k_k210_conv.h"
 
 enum { F_FLAGS, F_MAIN_OUT, F_LAYER, F_WEIGHTS, F_BN, F_ACT, N_FIELDS };
 
@@ -265,59 +267,33 @@ static void pool(const conv_regs_t *g, const uint8_t *in, uint8_t *out)
         }
 }
 
-static void run(emc_exec_t *x)
+size_t emc_kpu_conv_sw_scratch(const uint8_t *regs)
 {
-    const emc_body_t *b = x->b;
-    emc_model_t *m = x->m;
     conv_regs_t g;
-    const uint8_t *regs = b->p + (emc_f(b, F_LAYER) - b->offset);
-    const uint8_t *wts = b->p + (emc_f(b, F_WEIGHTS) - b->offset);
-    const uint8_t *bn = b->p + (emc_f(b, F_BN) - b->offset);
-    const uint8_t *at = b->p + (emc_f(b, F_ACT) - b->offset);
-    int eight = (int)(m->flags & 1u), kk, pad;
+    decode(regs, &g);
+    return scratch_bytes(&g);
+}
+
+const uint8_t *emc_kpu_conv_sw(const uint8_t *regs, const uint8_t *wts, const uint8_t *bn, const uint8_t *at,
+                               int eight, uint8_t *kpu, uint32_t kpu_lo, void *scratch)
+{
+    conv_regs_t g;
+    int kk, pad;
     size_t hw, o_hw;
     int64_t *acc, *xterm;
-    uint8_t *actbuf, *pooled, *in_base;
+    uint8_t *actbuf, *pooled;
+    const uint8_t *in_base;
     uint32_t o, ic, ky, kx, y, xx, ksz;
     emc_kpu_layout_t li;
 
     decode(regs, &g);
     hw = (size_t)g.w * g.h;
     o_hw = (size_t)g.ow * g.oh;
-
-    if (m->port && m->port->k210_conv) {
-        emc_k210_conv_t hwl;
-        emc_status_t s;
-        hwl.regs = regs;
-        hwl.weights = wts;
-        hwl.bn = bn;
-        hwl.act = at;
-        hwl.main_out = (emc_f(b, F_FLAGS) & 1u) ? x->main + emc_f(b, F_MAIN_OUT) : NULL;
-        hwl.main_out_size = (uint32_t)(o_hw * g.oc);
-        hwl.eight_bit = eight;
-        s = m->port->k210_conv(m->port->ctx, &hwl);
-        if (s == EMC_OK) {
-            if (hwl.main_out)
-                emc_out_main(x, emc_f(b, F_MAIN_OUT), o_hw * g.oc, EMC_DT_U8);
-            else {
-                x->out = emc_kpu_at(x, g.dst * EMC_KPU_ROW_BYTES);
-                x->out_size = (size_t)emc_kpu_extent(reg_layout(g.out_group, g.out_row_switch, g.out_chan_switch),
-                                                     g.ow, g.oh, g.oc);
-                x->out_dtype = EMC_DT_U8;
-            }
-            return;
-        }
-        if (s != EMC_E_UNSUPPORTED || m->scratch_size == 0) { /* no scratch: no software fallback */
-            x->status = s;
-            return;
-        }
-    }
-
-    acc = (int64_t *)(void *)m->scratch;
+    acc = (int64_t *)scratch;
     xterm = acc + hw;
     actbuf = (uint8_t *)(xterm + hw);
     pooled = actbuf + ((hw + 7u) & ~(size_t)7u);
-    in_base = emc_kpu_at(x, g.src * EMC_KPU_ROW_BYTES);
+    in_base = kpu + ((size_t)g.src - kpu_lo) * EMC_KPU_ROW_BYTES;
     li = reg_layout(g.in_group, g.in_row_switch, g.in_chan_switch);
     ksz = g.k == 1 ? 3u : 1u;
     kk = (int)(ksz * ksz);
@@ -381,8 +357,56 @@ static void run(emc_exec_t *x)
     }
 
     /* Results leave the scratch only now: an output overlapping the input in KPU RAM is safe. */
-    emc_kpu_upload(emc_kpu_at(x, g.dst * EMC_KPU_ROW_BYTES), pooled,
+    emc_kpu_upload(kpu + ((size_t)g.dst - kpu_lo) * EMC_KPU_ROW_BYTES, pooled,
                    reg_layout(g.out_group, g.out_row_switch, g.out_chan_switch), g.ow, g.oh, g.oc);
+    return pooled;
+}
+
+static void run(emc_exec_t *x)
+{
+    const emc_body_t *b = x->b;
+    emc_model_t *m = x->m;
+    conv_regs_t g;
+    const uint8_t *regs = b->p + (emc_f(b, F_LAYER) - b->offset);
+    const uint8_t *wts = b->p + (emc_f(b, F_WEIGHTS) - b->offset);
+    const uint8_t *bn = b->p + (emc_f(b, F_BN) - b->offset);
+    const uint8_t *at = b->p + (emc_f(b, F_ACT) - b->offset);
+    int eight = (int)(m->flags & 1u);
+    size_t o_hw;
+    const uint8_t *pooled;
+
+    decode(regs, &g);
+    o_hw = (size_t)g.ow * g.oh;
+
+    if (m->port && m->port->k210_conv) {
+        emc_k210_conv_t hwl;
+        emc_status_t s;
+        hwl.regs = regs;
+        hwl.weights = wts;
+        hwl.bn = bn;
+        hwl.act = at;
+        hwl.main_out = (emc_f(b, F_FLAGS) & 1u) ? x->main + emc_f(b, F_MAIN_OUT) : NULL;
+        hwl.main_out_size = (uint32_t)(o_hw * g.oc);
+        hwl.eight_bit = eight;
+        s = m->port->k210_conv(m->port->ctx, &hwl);
+        if (s == EMC_OK) {
+            if (hwl.main_out)
+                emc_out_main(x, emc_f(b, F_MAIN_OUT), o_hw * g.oc, EMC_DT_U8);
+            else {
+                x->out = emc_kpu_at(x, g.dst * EMC_KPU_ROW_BYTES);
+                x->out_size = (size_t)emc_kpu_extent(reg_layout(g.out_group, g.out_row_switch, g.out_chan_switch),
+                                                     g.ow, g.oh, g.oc);
+                x->out_dtype = EMC_DT_U8;
+            }
+            return;
+        }
+        if (s != EMC_E_UNSUPPORTED || m->scratch_size < scratch_bytes(&g)) { /* no scratch: no fallback */
+            x->status = s;
+            return;
+        }
+    }
+
+    pooled = emc_kpu_conv_sw(regs, wts, bn, at, eight, m->kpu, m->kpu_lo, m->scratch);
     if (emc_f(b, F_FLAGS) & 1u)
         memcpy(x->main + emc_f(b, F_MAIN_OUT), pooled, o_hw * g.oc);
     x->out = pooled;

@@ -1,0 +1,87 @@
+/* Cortex-M DSP-extension kernels for the generic int8 profile (SMLAD, SXTB16, QADD through ACLE
+ * arm_acle.h; no CMSIS / CMSIS-NN). Bit-exact with the portable kernels in kernels/generic/.
+ *
+ * Selected at compile time: build with -DEMC_USE_DSP=1 (firmware_stm32/Makefile DSP=1, the
+ * default for the Cortex-M QEMU targets) and add the .c files of runtime_c/ports/cortex_m to the sources.
+ * Without it the generic kernels are the portable reference loops everywhere. Each
+ * emc_dsp_*() returns 1 when it ran the layer, 0 to let the portable kernel run it (shapes it
+ * does not cover). Scratch (im2col columns) lives in the arena region the loader reserves with
+ * emc_need_cpu_scratch(), which every build counts, so emc_arena_required() and
+ * emc.kmodel.arena.arena_bytes() do not depend on the kernels compiled in. */
+#ifndef EMC_DSP_H
+#define EMC_DSP_H
+#include "emc_internal.h"
+
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+#if !defined(__ARM_FEATURE_DSP) || !__ARM_FEATURE_DSP
+#error "EMC_USE_DSP needs a core with the DSP extension (Cortex-M4/M7/M33/M55: -mcpu=cortex-m4 ...)"
+#endif
+#include <arm_acle.h>
+
+int emc_dsp_conv2d(emc_exec_t *x);
+int emc_dsp_depthwise_conv2d(emc_exec_t *x);
+int emc_dsp_fully_connected(emc_exec_t *x);
+
+/* Rotate right by 8 (GCC 12's arm_acle.h has no __ror); GCC folds it into SXTB16's ROR #8. */
+static inline uint32_t dsp_ror8(uint32_t v) { return (v >> 8) | (v << 24); }
+
+/* Unaligned / type-punned 32-bit load and store (one LDR/STR on ARMv7E-M). */
+static inline uint32_t dsp_ld32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static inline void dsp_st32(void *p, uint32_t v) { memcpy(p, &v, 4); }
+static inline int32_t dsp_ldi32(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Per-channel requantization constants of g_mbqm() (MultiplyByQuantizedMultiplier, TFLM
+ * reference: SaturatingRoundingDoublingHighMul then RoundingDivideByPOT). */
+typedef struct dsp_rq {
+    int32_t mult, left, right, half;
+} dsp_rq_t;
+
+static inline dsp_rq_t dsp_rq(int32_t mult, int32_t shift)
+{
+    dsp_rq_t r;
+    r.mult = mult;
+    r.left = shift > 0 ? shift : 0;
+    r.right = shift > 0 ? 0 : -shift;
+    r.half = r.right ? (int32_t)(1u << (r.right - 1)) : 0;
+    return r;
+}
+
+/* g_mbqm(acc, mult, shift) for mult != INT32_MIN (the caller checks; then SRDHM never
+ * saturates): SRDHM = floor((x*m + 2^30) / 2^31) (equal to TFLite's nudge-and-truncate for
+ * both signs), then round half away from zero by 2^right, which is
+ * floor((h + half - [h < 0]) / 2^right) for right >= 1 (QADD: saturating at INT32_MAX, see
+ * dsp_rq_exact) and h for right == 0. */
+static inline int32_t dsp_requant(int32_t acc, dsp_rq_t q)
+{
+    int32_t xv = (int32_t)((uint32_t)acc << q.left);
+    int64_t p = (int64_t)xv * q.mult + (1 << 30);
+    int32_t h = (int32_t)(p >> 31);
+    if (q.right == 0)
+        return h;
+    return __qadd(h, q.half - (int32_t)((uint32_t)h >> 31)) >> q.right;
+}
+
+/* The QADD shortcut equals RoundingDivideByPOT whenever both end up clamped alike: a
+ * saturated h means the true result is >= 2^(31-right) - 1, still >= 2^(31-right) - 129
+ * after the output offset; with right <= 23 that is >= 127 >= act_max either way. */
+static inline int dsp_rq_exact(int32_t mult, int32_t shift)
+{
+    return mult != INT32_MIN && shift >= -23;
+}
+
+static inline int8_t dsp_clamp(int32_t v, int32_t lo, int32_t hi)
+{
+    return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+}
+#endif /* EMC_USE_DSP */
+#endif
