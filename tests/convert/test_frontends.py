@@ -39,7 +39,7 @@ def test_tl_h5_lists_all_unsupported(tmp_path):
         _layer("Conv2d", "c1", "in", {"filters": rng.normal(size=(3, 3, 3, 4)).astype(np.float32),
                                       "biases": np.zeros(4, np.float32)},
                n_filter=4, filter_size=(3, 3), strides=(1, 1), padding="SAME", act="relu"),
-        _layer("UpSampling2d", "up", "c1", scale=(2, 2)),
+        _layer("UpSampling2d", "up", "c1", scale=(2, 2), method="bilinear"),
         _layer("Conv2d", "c2", "c1", {"filters": rng.normal(size=(3, 3, 4, 4)).astype(np.float32)},
                n_filter=4, filter_size=(3, 3), strides=(1, 1), padding="SAME", act="selu"),
         _layer("Elementwise", "mul", "c1", combine_fn="multiply"),
