@@ -33,11 +33,22 @@ def k210_conv_scratch(layer):
     return 16 * hw + (hw + 7) // 8 * 8 + layer.oc * layer.out_w * layer.out_h
 
 
+def cpu_scratch(layer):
+    """CPU-kernel scratch of one layer (emc_need_cpu_scratch): GENERIC_CONV2D reserves two int16
+    im2col columns (KH*KW*IC each, rounded up to even) for the Cortex-M DSP kernel, in every build."""
+    if layer.TYPE == 0x4001:
+        k = layer.k_h * layer.k_w * layer.in_c
+        return 4 * ((k + 1) // 2 * 2)
+    return 0
+
+
 def arena_bytes(model, hardware_kpu=False):
     """Bytes of arena emc_model_load needs. hardware_kpu: the port provides the real KPU RAM and
-    runs every K210_CONV (emc_port_t.kpu_ram and .k210_conv set): no KPU window, no scratch."""
+    runs every K210_CONV (emc_port_t.kpu_ram and .k210_conv set): no KPU window, no software-KPU
+    scratch. The scratch region is shared by the software KPU and the CPU kernels (im2col)."""
     lo, hi = kpu_window(model)
     scratch = 0 if hardware_kpu else max((k210_conv_scratch(l) for l in model.layers if l.TYPE == 10240),
                                          default=0)
+    scratch = max([scratch] + [cpu_scratch(l) for l in model.layers])
     return (_align16(model.main_mem_usage + MAIN_SLACK) + (0 if hardware_kpu else (hi - lo) * ROW)
             + _align16(scratch) + OUT_DESC_BYTES * len(model.outputs))

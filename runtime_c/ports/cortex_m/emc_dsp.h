@@ -22,8 +22,14 @@ int emc_dsp_conv2d(emc_exec_t *x);
 int emc_dsp_depthwise_conv2d(emc_exec_t *x);
 int emc_dsp_fully_connected(emc_exec_t *x);
 
-/* Rotate right by 8 (GCC 12's arm_acle.h has no __ror); GCC folds it into SXTB16's ROR #8. */
-static inline uint32_t dsp_ror8(uint32_t v) { return (v >> 8) | (v << 24); }
+/* SXTB16(v ROR 8): bytes 1 and 3 sign-extended to halfwords, one instruction (GCC 12's
+ * arm_acle.h has no __ror, and GCC does not fold a rotate into SXTB16 itself). */
+static inline uint32_t dsp_sxtb16_ror8(uint32_t v)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
 
 /* Unaligned / type-punned 32-bit load and store (one LDR/STR on ARMv7E-M). */
 static inline uint32_t dsp_ld32(const void *p)

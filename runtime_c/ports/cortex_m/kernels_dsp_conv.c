@@ -31,7 +31,7 @@ static void fill_col(int16_t *dst, const int8_t *in, int32_t ih, int32_t iw, int
                 for (c = 0; c < ic; c += 4) {
                     uint32_t v = dsp_ld32(s + c);
                     dsp_st32(d + c, __sadd16(__sxtb16(v), off2));
-                    dsp_st32(d + c + 2, __sadd16(__sxtb16(dsp_ror8(v)), off2));
+                    dsp_st32(d + c + 2, __sadd16(dsp_sxtb16_ror8(v), off2));
                 }
             }
         }
@@ -99,7 +99,7 @@ int emc_dsp_conv2d(emc_exec_t *x)
             dsp_rq_t q0, q1;
             for (g = ng; g > 0; g--) {
                 uint32_t a0 = dsp_ld32(a), a1 = dsp_ld32(a + 2), c0 = dsp_ld32(c), c1 = dsp_ld32(c + 2);
-                uint32_t v = dsp_ld32(w0), wa = __sxtb16(v), wb = __sxtb16(dsp_ror8(v));
+                uint32_t v = dsp_ld32(w0), wa = __sxtb16(v), wb = dsp_sxtb16_ror8(v);
                 a += 4;
                 c += 4;
                 w0 += 4;
@@ -110,7 +110,7 @@ int emc_dsp_conv2d(emc_exec_t *x)
                 v = dsp_ld32(w1);
                 w1 += 4;
                 wa = __sxtb16(v);
-                wb = __sxtb16(dsp_ror8(v));
+                wb = dsp_sxtb16_ror8(v);
                 acc01 = __smlad(a0, wa, acc01);
                 acc01 = __smlad(a1, wb, acc01);
                 acc11 = __smlad(c0, wa, acc11);
