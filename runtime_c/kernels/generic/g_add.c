@@ -1,5 +1,8 @@
 /* GENERIC_ADD (0x4006): TFLM reference_integer_ops::Add (int8, same shapes). */
 #include "g_fixedpoint.h"
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+#include "../../ports/cortex_m/emc_dsp.h"
+#endif
 
 enum { F_FLAGS, F_A, F_B, F_OUT, F_COUNT, F_A_OFF, F_A_MUL, F_A_SH, F_B_OFF, F_B_MUL, F_B_SH, F_LSH, F_O_OFF,
        F_O_MUL, F_O_SH, F_MIN, F_MAX, N_FIELDS };
@@ -27,6 +30,10 @@ static void run(emc_exec_t *x)
     int8_t *po = (int8_t *)(x->main + emc_f(b, F_OUT));
     uint32_t i, n = emc_f(b, F_COUNT);
     int32_t lsh = emc_fi(b, F_LSH);
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+    if (emc_dsp_add(x))
+        return;
+#endif
     for (i = 0; i < n; i++) {
         int32_t a = ((int32_t)pa[i] + emc_fi(b, F_A_OFF)) * (1 << lsh);
         int32_t bb = ((int32_t)pb[i] + emc_fi(b, F_B_OFF)) * (1 << lsh);

@@ -1,5 +1,8 @@
 /* GENERIC_DEPTHWISE_CONV2D (0x4002): TFLM reference_integer_ops::DepthwiseConvPerChannel. */
 #include "g_conv_common.h"
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+#include "../../ports/cortex_m/emc_dsp.h"
+#endif
 
 static emc_status_t check(emc_check_t *c) { return g_conv_check(c, 1); }
 
@@ -16,6 +19,10 @@ static void run(emc_exec_t *x)
     int32_t dm = (int32_t)emc_f(b, CF_DM);
     const int8_t *w = (const int8_t *)(b->p + 4 * CF_N + 12u * (uint32_t)oc);
     int32_t oy, ox, o, ky, kx;
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+    if (emc_dsp_depthwise_conv2d(x))
+        return;
+#endif
     for (oy = 0; oy < oh; oy++)
         for (ox = 0; ox < ow; ox++) {
             int32_t y0 = oy * sh - pt, x0 = ox * sw - pl;

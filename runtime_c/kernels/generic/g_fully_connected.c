@@ -1,6 +1,9 @@
 /* GENERIC_FULLY_CONNECTED (0x4003): TFLM reference FullyConnected (int8, per-tensor or
  * per-channel multiplier). */
 #include "g_fixedpoint.h"
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+#include "../../ports/cortex_m/emc_dsp.h"
+#endif
 
 enum { F_FLAGS, F_IN, F_OUT, F_BATCH, F_ID, F_OD, F_IN_OFF, F_W_OFF, F_OUT_OFF, F_MIN, F_MAX, F_PERCH, N_FIELDS };
 
@@ -38,6 +41,10 @@ static void run(emc_exec_t *x)
     int32_t lo = emc_fi(b, F_MIN), hi = emc_fi(b, F_MAX);
     const uint8_t *bias = b->p + 4 * N_FIELDS, *mul = bias + 4u * od, *sh = mul + 4u * nm;
     const int8_t *w = (const int8_t *)(sh + 4u * nm);
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+    if (emc_dsp_fully_connected(x))
+        return;
+#endif
     for (n = 0; n < nb; n++)
         for (o = 0; o < od; o++) {
             const int8_t *wr = w + (size_t)o * id, *xr = in + (size_t)n * id;

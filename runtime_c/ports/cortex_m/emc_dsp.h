@@ -21,6 +21,7 @@
 int emc_dsp_conv2d(emc_exec_t *x);
 int emc_dsp_depthwise_conv2d(emc_exec_t *x);
 int emc_dsp_fully_connected(emc_exec_t *x);
+int emc_dsp_add(emc_exec_t *x);
 
 /* SXTB16(v ROR 8): bytes 1 and 3 sign-extended to halfwords, one instruction (GCC 12's
  * arm_acle.h has no __ror, and GCC does not fold a rotate into SXTB16 itself). */
@@ -49,7 +50,7 @@ static inline int32_t dsp_ldi32(const void *p)
 /* Per-channel requantization constants of g_mbqm() (MultiplyByQuantizedMultiplier, TFLM
  * reference: SaturatingRoundingDoublingHighMul then RoundingDivideByPOT). */
 typedef struct dsp_rq {
-    int32_t mult, left, right, half;
+    int32_t mult, left, right, mask;
 } dsp_rq_t;
 
 static inline dsp_rq_t dsp_rq(int32_t mult, int32_t shift)
@@ -58,31 +59,26 @@ static inline dsp_rq_t dsp_rq(int32_t mult, int32_t shift)
     r.mult = mult;
     r.left = shift > 0 ? shift : 0;
     r.right = shift > 0 ? 0 : -shift;
-    r.half = r.right ? (int32_t)(1u << (r.right - 1)) : 0;
+    r.mask = (int32_t)((1u << r.right) - 1u);
     return r;
 }
 
-/* g_mbqm(acc, mult, shift) for mult != INT32_MIN (the caller checks; then SRDHM never
+/* g_mbqm(acc, mult, shift), exactly, for mult != INT32_MIN (the caller checks; then SRDHM never
  * saturates): SRDHM = floor((x*m + 2^30) / 2^31) (equal to TFLite's nudge-and-truncate for
- * both signs), then round half away from zero by 2^right, which is
- * floor((h + half - [h < 0]) / 2^right) for right >= 1 (QADD: saturating at INT32_MAX, see
- * dsp_rq_exact) and h for right == 0. */
+ * both signs: one SMLAL), then RoundingDivideByPOT (round half away from zero). */
 static inline int32_t dsp_requant(int32_t acc, dsp_rq_t q)
 {
     int32_t xv = (int32_t)((uint32_t)acc << q.left);
     int64_t p = (int64_t)xv * q.mult + (1 << 30);
     int32_t h = (int32_t)(p >> 31);
-    if (q.right == 0)
-        return h;
-    return __qadd(h, q.half - (int32_t)((uint32_t)h >> 31)) >> q.right;
+    int32_t thr = (q.mask >> 1) - (h >> 31);
+    return (h >> q.right) + ((h & q.mask) > thr);
 }
 
-/* The QADD shortcut equals RoundingDivideByPOT whenever both end up clamped alike: a
- * saturated h means the true result is >= 2^(31-right) - 1, still >= 2^(31-right) - 129
- * after the output offset; with right <= 23 that is >= 127 >= act_max either way. */
 static inline int dsp_rq_exact(int32_t mult, int32_t shift)
 {
-    return mult != INT32_MIN && shift >= -23;
+    (void)shift;
+    return mult != INT32_MIN;
 }
 
 static inline int8_t dsp_clamp(int32_t v, int32_t lo, int32_t hi)

@@ -1,0 +1,80 @@
+/* GENERIC_FULLY_CONNECTED on the Cortex-M DSP extension (bit-exact with
+ * kernels/generic/g_fully_connected.c). Two output rows at a time share the expansion of the
+ * input row: per 4 inputs one input word -> SXTB16 / SXTB16 ROR 8 (+ input offset, SADD16),
+ * per row one weight word -> SXTB16 / SXTB16 ROR 8 (+ weight offset when nonzero), 2 SMLAD. */
+#include "emc_dsp.h"
+
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+
+enum { F_FLAGS, F_IN, F_OUT, F_BATCH, F_ID, F_OD, F_IN_OFF, F_W_OFF, F_OUT_OFF, F_MIN, F_MAX, F_PERCH, N_FIELDS };
+
+static inline int32_t wrap_add(int32_t a, int32_t p) { return (int32_t)((uint32_t)a + (uint32_t)p); }
+
+int emc_dsp_fully_connected(emc_exec_t *x)
+{
+    const emc_body_t *b = x->b;
+    const int8_t *in = (const int8_t *)(x->main + emc_f(b, F_IN));
+    int8_t *out = (int8_t *)(x->main + emc_f(b, F_OUT));
+    uint32_t nb = emc_f(b, F_BATCH), id = emc_f(b, F_ID), od = emc_f(b, F_OD), n, o, i, ng = id >> 2;
+    int perch = emc_f(b, F_PERCH) != 0u;
+    uint32_t nm = perch ? od : 1u;
+    int32_t in_off = emc_fi(b, F_IN_OFF), w_off = emc_fi(b, F_W_OFF), out_off = emc_fi(b, F_OUT_OFF);
+    int32_t lo = emc_fi(b, F_MIN), hi = emc_fi(b, F_MAX);
+    const uint8_t *bias = b->p + 4 * N_FIELDS, *mul = bias + 4u * od, *sh = mul + 4u * nm;
+    const int8_t *w = (const int8_t *)(sh + 4u * nm);
+    uint32_t off2 = ((uint32_t)in_off & 0xFFFFu) * 0x10001u, woff2 = ((uint32_t)w_off & 0xFFFFu) * 0x10001u;
+
+    for (o = 0; o < nm; o++)
+        if (!dsp_rq_exact(dsp_ldi32(mul + 4u * o), dsp_ldi32(sh + 4u * o)))
+            return 0;
+    for (n = 0; n < nb; n++) {
+        const int8_t *xr = in + (size_t)n * id;
+        int8_t *po = out + (size_t)n * od;
+        for (o = 0; o < od; o += 2) {
+            int pair = o + 1 < od;
+            const int8_t *w0 = w + (size_t)o * id, *w1 = pair ? w0 + id : w0, *xp = xr;
+            int32_t acc0 = dsp_ldi32(bias + 4u * o), acc1 = pair ? dsp_ldi32(bias + 4u * o + 4u) : 0;
+            dsp_rq_t q0, q1;
+            if (w_off == 0) {
+                for (i = ng; i > 0; i--) {
+                    uint32_t v = dsp_ld32(xp), xa = __sadd16(__sxtb16(v), off2), xb = __sadd16(dsp_sxtb16_ror8(v), off2);
+                    uint32_t u = dsp_ld32(w0), t = dsp_ld32(w1);
+                    xp += 4;
+                    w0 += 4;
+                    w1 += 4;
+                    acc0 = __smlad(xa, __sxtb16(u), acc0);
+                    acc0 = __smlad(xb, dsp_sxtb16_ror8(u), acc0);
+                    acc1 = __smlad(xa, __sxtb16(t), acc1);
+                    acc1 = __smlad(xb, dsp_sxtb16_ror8(t), acc1);
+                }
+            } else {
+                for (i = ng; i > 0; i--) {
+                    uint32_t v = dsp_ld32(xp), xa = __sadd16(__sxtb16(v), off2), xb = __sadd16(dsp_sxtb16_ror8(v), off2);
+                    uint32_t u = dsp_ld32(w0), t = dsp_ld32(w1);
+                    xp += 4;
+                    w0 += 4;
+                    w1 += 4;
+                    acc0 = __smlad(xa, __sadd16(__sxtb16(u), woff2), acc0);
+                    acc0 = __smlad(xb, __sadd16(dsp_sxtb16_ror8(u), woff2), acc0);
+                    acc1 = __smlad(xa, __sadd16(__sxtb16(t), woff2), acc1);
+                    acc1 = __smlad(xb, __sadd16(dsp_sxtb16_ror8(t), woff2), acc1);
+                }
+            }
+            for (i = ng * 4; i < id; i++, xp++, w0++, w1++) {
+                acc0 = wrap_add(acc0, (*w0 + w_off) * (*xp + in_off));
+                acc1 = wrap_add(acc1, (*w1 + w_off) * (*xp + in_off));
+            }
+            q0 = dsp_rq(dsp_ldi32(mul + (perch ? 4u * o : 0u)), dsp_ldi32(sh + (perch ? 4u * o : 0u)));
+            po[o] = dsp_clamp(dsp_requant(acc0, q0) + out_off, lo, hi);
+            if (pair) {
+                q1 = dsp_rq(dsp_ldi32(mul + (perch ? 4u * o + 4u : 0u)), dsp_ldi32(sh + (perch ? 4u * o + 4u : 0u)));
+                po[o + 1] = dsp_clamp(dsp_requant(acc1, q1) + out_off, lo, hi);
+            }
+        }
+    }
+    emc_out_main(x, emc_f(b, F_OUT), (size_t)nb * od, EMC_DT_I8);
+    return 1;
+}
+#else
+typedef int emc_dsp_fully_connected_unused; /* ISO C: no empty translation unit */
+#endif
