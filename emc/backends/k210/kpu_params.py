@@ -159,10 +159,14 @@ def conv_params(w, bias, in_q, out_q, act="linear", alpha=0.2, pre_range=(0.0, 0
     r = sx * sw / u                      # conv LSB -> v units, per channel
     bv = b / u
     vmax = max(abs(lo), abs(hi)) / u + np.abs(bv).max(initial=0) + 1.0
+    # bn = v * 2^A. Hardware-run writers keep bn small (nncase v0.1: 2^10; the hardware-verified Maix-EMC
+    # model: 2^20 with |bn| < 2^22): aim at 2^12, go higher only as far as the smallest channel needs for a
+    # 20-bit norm_mul, and never beyond what norm_mul / norm_add / the 36-bit segment starts can hold.
+    need = math.ceil(math.log2(2.0 ** 20 / (r.min() * 2.0 ** 15)))
     cands = [20, math.floor(math.log2(NORM_MUL_MAX / r.max())), math.floor(math.log2(2.0 ** 33 / vmax))]
     if np.abs(bv).max(initial=0) > 0:
         cands.append(math.floor(math.log2(2.0 ** 30 / np.abs(bv).max())))
-    A = min(cands)
+    A = min([max(12, need)] + cands)
     if A < -16:
         raise KPUParamError("batch-norm scale out of range")
     muls, shifts = [], []
