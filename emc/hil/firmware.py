@@ -233,7 +233,7 @@ def fit_check(env: str, runtime: str = "auto") -> dict:
         incs.append("-DHIL_STUB_RUNTIME")
     else:
         for pat in ("runtime_c/src/*.c", "runtime_c/kernels/*.c", "runtime_c/kernels/*/*.c") + \
-                (() if rv else ("runtime_c/ports/cortex_m/*.c",)):
+                (("runtime_c/ports/k210/*.c",) if rv else ("runtime_c/ports/cortex_m/*.c",)):
             srcs += sorted(pathlib.Path(p) for p in glob.glob(str(ROOT / pat)))
         incs += ["-I" + str(ROOT / "runtime_c/src"), "-I" + str(ROOT / "runtime_c/kernels")]
     defines = [d.replace('\\"', '"') for d in e["defines"]]

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "emc_runtime.h"
+
 typedef struct hil_board_info {
     const char *target;        /* e.g. "qemu-m4" */
     uint32_t core_clock_hz;
@@ -24,6 +26,13 @@ typedef struct hil_board_info {
     uint32_t capture_max;
     uint8_t *kpu_ram;          /* K210 only: the 2 MiB AI RAM for the runtime's KPU rows (else NULL:
                                   the runtime emulates KPU RAM inside the arena) */
+    /* K210 only: K210_CONV on the hardware KPU (emc_port_t.k210_conv / .ctx, with kpu_ram = the AI
+     * RAM: runtime_c/ports/k210). NULL: the runtime's software KPU. */
+    emc_status_t (*k210_conv)(void *ctx, const emc_k210_conv_t *layer);
+    void *k210_ctx;
+    /* Optional: called with a committed model's bytes before it is loaded (K210 hardware KPU:
+     * emc_k210_publish, so the KPU reads the weights from memory, not stale cache). */
+    void (*model_ready)(const uint8_t *model, uint32_t size);
 } hil_board_info_t;
 
 void board_init(hil_board_info_t *info);

@@ -306,6 +306,8 @@ static void cmd_load_commit(uint8_t seq, const uint8_t *pl, uint32_t len)
         send_error(HIL_LOAD_COMMIT, seq, HIL_E_CHECKSUM, (int32_t)got, "model CRC mismatch");
         return;
     }
+    if (B.model_ready)
+        B.model_ready(B.model_buf, size); /* K210 hardware KPU: make the bytes visible to the KPU */
     st = emc_arena_required(B.model_buf, size, &port, &need);
     if (st != EMC_OK) {
         send_error(HIL_LOAD_COMMIT, seq, HIL_E_RUNTIME, (int32_t)st, emc_status_str(st));
@@ -577,6 +579,8 @@ void hil_main(void)
     memset(&B, 0, sizeof B);
     board_init(&B);
     port.kpu_ram = B.kpu_ram;
+    port.k210_conv = B.k210_conv; /* K210 hardware KPU (board_k210.c), else NULL: software KPU */
+    port.ctx = B.k210_ctx;
     forget_model();
     model_declared = B.model_max; /* a preloaded model may be committed without LOAD_BEGIN */
     for (;;) {

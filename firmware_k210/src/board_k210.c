@@ -1,21 +1,30 @@
 /*
  * Board layer of the HIL firmware on a real Kendryte K210 (Sipeed Maix Bit; PlatformIO platform
  * kendryte210, framework kendryte-standalone-sdk). UARTHS at 115200 8N1 (the USB-serial of the
- * board), CPU at 400 MHz, cycles from mcycle. K210_CONV layers run on the runtime's software KPU with
- * the real 2 MiB AI RAM as KPU memory (no hardware-KPU port in runtime_c yet); the QEMU virt build
- * (board_virt.c) is the same firmware on an emulated RV64GC.
+ * board), CPU at 400 MHz, cycles from mcycle. K210_CONV layers run on the hardware KPU through
+ * runtime_c/ports/k210 (registers at 0x40800000, the 2 MiB AI RAM through its uncached alias
+ * 0x40600000 as the runtime's KPU memory, KPU -> main memory by DMAC channel 5 on the AI_RX
+ * request line, the model published to the uncached alias once per load as SDK kpu_load_kmodel
+ * does); CPU layers run the portable kernels. -DHIL_K210_SW_KPU builds the software KPU instead
+ * (AI RAM through the cached alias). The QEMU virt build (board_virt.c) is the same firmware on an
+ * emulated RV64GC with the software KPU.
  *
  * NOT BUILT IN THIS REPOSITORY'S CI: the kendryte210 platform, the standalone SDK and its RISC-V
- * toolchain come only from PlatformIO's registry (see firmware_k210/platformio.ini).
+ * toolchain come only from PlatformIO's registry (see firmware_k210/platformio.ini). The port code
+ * itself is tested on the host against a recording KPU stand-in (tests/runtime/test_k210_port.py).
  */
 #include <stdint.h>
 
+#include <dmac.h>
 #include <encoding.h>
 #include <sysctl.h>
 #include <uarths.h>
 
 #include "hil_board.h"
 #include "hil_protocol.h"
+#ifndef HIL_K210_SW_KPU
+#include "emc_port_k210.h"
+#endif
 
 #ifndef HIL_TARGET
 #define HIL_TARGET "sipeed-maix-bit"
@@ -32,7 +41,10 @@
 #ifndef HIL_CAPTURE_MAX
 #define HIL_CAPTURE_MAX (256u * 1024u)
 #endif
-#define AI_RAM ((uint8_t *)0x80600000u) /* cached alias of the 2 MiB KPU RAM */
+#define AI_RAM ((uint8_t *)0x80600000u) /* cached alias of the 2 MiB KPU RAM (software KPU) */
+#ifndef HIL_K210_KPU_DMA
+#define HIL_K210_KPU_DMA DMAC_CHANNEL5 /* KPU fifo_data_out -> main memory */
+#endif
 
 /* .bss.hilbufs: still .bss for the SDK's linker script (zeroed at boot); the name lets the offline
  * fit check (firmware_k210/ld/k210_fitcheck.ld) count them */
@@ -42,6 +54,32 @@ static uint8_t input_buf[HIL_INPUT_MAX] HIL_BUF_ATTR;
 static uint8_t arena[HIL_ARENA_SIZE] HIL_BUF_ATTR;
 static uint8_t capture_buf[HIL_CAPTURE_MAX] HIL_BUF_ATTR;
 static uint32_t cycles_per_ms;
+
+#ifndef HIL_K210_SW_KPU
+static emc_k210_t kpu;
+
+/* The data mover of the port: what SDK kpu_conv programs for a layer with main-memory output. */
+static emc_status_t kpu_dma_start(void *user, volatile uint64_t *src, void *dst, uint32_t words)
+{
+    (void)user;
+    sysctl_dma_select((sysctl_dma_channel_t)HIL_K210_KPU_DMA, SYSCTL_DMA_SELECT_AI_RX_REQ);
+    dmac_set_single_mode(HIL_K210_KPU_DMA, (const void *)src, dst, DMAC_ADDR_NOCHANGE, DMAC_ADDR_INCREMENT,
+                         DMAC_MSIZE_8, DMAC_TRANS_WIDTH_64, words);
+    return EMC_OK;
+}
+
+static emc_status_t kpu_dma_wait(void *user)
+{
+    (void)user;
+    dmac_wait_done(HIL_K210_KPU_DMA);
+    return EMC_OK;
+}
+
+static void kpu_model_ready(const uint8_t *model, uint32_t size)
+{
+    emc_k210_publish(&kpu, model, size);
+}
+#endif
 
 int board_getc(void)
 {
@@ -86,7 +124,20 @@ void board_init(hil_board_info_t *b)
     b->target = HIL_TARGET;
     b->core_clock_hz = sysctl_clock_get_freq(SYSCTL_CLOCK_CPU);
     b->counter_kind = HIL_CNT_CYCLES;
+#ifdef HIL_K210_SW_KPU
     b->build_flags = HIL_BF_FPU | HIL_BF_SW_KPU;
+    b->kpu_ram = AI_RAM;
+#else
+    dmac_init();
+    emc_k210_init(&kpu); /* KPU 0x40800000, AI RAM 0x40600000, IOMEM 0x40000000, polled calc_done */
+    kpu.mover.start = kpu_dma_start;
+    kpu.mover.wait = kpu_dma_wait;
+    b->build_flags = HIL_BF_FPU | HIL_BF_HW_KPU;
+    b->kpu_ram = kpu.ai_ram;
+    b->k210_conv = emc_k210_conv_hw;
+    b->k210_ctx = &kpu;
+    b->model_ready = kpu_model_ready;
+#endif
     b->model_buf = model_buf;
     b->model_max = sizeof model_buf;
     b->input_buf = input_buf;
@@ -95,7 +146,6 @@ void board_init(hil_board_info_t *b)
     b->arena_size = sizeof arena;
     b->capture_buf = capture_buf;
     b->capture_max = sizeof capture_buf;
-    b->kpu_ram = AI_RAM;
 }
 
 int main(void)
