@@ -71,8 +71,15 @@ def plots(r: Result):
         idx = [i for i, _, _ in r.per_layer_max_abs]
         val = [v for _, _, v in r.per_layer_max_abs]
         fig, ax = plt.subplots(figsize=(max(5, len(idx) * 0.25), 2.6))
-        ax.bar(idx, val, color=["#d83b3b" if v else "#3bb06a" for v in val])
-        ax.set_title(f"{r.model} on {r.target}: per-layer max |device - PC reference|")
+        bad = [v != 0 for v in val]
+        diff = [(1.0 if v != v else v) if b else 0.0 for v, b in zip(val, bad)]   # NaN: differs, size unknown
+        ax.bar(idx, diff, color="#d83b3b", label="differs")
+        ax.scatter([i for i, b in zip(idx, bad) if not b], [0] * (len(idx) - sum(bad)), color="#3bb06a",
+                   zorder=3, label="identical")
+        ax.set_ylim(-0.05 * max(1.0, max(diff)), 1.1 * max(1.0, max(diff)))
+        ax.legend(fontsize=7, loc="upper right")
+        ax.set_title(f"{r.model} on {r.target}: per-layer max |device - PC| "
+                     f"({len(val) - sum(bad)}/{len(val)} layers identical)")
         ax.set_xlabel("layer")
         ax.set_ylabel("max abs")
         out["per_layer"] = _png(fig)
