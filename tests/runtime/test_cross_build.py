@@ -15,7 +15,9 @@ COMPILERS = {
     "rv64gc": ["riscv64-unknown-elf-gcc", "-march=rv64imafdc", "-mabi=lp64d", "-mcmodel=medany",
                "--specs=picolibc.specs"],
 }
-PORTS = {"cortex-m4": [RT / "ports/cortex_m/emc_port_cortex_m.c"], "gcc": [RT / "ports/host/emc_port_host.c"]}
+K210_PORT = [RT / "ports/k210/emc_port_k210.c"]   # plain C99, no SDK: builds everywhere
+PORTS = {"cortex-m4": [RT / "ports/cortex_m/emc_port_cortex_m.c"],
+         "gcc": [RT / "ports/host/emc_port_host.c"] + K210_PORT, "clang": K210_PORT, "rv64gc": K210_PORT}
 
 
 @pytest.mark.slow
