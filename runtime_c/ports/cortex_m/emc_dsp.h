@@ -63,16 +63,28 @@ static inline dsp_rq_t dsp_rq(int32_t mult, int32_t shift)
     return r;
 }
 
-/* g_mbqm(acc, mult, shift), exactly, for mult != INT32_MIN (the caller checks; then SRDHM never
- * saturates): SRDHM = floor((x*m + 2^30) / 2^31) (equal to TFLite's nudge-and-truncate for
- * both signs: one SMLAL), then RoundingDivideByPOT (round half away from zero). */
+/* SaturatingRoundingDoublingHighMul(x, m) for m != INT32_MIN (no saturation case):
+ * floor((x*m + 2^30) / 2^31), equal to TFLite's nudge-and-truncate for both signs. One SMLAL. */
+static inline int32_t dsp_srdhm(int32_t xv, int32_t m)
+{
+    uint32_t lo = 1u << 30;
+    int32_t hi = 0;
+    __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(xv), "r"(m));
+    return (int32_t)((lo >> 31) | ((uint32_t)hi << 1));
+}
+
+/* RoundingDivideByPOT(h, right) (round half away from zero), branch-free:
+ * +1 when (h & mask) > (mask >> 1) + [h < 0]. */
+static inline int32_t dsp_rdbpot(int32_t h, int32_t right, int32_t mask)
+{
+    int32_t t = ((mask >> 1) + (int32_t)((uint32_t)h >> 31)) - (h & mask);
+    return (h >> right) + (int32_t)((uint32_t)t >> 31);
+}
+
+/* g_mbqm(acc, mult, shift) exactly, for mult != INT32_MIN (callers check dsp_rq_exact). */
 static inline int32_t dsp_requant(int32_t acc, dsp_rq_t q)
 {
-    int32_t xv = (int32_t)((uint32_t)acc << q.left);
-    int64_t p = (int64_t)xv * q.mult + (1 << 30);
-    int32_t h = (int32_t)(p >> 31);
-    int32_t thr = (q.mask >> 1) - (h >> 31);
-    return (h >> q.right) + ((h & q.mask) > thr);
+    return dsp_rdbpot(dsp_srdhm((int32_t)((uint32_t)acc << q.left), q.mult), q.right, q.mask);
 }
 
 static inline int dsp_rq_exact(int32_t mult, int32_t shift)
@@ -83,7 +95,8 @@ static inline int dsp_rq_exact(int32_t mult, int32_t shift)
 
 static inline int8_t dsp_clamp(int32_t v, int32_t lo, int32_t hi)
 {
-    return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+    v = v < lo ? lo : v;
+    return (int8_t)(v > hi ? hi : v);
 }
 #endif /* EMC_USE_DSP */
 #endif
