@@ -5,6 +5,9 @@
     print(firmware.elf_sizes(elf))             # {'flash': ..., 'ram': ..., 'text': ...}
 
 Outputs go to <repo>/build/firmware/<target>[-stub]/ (gitignored), or $EMC_FW_BUILD.
+Cortex-M targets run the generic int8 kernels on the DSP extension by default (runtime_c/ports/
+cortex_m, make DSP=1); kernels="portable" (or $EMC_FW_KERNELS=portable) builds the portable
+reference kernels into <target>-portable/.
 """
 
 from __future__ import annotations
@@ -56,12 +59,28 @@ def runtime_kind(runtime: str = "auto") -> str:
     return "real" if srcs else "stub"
 
 
-def artifact_path(target: str, runtime: str = "auto") -> pathlib.Path:
+KERNELS = ("dsp", "portable")
+DSP_TARGETS = ("qemu-m4", "qemu-m7")     # cores with the DSP extension: make DSP=1|0
+
+
+def kernels_kind(target: str, kernels: str | None = None) -> str:
+    """'dsp' or 'portable' for a Cortex-M target (default $EMC_FW_KERNELS or 'dsp'); other
+    targets always run the portable kernels."""
+    k = kernels or os.environ.get("EMC_FW_KERNELS") or "dsp"
+    if k not in KERNELS:
+        raise FirmwareError(f"kernels must be one of {KERNELS}, not {k!r}")
+    return k if target in DSP_TARGETS else "portable"
+
+
+def artifact_path(target: str, runtime: str = "auto", kernels: str | None = None) -> pathlib.Path:
     t = TARGETS[target]
     kind = runtime_kind(runtime)
     if target == "host":
         return build_root() / f"host-{kind}" / t.artifact
-    return build_root() / (t.name + ("-stub" if kind == "stub" else "")) / t.artifact
+    suffix = "-stub" if kind == "stub" else ""
+    if not suffix and target in DSP_TARGETS and kernels_kind(target, kernels) == "portable":
+        suffix = "-portable"
+    return build_root() / (t.name + suffix) / t.artifact
 
 
 def toolchain_available(target: str) -> bool:
@@ -69,15 +88,18 @@ def toolchain_available(target: str) -> bool:
 
 
 def build(target: str, runtime: str = "auto", *, clean: bool = False, jobs: int = 2,
-          extra: tuple = ()) -> pathlib.Path:
-    """Run make for one target (does nothing when the ELF is up to date). Returns the artifact."""
+          extra: tuple = (), kernels: str | None = None) -> pathlib.Path:
+    """Run make for one target (does nothing when the ELF is up to date). Returns the artifact.
+    kernels: 'dsp' (default for qemu-m4/m7) or 'portable' (see kernels_kind)."""
     if target not in TARGETS:
         raise FirmwareError(f"unknown firmware target {target!r}; known: {', '.join(TARGETS)}")
     t = TARGETS[target]
     if not toolchain_available(target):
         raise FirmwareError(f"{t.compiler} not found: install the cross toolchain (see docs/hil_protocol.md)")
-    out = artifact_path(target, runtime)
+    out = artifact_path(target, runtime, kernels)
     args = ["make", "-s", f"-j{jobs}", "-C", str(ROOT / t.directory), f"RUNTIME={runtime_kind(runtime)}"]
+    if target in DSP_TARGETS:
+        args.append("DSP=" + ("1" if kernels_kind(target, kernels) == "dsp" else "0"))
     if target == "host":
         args.append(f"BUILD={out.parent}")
     else:

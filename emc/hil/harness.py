@@ -77,11 +77,12 @@ class Dut:
 class QemuDut(Dut):
     """A firmware under QEMU: qemu-m4, qemu-m7 or qemu-rv64."""
 
-    def __init__(self, target, *, plugin=None, serial="tcp", **kw):
+    def __init__(self, target, *, plugin=None, serial="tcp", kernels=None, **kw):
         super().__init__(**kw)
         from .qemu import Qemu
         self.name = target
-        self.elf = firmware.build(target)
+        self.kernels = firmware.kernels_kind(target, kernels)
+        self.elf = firmware.build(target, kernels=kernels)
         self.sizes = firmware.elf_sizes(self.elf)
         self.qemu = Qemu(target, self.elf, plugin=plugin, serial=serial)
 

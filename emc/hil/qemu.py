@@ -207,7 +207,8 @@ class Qemu:
 def find_plugin():
     """Path of the built instruction-count plugin, or None (build: tools/qemu_insn/build.sh)."""
     cand = [os.environ.get("EMC_QEMU_INSN_PLUGIN", ""),
-            str(firmware.build_root().parent / "qemu_insn" / "libinsnregion.so")]
+            str(firmware.build_root().parent / "qemu_insn" / "libinsnregion.so"),
+            str(firmware.ROOT / "build" / "qemu_insn" / "libinsnregion.so")]
     for c in cand:
         if c and pathlib.Path(c).is_file():
             return c
