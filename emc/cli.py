@@ -80,7 +80,7 @@ def cmd_run(args):
         print(f"output {i}: {o.dtype} {o.shape}{extra}")
         print(o)
     if args.out:
-        out = [o.astype(np.float32) if o.dtype != np.float32 and args.float_out else o for o in outs]
+        out = [o.astype(np.float32) for o in outs]
         if len(out) == 1:
             np.save(args.out, out[0])
         else:
@@ -108,7 +108,6 @@ def build_parser():
     pr.add_argument("--dump", metavar="DIR", help="write every layer's output tensor as .npy")
     pr.add_argument("--fused-fp", action="store_true",
                     help="float multiply-add with one rounding, as the GCC-built K210 SDK runtime computes")
-    pr.add_argument("--float-out", action="store_true", help=argparse.SUPPRESS)
     pr.set_defaults(fn=cmd_run)
     for mod in ("cli_convert", "hil.cli"):      # parts that add their own subcommands
         try:
