@@ -15,6 +15,7 @@ import zlib
 import numpy as np
 
 from . import firmware
+from .compare import kpu_ram_view
 from .protocol import (E_BAD_CRC, E_NO_MODEL, E_STATE, E_TIMEOUT, HilClient, HilError, HilTimeout)
 from .report import Result
 
@@ -218,17 +219,18 @@ def first_divergence(sess: Session, case, x: np.ndarray):
     _, dumps = native.NativeModel(case.kmodel).run(x, dump=True)
 
     def traced(dev, pre):
+        hw = "hw_kpu" in dev.hello().flags
         dev.set_input(x.tobytes(), preloaded=pre)
         dev.invoke(x.nbytes, trace_crc=True)
-        return dev.get_trace()
+        return hw, dev.get_trace()
 
-    trace = sess.do("trace", traced, case.kmodel, x.tobytes())
+    hw_kpu, trace = sess.do("trace", traced, case.kmodel, x.tobytes())
     per_layer = []
     bad = None
     for rec in trace:
         pc = dumps.get(rec.index)
-        if pc is None:
-            continue
+        if pc is None or kpu_ram_view(rec.type, rec.size, pc[1].nbytes, hw_kpu):
+            continue       # no PC tensor, or a hardware-KPU layer seen in KPU RAM layout
         same = zlib.crc32(pc[1].tobytes()) & 0xFFFFFFFF == rec.crc
         per_layer.append([rec.index, str(rec.type), 0.0 if same else float("nan")])
         if not same and bad is None:
