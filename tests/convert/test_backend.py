@@ -272,3 +272,29 @@ def test_upsampling_nearest(tmp_path):
     rep = emc.save_kmodel(g, str(tmp_path / "u.kmodel"), r.random((6, 16, 16, 3)).astype(np.float32), eval_limit=6)
     assert rep.metrics["o"]["cosine"] > 0.999
     assert "QUANTIZED_RESIZE_NEAREST_NEIGHBOR" in [layer.NAME for layer in load_kmodel(tmp_path / "u.kmodel").layers]
+
+
+@pytest.mark.parametrize("chans,in_place", [((8, 4, 12), True), ((6, 5), False), ((4, 4), True)])
+def test_concat_in_kpu_ram_or_on_the_cpu(chans, in_place, tmp_path):
+    """Parts filling whole channel groups (4 per row for maps <= 16 wide) are written in place."""
+    r = _rng()
+    g = Graph("cat")
+    g.add_input("x", (12, 12, 3))
+    parts = []
+    for j, c in enumerate(chans):
+        parts.append(g.add_op("conv2d", f"p{j}", "x", weights=r.normal(size=(3, 3, 3, c)).astype(np.float32) * 0.5,
+                              bias=None, strides=(1, 1), padding="same", act="relu"))
+    g.add_op("concat", "cat", parts, axis=-1)
+    g.add_op("conv2d", "o", "cat", weights=r.normal(size=(1, 1, sum(chans), 3)).astype(np.float32) * 0.3,
+             bias=None, strides=(1, 1), padding="valid")
+    g.outputs = ["o", "cat"]
+    g.validate()
+    rep = emc.save_kmodel(g, str(tmp_path / "c.kmodel"), r.random((6, 12, 12, 3)).astype(np.float32), eval_limit=6)
+    assert rep.metrics["o"]["cosine"] > 0.999 and rep.metrics["cat"]["cosine"] > 0.999
+    m = load_kmodel(tmp_path / "c.kmodel")
+    consumer = [x for x in m.layers if x.NAME == "K210_CONV" and x.ic == sum(chans)][0]
+    uploads = [x for x in m.layers if x.NAME == "K210_UPLOAD"]
+    assert (not uploads) == in_place
+    if in_place:
+        first = [x for x in m.layers if x.NAME == "K210_CONV"][0]
+        assert consumer.reg("image_src_addr") == first.reg("image_dst_addr")

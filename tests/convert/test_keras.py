@@ -42,8 +42,8 @@ def test_keras_model_agreement(kind, models, cal_dir, eval_images, tmp_path):
     names = [layer.NAME for layer in km.layers]
     if kind == "resnet":
         assert "QUANTIZED_ADD" in names
-    if kind == "inception":
-        assert "QUANTIZED_CONCAT" in names
+    if kind == "inception":        # the concat is written in place in KPU RAM: its consumer reads 28 channels
+        assert any(layer.NAME == "K210_CONV" and layer.ic == 28 for layer in km.layers)
     if kind == "mbnet":
         assert sum(1 for layer in km.layers if layer.NAME == "K210_CONV" and layer.depthwise) >= 3
         assert "SOFTMAX" in names

@@ -88,6 +88,8 @@ class K210Compiler:
         self.homes = {}          # tensor -> {'kpu': Buf, 'u8': Buf, 'f32': Buf}
         self.kpu_producer = {}   # tensor -> (K210Conv, layer index)
         self.pending = {}        # tensor -> (C, H, W) of the full-resolution KPU map it is the even subsample of
+        self.concat_part = {}    # tensor -> (parent KPU Buf, row offset): written in place into a concat
+        self.kpu_concat = {}     # concat output tensor living in KPU RAM -> its part tensors
         self.chw_flat = {}       # vector tensor -> (H, W, C) of the map it is a CHW flattening of
         self.fixups = []
         self.bad = []
@@ -180,6 +182,16 @@ class K210Compiler:
             self._use(h["u8"])
             return h["u8"]
         n = int(np.prod(self.shape(t)))
+        if "kpu" in h and t in self.kpu_concat:
+            srcs = [self.need_u8(x) for x in self.kpu_concat[t]]
+            b = self.buf("main", n, t + ":u8")
+            lay = QuantizedConcat(flags=0, main_mem_out_address=0, inputs=[(0, s.size) for s in srcs])
+            self.emit(lay, t, "CPU", self._chw(self.shape(t)), self._chw(self.shape(t)), srcs, [b],
+                      "main copy of a KPU-RAM concat")
+            self.fix(lambda: (setattr(lay, "main_mem_out_address", b.addr),
+                              setattr(lay, "inputs", [(s.addr, s.size) for s in srcs])))
+            h["u8"] = b
+            return b
         if "kpu" in h:
             conv, idx = self.kpu_producer[t]
             b = self.buf("main", n, t + ":u8")
@@ -224,7 +236,12 @@ class K210Compiler:
         ow, oh = w // kpu.POOL_TYPES[pool_type][2], h // kpu.POOL_TYPES[pool_type][2]
         if min(ow, oh) < 4 or min(w, h) < 4:
             raise AssertionError(f"internal: KPU layer {name} with a map under 4x4 ({w}x{h} -> {ow}x{oh})")
-        dst = self.buf("kpu", kpu.map_rows(ow, oh, oc), (out_tensor or name) + ":kpu")
+        part = self.concat_part.get(out_tensor)
+        if part is not None and self.shape(out_tensor) == (oh, ow, oc):
+            dst = self.buf("kpu", kpu.map_rows(ow, oh, oc), out_tensor + ":kpu(view)")
+            dst.parent, dst.offset = part
+        else:
+            dst = self.buf("kpu", kpu.map_rows(ow, oh, oc), (out_tensor or name) + ":kpu")
         conv = K210Conv(flags=0, main_mem_out_address=0, layer_offset=0, weights_offset=0, bn_offset=0,
                         act_offset=0, weights=params["weights"], bn=params["bn"], act=params["act"])
         sr = conv.set_reg
@@ -741,6 +758,16 @@ class K210Compiler:
             shp = self.shape(out)
             if op.attrs["axis"] != len(shp) - 1:
                 return self.bad.append((name, op.source_type or t, "concat not along channels"))
+            homes = [self.homes[x].get("kpu") for x in op.inputs]
+            parents = {id(b.parent) for b in homes if b is not None and b.parent is not None}
+            if all(b is not None and b.parent is not None for b in homes) and len(parents) == 1 \
+                    and all(x not in self.pending for x in op.inputs):
+                parent = homes[0].parent
+                for b in homes:
+                    self._use(b)
+                self.homes[out] = {"kpu": parent}
+                self.kpu_concat[out] = list(op.inputs)
+                return
             srcs = [self.need_u8(x) for x in op.inputs]
             n = int(np.prod(shp))
             ob = self.buf("main", n, out + ":u8")
@@ -801,6 +828,36 @@ class K210Compiler:
             fused[prod.name] = (op, kinds[(k, s)][0 if op.type == "max_pool2d" else 1])
         return fused
 
+    def plan_kpu_concats(self, fused):
+        """Channel concats whose parts all come from KPU convs are written in place: each part is a view
+        into one KPU RAM map, which needs every part but the last to fill whole channel groups."""
+        g = self.g
+        pool_out = {p.outputs[0]: conv for conv, (p, _) in fused.items()}
+        taken = set()
+        for op in g.ops:
+            if op.type != "concat" or len(g.shape(op.outputs[0])) != 3:
+                continue
+            h, w, ctot = g.shape(op.outputs[0])
+            groups = kpu.layout_for_width(w)[0]
+            parts = op.inputs
+            if len(set(parts)) != len(parts) or any(x in taken or x in g.inputs for x in parts):
+                continue
+            ok = min(h, w) >= 4
+            for j, x in enumerate(parts):
+                prod = g.producer(x)
+                is_conv = prod is not None and (prod.type in ("conv2d", "depthwise_conv2d") or x in pool_out)
+                if not is_conv or (j < len(parts) - 1 and g.shape(x)[2] % groups):
+                    ok = False
+            if not ok:
+                continue
+            parent = self.buf("kpu", kpu.map_rows(w, h, ctot), op.outputs[0] + ":kpu")
+            rows_per_group = kpu.map_rows(w, h, groups)
+            ch = 0
+            for x in parts:
+                self.concat_part[x] = (parent, (ch // groups) * rows_per_group)
+                ch += g.shape(x)[2]
+                taken.add(x)
+
     def compile(self):
         g = self.g
         if len(g.inputs) != 1:
@@ -808,6 +865,7 @@ class K210Compiler:
         self._build_quant()
         fused = self.fuse_pools()
         skip = {p.name for p, _ in fused.values()}
+        self.plan_kpu_concats(fused)
         t_in = g.inputs[0]
         in_shape = g.shape(t_in)
         first = g.ops[0] if g.ops else None

@@ -21,10 +21,14 @@ class Buf:
     keep: bool = False       # graph output: live until the end
     addr: int | None = None
     users: list = field(default_factory=list)
+    parent: "Buf | None" = None    # a view: placed at parent.addr + offset
+    offset: int = 0
 
     def touch(self, i):
         self.first = min(self.first, i)
         self.last = max(self.last, i)
+        if self.parent is not None:
+            self.parent.touch(i)
 
 
 def _overlap(a, b):
@@ -34,6 +38,8 @@ def _overlap(a, b):
 def place(bufs, mem, end, limit=None, top_down=False, align=8):
     """First-fit placement; returns the extent used (bytes for main; lowest row for KPU)."""
     placed = []
+    views = [b for b in bufs if b.parent is not None]
+    bufs = [b for b in bufs if b.parent is None]
     for b in sorted(bufs, key=lambda b: (b.first, -b.size)):
         if b.keep:
             b.last = end
@@ -60,6 +66,8 @@ def place(bufs, mem, end, limit=None, top_down=False, align=8):
                 cand = max(cand, hi)
             b.addr = cand
         placed.append((b, size))
+    for v in views:
+        v.addr = v.parent.addr + v.offset
     if mem == "kpu":
         return min((b.addr for b, _ in placed), default=KPU_ROWS)
     return max((b.addr + s for b, s in placed), default=0)
