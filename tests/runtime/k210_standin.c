@@ -645,6 +645,16 @@ int main(int argc, char **argv)
         fclose(dump);
     if (S.log)
         fclose(S.log);
+    for (o = 0; o < nout; o++)
+        free(first[o]);
+    free(first);
+    free(first_size);
+    free(arena_raw);
+    free(file);
+    free(input);
+    free(S.convs);
+    free(S.stream);
+    free(S.scratch);
     printf("layers=%u conv=%u runs=%d pushes=%lu reg_writes=%lu reg_reads=%lu dmas=%lu fifo_words=%lu "
            "port_layers=%u port_words=%llu arena=%zu chip_layout=%d failures=%lu\n",
            emc_model_layer_count(&m), S.nconv, runs, S.pushes, S.reg_writes, S.reg_reads, S.dmas, S.drained_words,
