@@ -21,14 +21,15 @@ def add_convert_parser(subparsers):
                                               "to a K210 kmodel v3")
     p.add_argument("model", help="model file (.h5 TensorLayer 2 or Keras, .keras, .tflite)")
     p.add_argument("output", help="kmodel file to write")
-    p.add_argument("--dataset", "-d", required=True,
-                   help="calibration data: a folder of images or a .npy array (N, H, W, C)")
+    p.add_argument("--dataset", "-d",
+                   help="calibration data: a folder of images or a .npy array (N, H, W, C) (needed for k210)")
     p.add_argument("--dataset-func", default="img_0_1",
                    help="pixel -> input mapping for image folders: img_0_1, img_-1_1, img_0_255 (default img_0_1)")
     p.add_argument("--quant", default="minmax", choices=["minmax", "kld", "percentile"],
                    help="activation range estimation (default minmax)")
     p.add_argument("--bits", type=int, default=8, choices=[8, 16], help="KPU weight bits (default 8)")
-    p.add_argument("--target", default="k210", choices=["k210"])
+    p.add_argument("--target", default="k210", choices=["k210", "generic"],
+                   help="k210 (KPU, default) or generic (int8 .tflite imported onto the generic MCU layers)")
     p.add_argument("--resize", action="store_true", help="resize calibration images to the model input")
     p.add_argument("--eval", type=int, default=100, metavar="N",
                    help="compare kmodel vs float model on the first N calibration inputs (0: skip)")

@@ -81,8 +81,10 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
 
     if version != 3:
         raise ValueError(f"kmodel version {version} is not supported (only 3)")
+    if target in ("generic", "cortex-m", "mcu"):
+        return _save_generic(network, filepath, report)
     if target != "k210":
-        raise ValueError(f"target {target!r} is not handled by save_kmodel (only 'k210')")
+        raise ValueError(f"unknown target {target!r} (k210, or generic for an int8 .tflite)")
     if quant_bit not in (8, 16):
         raise ValueError(f"quant_bit must be 8 or 16, not {quant_bit}")
     times = {}
@@ -132,6 +134,30 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
             f.write(rep.text() + "\n")
     if verbose:
         print(rep.text())
+    return rep
+
+
+def _save_generic(network, filepath, report):
+    """target='generic': an int8 .tflite imported as is onto the generic MCU layers (emc.backends.generic)."""
+    from .backends.generic import import_tflite
+    if isinstance(network, (bytes, bytearray)):
+        data = bytes(network)
+    elif isinstance(network, (str, os.PathLike)) and os.fspath(network).lower().endswith(".tflite"):
+        with open(network, "rb") as f:
+            data = f.read()
+    else:
+        raise ValueError("target 'generic' takes an int8 .tflite file (no requantization); "
+                         "convert other models to int8 TFLite first")
+    t = time.time()
+    model = import_tflite(data)
+    size = model.save(filepath)
+    from .backends.k210 import LayerInfo
+    infos = [LayerInfo(i, layer.NAME, "", "CPU", (), ()) for i, layer in enumerate(model.layers)]
+    rep = ConversionReport("tflite", os.fspath(filepath), infos, model.main_mem_usage, 0, size, None, [],
+                           times={"total": time.time() - t})
+    if report:
+        with open(os.fspath(filepath) + ".report.txt", "w") as f:
+            f.write(rep.text() + "\n")
     return rep
 
 

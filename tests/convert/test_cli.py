@@ -39,3 +39,14 @@ def test_npy_dataset_cli(models_dir, tmp_path):
     np.save(tmp_path / "cal.npy", x)
     assert _main(["convert", str(models_dir / "maixemc_cifar10_tl2.h5"), str(tmp_path / "n.kmodel"),
                   "-d", str(tmp_path / "cal.npy"), "-q"]) == 0
+
+
+def test_generic_target_and_missing_dataset(models_dir, tmp_path, capsys):
+    import pytest
+    from emc.quant import DatasetError
+    assert _main(["convert", str(models_dir / "pretrainedResnet_quant.tflite"), str(tmp_path / "g.kmodel"),
+                  "--target", "generic", "-q"]) == 0
+    from emc.kmodel import load
+    assert load(tmp_path / "g.kmodel").layers[0].NAME.startswith("GENERIC")
+    with pytest.raises(DatasetError, match="no calibration dataset"):
+        _main(["convert", str(models_dir / "maixemc_cifar10_tl2.h5"), str(tmp_path / "x.kmodel")])
