@@ -51,3 +51,24 @@ def load_h5_weights(model, path):
                     raise KeyError(f"{path}: no weights for {var.name}")
                 var.assign(stored[key].reshape(tuple(var.shape)))
     return model
+
+
+def main(argv=None):
+    """python -m emc.examples.cifar10_tl2 WEIGHTS.h5 CALIB_DIR OUT.kmodel — the seed example end to end."""
+    import argparse
+    import emc
+    ap = argparse.ArgumentParser(prog="python -m emc.examples.cifar10_tl2")
+    ap.add_argument("weights")
+    ap.add_argument("dataset")
+    ap.add_argument("output")
+    a = ap.parse_args(argv)
+    net = build_cifar10_tl2()
+    load_h5_weights(net, a.weights)
+    net.eval()
+    rep = emc.save_kmodel(net, a.output, a.dataset, "img_0_1", "minmax", 8, 3)
+    print(rep)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
