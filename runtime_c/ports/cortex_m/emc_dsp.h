@@ -57,9 +57,9 @@ static inline dsp_rq_t dsp_rq(int32_t mult, int32_t shift)
 {
     dsp_rq_t r;
     r.mult = mult;
-    r.left = shift > 0 ? shift : 0;
-    r.right = shift > 0 ? 0 : -shift;
-    r.mask = (int32_t)((1u << r.right) - 1u);
+    r.left = shift & ~(shift >> 31);
+    r.right = r.left - shift;
+    r.mask = (int32_t)~(~0u << r.right);
     return r;
 }
 
@@ -85,6 +85,44 @@ static inline int32_t dsp_rdbpot(int32_t h, int32_t right, int32_t mask)
 static inline int32_t dsp_requant(int32_t acc, dsp_rq_t q)
 {
     return dsp_rdbpot(dsp_srdhm((int32_t)((uint32_t)acc << q.left), q.mult), q.right, q.mask);
+}
+
+/* The same from the raw (mult, shift) pair, branch-free (shift in [-31, 30]). */
+static inline int32_t dsp_mbqm(int32_t acc, int32_t mult, int32_t shift)
+{
+    int32_t left = shift & ~(shift >> 31), right = left - shift;
+    int32_t mask = (int32_t)~(~0u << right);
+    return dsp_rdbpot(dsp_srdhm((int32_t)((uint32_t)acc << left), mult), right, mask);
+}
+
+/* clamp to [lo, hi] (lo <= hi), as int32 */
+static inline int32_t dsp_clamp32(int32_t v, int32_t lo, int32_t hi)
+{
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
+/* Fast requantization, exact under conditions checked once per layer (dsp_fast_ok): every
+ * shift in [-31, -1] (no left shift, right >= 1) and |acc| < 2^29 (|bias| + K * max|term| <
+ * 2^29). Then 2*acc fits, SRDHM = floor((2acc*m + 2^31) / 2^32) = SMMULR(2acc, m), |h| < 2^29,
+ * and RoundingDivideByPOT = (h + 2^(right-1) - [h < 0]) >> right without overflow. */
+static inline int32_t dsp_rq_fast(int32_t acc, int32_t mult, int32_t right)
+{
+    int32_t h;
+    __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"((int32_t)((uint32_t)acc << 1)), "r"(mult));
+    return (h + (int32_t)((1u << right) >> 1) - (int32_t)((uint32_t)h >> 31)) >> right;
+}
+
+/* Per channel: may dsp_rq_fast requantize it? bound = 2^29 - (largest |sum of products| the
+ * layer's shape allows), > 0 (else never). */
+static inline int dsp_fast_chan(int32_t bias, int32_t shift, uint32_t bound)
+{
+    return (uint32_t)(-shift - 1) < 31u && (uint32_t)bias + bound < 2u * bound;
+}
+
+static inline uint32_t dsp_fast_bound(uint64_t max_sum)
+{
+    return max_sum < (1u << 28) ? (1u << 29) - (uint32_t)max_sum : 0u;
 }
 
 static inline int dsp_rq_exact(int32_t mult, int32_t shift)
