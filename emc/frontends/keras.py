@@ -6,7 +6,9 @@ import numpy as np
 from ..ir import Graph, UnsupportedLayersError
 
 _ACT = {"linear": "linear", None: "linear", "relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid",
-        "tanh": "tanh", "softmax": "softmax", "leaky_relu": "leaky_relu"}
+        "tanh": "tanh", "softmax": "softmax", "leaky_relu": "leaky_relu", "swish": "swish", "silu": "swish",
+        "hard_swish": "hard_swish", "hard_silu": "hard_swish", "hard_sigmoid": "hard_sigmoid", "elu": "elu",
+        "selu": "selu", "softplus": "softplus", "gelu": "gelu", "mish": "mish"}
 
 
 def _act_name(a):

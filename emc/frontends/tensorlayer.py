@@ -16,7 +16,8 @@ from ..ir import Graph, UnsupportedLayersError
 
 _ACT_NAMES = {None: "linear", "identity": "linear", "linear": "linear", "relu": "relu", "relu6": "relu6",
               "leaky_relu": "leaky_relu", "lrelu": "leaky_relu", "sigmoid": "sigmoid", "tanh": "tanh",
-              "softmax": "softmax", "softmax_v2": "softmax"}
+              "softmax": "softmax", "softmax_v2": "softmax", "swish": "swish", "silu": "swish", "elu": "elu",
+              "selu": "selu", "softplus": "softplus", "gelu": "gelu"}
 
 
 def is_tl_h5(path):
@@ -65,6 +66,10 @@ def _probe_act(fn):
     e = np.exp(xs - xs.max())
     if np.allclose(y, e / e.sum(), atol=1e-5):
         return "softmax", None
+    from ..ir.execute import SMOOTH
+    for name, f in SMOOTH.items():
+        if np.allclose(y, np.asarray(f(xs.astype(np.float64)), np.float64), atol=1e-4):
+            return name, None
     return None, None
 
 

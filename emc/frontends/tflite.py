@@ -231,9 +231,14 @@ def _convert(g, r, op, code, ins, out, tn):
             return f"softmax beta {o.Beta()}"
         g.add_op("softmax", out, x, source_type=code)
         return None
-    if code in ("RELU", "RELU6", "LOGISTIC", "TANH"):
+    if code in ("RELU", "RELU6", "LOGISTIC", "TANH", "HARD_SWISH", "ELU"):
         g.add_op("activation", out, x, source_type=code,
-                 act={"RELU": "relu", "RELU6": "relu6", "LOGISTIC": "sigmoid", "TANH": "tanh"}[code])
+                 act={"RELU": "relu", "RELU6": "relu6", "LOGISTIC": "sigmoid", "TANH": "tanh",
+                      "HARD_SWISH": "hard_swish", "ELU": "elu"}[code])
+        return None
+    if code == "GELU":
+        o = _opts(op, tflite.GeluOptions)
+        g.add_op("activation", out, x, source_type=code, act="gelu_tanh" if o.Approximate() else "gelu")
         return None
     if code == "LEAKY_RELU":
         o = _opts(op, tflite.LeakyReluOptions)

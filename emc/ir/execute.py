@@ -10,9 +10,31 @@ import numpy as np
 from .graph import IRError
 
 
+_ERF = np.frompyfunc(__import__("math").erf, 1, 1)
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+SMOOTH = {
+    "swish": lambda x: x / (1.0 + np.exp(-x)),
+    "hard_swish": lambda x: x * np.clip(x + 3.0, 0.0, 6.0) / 6.0,
+    "hard_sigmoid": lambda x: np.clip(x / 6.0 + 0.5, 0.0, 1.0),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+    "selu": lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0))),
+    "softplus": _softplus,
+    "gelu": lambda x: 0.5 * x * (1.0 + np.asarray(_ERF(np.asarray(x, np.float64) / np.sqrt(2.0)), np.float64)),
+    "gelu_tanh": lambda x: 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3))),
+    "mish": lambda x: x * np.tanh(_softplus(x)),
+}
+
+
 def apply_act(x, act, alpha=0.2):
     if act in (None, "linear"):
         return x
+    if act in SMOOTH:
+        return SMOOTH[act](x).astype(x.dtype if hasattr(x, "dtype") else np.float64)
     if act == "relu":
         return np.maximum(x, 0)
     if act == "relu6":

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-ACTIVATIONS = ("linear", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "softmax")
+ACTIVATIONS = ("linear", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "softmax",
+               # smooth elementwise functions: fitted into the KPU's 16-segment table
+               "swish", "hard_swish", "hard_sigmoid", "elu", "selu", "softplus", "gelu", "gelu_tanh", "mish")
 
 # op type -> (min inputs, max inputs); None = unbounded
 OP_ARITY = {

@@ -298,3 +298,19 @@ def test_concat_in_kpu_ram_or_on_the_cpu(chans, in_place, tmp_path):
     if in_place:
         first = [x for x in m.layers if x.NAME == "K210_CONV"][0]
         assert consumer.reg("image_src_addr") == first.reg("image_dst_addr")
+
+
+@pytest.mark.parametrize("act", ["swish", "hard_swish", "hard_sigmoid", "elu", "selu", "softplus", "gelu",
+                                 "gelu_tanh", "mish"])
+def test_smooth_activations_fitted_on_the_kpu(act, tmp_path):
+    r = np.random.default_rng(0)
+    g = Graph("a")
+    g.add_input("x", (8, 8, 3))
+    g.add_op("conv2d", "c", "x", weights=r.normal(size=(3, 3, 3, 6)).astype(np.float32) * 0.5,
+             bias=r.normal(size=6).astype(np.float32), strides=(1, 1), padding="same", act=act)
+    g.outputs = ["c"]
+    g.validate()
+    rep = emc.save_kmodel(g, str(tmp_path / "a.kmodel"), r.random((8, 8, 8, 3)).astype(np.float32) * 2 - 1,
+                          eval_limit=8)
+    assert rep.metrics["c"]["cosine"] > 0.999
+    assert rep.metrics["c"]["max_abs"] < 4 * rep.quant["c"][0]          # a few output LSBs

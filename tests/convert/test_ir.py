@@ -48,7 +48,7 @@ def test_validation_errors():
     with pytest.raises(IRError, match="weights expect"):
         g.validate()
     g = _conv_graph()
-    g.op("r").attrs["act"] = "gelu"
+    g.op("r").attrs["act"] = "crelu"
     with pytest.raises(IRError, match="unknown activation"):
         g.validate()
 

@@ -93,7 +93,7 @@ def test_unsupported_keras_layers_listed_once(cal_dir, tmp_path):
     x = L.Conv2DTranspose(4, 3, name="deconv")(x)
     x = L.UpSampling2D(interpolation="bilinear", name="upsample")(x)
     x = L.LayerNormalization(name="layernorm")(x)
-    x = L.Conv2D(4, 3, activation="gelu", name="gelu_conv")(x)
+    x = L.Conv2D(4, 3, activation="softsign", name="gelu_conv")(x)
     m = keras.Model(i, L.GlobalAveragePooling2D(name="gap")(x), name="badnet")
     with pytest.raises(UnsupportedLayersError) as ei:
         load(m)

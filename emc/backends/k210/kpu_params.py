@@ -20,6 +20,9 @@ class KPUParamError(ValueError):
 
 
 def _f(act, alpha):
+    from ...ir.execute import SMOOTH
+    if act in SMOOTH:
+        return lambda v: np.asarray(SMOOTH[act](np.asarray(v, np.float64)), np.float64)
     return {
         "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
         "tanh": np.tanh,
