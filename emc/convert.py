@@ -25,6 +25,7 @@ class ConversionReport:
     metrics: dict = field(default_factory=dict)
     times: dict = field(default_factory=dict)
     quant: dict = field(default_factory=dict)
+    layer_errors: list = field(default_factory=list)   # (layer index, tensor, cosine, max abs / range)
 
     def text(self):
         lines = [f"EMC conversion report: {self.model} -> {self.path}",
@@ -46,6 +47,11 @@ class ConversionReport:
             lines.append(f"output {name}: max |kmodel - float| = {m['max_abs']:.4g}, cosine = {m['cosine']:.5f}"
                          + (f", top-1 agreement = {100 * m['top1']:.1f}%" if m.get("top1") is not None else "")
                          + f" over {m['n']} inputs")
+        if self.layer_errors:
+            worst = min(self.layer_errors, key=lambda e: e[2])
+            lines.append("per-layer error on the first input (cosine, max|err|/range): " + ", ".join(
+                f"#{i} {c:.4f}/{r:.3f}" for i, _, c, r in self.layer_errors)
+                + f"; lowest cosine at layer {worst[0]} ({worst[1]})")
         lines.append("times: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.times.items()))
         return "\n".join(lines)
 
@@ -125,8 +131,10 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
         xs = data.x[:n]
         ref = run_float(g, xs)
         dev_in = device_inputs(data, iq, in_shape, n)
-        got = [ref_run(model, dev_in[i]) for i in range(n)]
+        dump = {}
+        got = [ref_run(model, dev_in[i], dump=dump if i == 0 else None) for i in range(n)]
         rep.metrics = compare(g, ref, got)
+        rep.layer_errors = layer_errors(g, comp, run_float(g, xs[:1], keep=True), dump)
         times["evaluate"] = time.time() - t
     times["total"] = time.time() - t0
     if report:
@@ -189,6 +197,35 @@ def device_inputs(data, iq, in_shape, n):
         return [np.ascontiguousarray(p.transpose(2, 0, 1)) for p in data.pixels[:n]]
     s, z = iq
     return [np.clip(np.round(x / s + z), 0, 255).astype(np.uint8).transpose(2, 0, 1).copy() for x in data.x[:n]]
+
+
+def layer_errors(g, comp, floats, dump):
+    """Each layer whose output is a model tensor (found by its buffer names) vs the float tensor."""
+    res = []
+    for li, (key, arr) in zip(comp.info, sorted(dump.items())):
+        names = [b.name.rsplit(":", 1) for b in li.writes]
+        for base, kind in names:
+            if base not in g.tensors or kind not in ("kpu", "u8", "f32", "kpu(view)") or base not in floats:
+                continue
+            f = to_device_layout(floats[base][0])
+            perm = comp.chw_flat.get(base)
+            if perm is not None:                     # a flattened map kept in CHW order in memory
+                f = f.reshape(perm).transpose(2, 0, 1)
+            f = f.reshape(-1).astype(np.float64)
+            a = np.asarray(arr).reshape(-1)
+            if a.size != f.size:
+                continue
+            if kind == "f32":
+                k = a.astype(np.float64)
+            else:
+                s, z = comp.q(base)
+                k = (a.astype(np.float64) - z) * s
+            nf, nk = np.linalg.norm(f), np.linalg.norm(k)
+            cos = 1.0 if nf < 1e-12 and nk < 1e-12 else float(f @ k / (nf * nk + 1e-12))
+            rng = float(f.max() - f.min()) or 1.0
+            res.append((li.index, base, cos, float(np.abs(f - k).max() / rng)))
+            break
+    return res
 
 
 def to_device_layout(a):

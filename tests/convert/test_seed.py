@@ -93,3 +93,11 @@ def test_seed_img_minus1_1(models_dir, cal_dir, tmp_path):
     assert m.layers[0].reg("shr_w") == 1 and m.layers[0].reg("arg_w") == -255
     met = rep.metrics["output"]
     assert met["top1"] == 1.0 and met["cosine"] > 0.999
+
+
+def test_report_per_layer_errors(models_dir, cal_dir, tmp_path):
+    rep = emc.save_kmodel(str(models_dir / "maixemc_cifar10_tl2.h5"), str(tmp_path / "m.kmodel"), cal_dir,
+                          eval_limit=3)
+    assert len(rep.layer_errors) >= 6
+    assert all(c > 0.999 for _, _, c, _ in rep.layer_errors)
+    assert "per-layer error" in rep.text()
