@@ -314,3 +314,16 @@ def test_smooth_activations_fitted_on_the_kpu(act, tmp_path):
                           eval_limit=8)
     assert rep.metrics["c"]["cosine"] > 0.999
     assert rep.metrics["c"]["max_abs"] < 4 * rep.quant["c"][0]          # a few output LSBs
+
+
+def test_dead_layer_constant_tensor(tmp_path):
+    g = Graph("dead")
+    g.add_input("x", (8, 8, 3))
+    g.add_op("conv2d", "c", "x", weights=np.full((3, 3, 3, 4), -1, np.float32), bias=np.full(4, -1, np.float32),
+             strides=(1, 1), padding="same", act="relu")                         # always 0
+    g.add_op("conv2d", "d", "c", weights=np.ones((1, 1, 4, 2), np.float32), bias=np.ones(2, np.float32),
+             strides=(1, 1), padding="same")
+    g.outputs = ["d"]
+    g.validate()
+    rep = emc.save_kmodel(g, str(tmp_path / "dead.kmodel"), np.random.default_rng(0).random((4, 8, 8, 3)).astype(np.float32))
+    assert rep.metrics["d"]["max_abs"] < 1e-3

@@ -53,8 +53,8 @@ def qparams(rng, fixed=None):
     if fixed is not None:
         return fixed
     lo, hi = min(rng[0], 0.0), max(rng[1], 0.0)
-    if hi - lo < 1e-8:
-        hi = lo + 1e-8
+    if hi - lo < 1e-6:            # a constant (e.g. dead ReLU) tensor: any scale represents it
+        hi = lo + 1e-3
     s = (hi - lo) / 255.0
     z = int(round(-lo / s))
     return s, max(0, min(255, z))
