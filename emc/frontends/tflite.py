@@ -191,12 +191,30 @@ def _convert(g, r, op, code, ins, out, tn):
             src = g.add_op("flatten", out + "/flatten", x, source_type="FLATTEN")
         g.add_op("dense", out, src, source_type=code, weights=w.T.copy(), bias=b, act=act)
         return None
-    if code in ("ADD",):
-        o = _opts(op, tflite.AddOptions)
+    if code in ("ADD", "MUL", "SUB"):
+        cls = {"ADD": tflite.AddOptions, "MUL": tflite.MulOptions, "SUB": tflite.SubOptions}[code]
+        o = _opts(op, cls)
         act = _FUSED.get(o.FusedActivationFunction())
-        if act is None or r.const(ins[1]) is not None:
-            return "add of a constant" if act else "fused activation"
-        g.add_op("add", out, [x, tn(ins[1])], source_type=code, act=act)
+        if act is None:
+            return f"fused activation {o.FusedActivationFunction()}"
+        c0, c1 = r.const(ins[0]), r.const(ins[1])
+        if c0 is None and c1 is None:
+            if code != "ADD":
+                return f"{code} of two tensors"
+            g.add_op("add", out, [x, tn(ins[1])], source_type=code, act=act)
+            return None
+        # a per-channel (or scalar) constant: an affine batch_norm op (folded into a conv when possible)
+        if c0 is not None and code == "SUB":
+            return "constant minus tensor"
+        src, cst = (tn(ins[1]), c0) if c0 is not None else (x, c1)
+        ch = r.shape(op.Outputs(0))[-1]
+        cst = np.asarray(cst, np.float32)
+        if cst.size not in (1, ch) or (cst.size == ch and cst.shape[-1] != ch):
+            return "constant that is not per-channel"
+        v = np.broadcast_to(cst.reshape(-1), (ch,)).astype(np.float32)
+        scale = v if code == "MUL" else np.ones(ch, np.float32)
+        offset = np.zeros(ch, np.float32) if code == "MUL" else (v if code == "ADD" else -v)
+        g.add_op("batch_norm", out, src, source_type=code, scale=scale.copy(), offset=offset.copy(), act=act)
         return None
     if code == "CONCATENATION":
         o = _opts(op, tflite.ConcatenationOptions)

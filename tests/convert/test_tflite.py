@@ -146,3 +146,17 @@ def test_converted_models_run_identically_in_the_c_runtime(kind, cal_dir, tmp_pa
         x = np.ascontiguousarray(e.transpose(2, 0, 1))
         for a, b in zip(nm.run(x), run(out, x)):
             np.testing.assert_array_equal(np.asarray(a).reshape(-1), np.asarray(b).reshape(-1))
+
+
+def test_constant_sub_becomes_an_affine_layer(tmp_path):
+    """conv_relu_sub.tflite: CONV_2D (mul/add/relu fused by the TFLite converter) then SUB of a constant."""
+    import numpy as np
+    import emc
+    from emc.frontends import load
+    path = os.path.join(DATA, "conv_relu_sub.tflite")
+    g = load(path)
+    assert [(op.type, op.source_type) for op in g.ops] == [("conv2d", "CONV_2D"), ("batch_norm", "SUB")]
+    rep = emc.save_kmodel(path, str(tmp_path / "a.kmodel"),
+                          np.random.default_rng(0).random((6, 8, 8, 3)).astype(np.float32))
+    (met,) = rep.metrics.values()
+    assert met["cosine"] > 0.999
