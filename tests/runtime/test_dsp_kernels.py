@@ -1,0 +1,185 @@
+"""Cortex-M DSP-extension kernels (runtime_c/ports/cortex_m, EMC_USE_DSP): they build warning-free
+for M4 and M7, and the QEMU firmware built with them (make DSP=1, the default) gives outputs
+byte-identical to the portable firmware (DSP=0) and to the PC reference, on the four MLPerf Tiny
+models and on synthetic layers chosen to hit every edge of the kernels (odd channel counts,
+IC % 4 != 0, padding, stride, dilation, depth multiplier 2, narrow activation ranges, left shifts,
+shift 0, huge biases, weight offsets, INT32_MIN multipliers). The loader's arena (with the im2col
+scratch) equals the Python formula the convertor reports."""
+import pathlib
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+RT = pathlib.Path(__file__).resolve().parents[2] / "runtime_c"
+CPUS = {"cortex-m4": ["-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16"], "cortex-m7": ["-mcpu=cortex-m7", "-mfpu=fpv5-d16"]}
+
+
+def _have_qemu():
+    return shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm") and shutil.which("make")
+
+
+@pytest.mark.parametrize("cpu", sorted(CPUS))
+def test_dsp_kernels_build_warning_free(cpu, tmp_path):
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    srcs = sorted(RT.glob("ports/cortex_m/*.c")) + sorted(RT.glob("kernels/generic/*.c"))
+    for dsp in (["-DEMC_USE_DSP=1"], []):
+        for src in srcs:
+            r = subprocess.run(["arm-none-eabi-gcc", "-mthumb", "-mfloat-abi=hard"] + CPUS[cpu] + dsp +
+                               ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffp-contract=off", "-O2",
+                                f"-I{RT / 'include'}", f"-I{RT / 'src'}", "-c", str(src),
+                                "-o", str(tmp_path / (src.stem + ".o"))], capture_output=True, text=True)
+            assert r.returncode == 0, f"{cpu} {dsp} {src.name}:\n{r.stderr}"
+
+
+def test_dsp_needs_the_dsp_extension(tmp_path):
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    r = subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m3", "-mthumb", "-DEMC_USE_DSP=1", "-std=c99",
+                        f"-I{RT / 'include'}", f"-I{RT / 'src'}", "-c", str(RT / "ports/cortex_m/kernels_dsp_conv.c"),
+                        "-o", str(tmp_path / "x.o")], capture_output=True, text=True)
+    assert r.returncode != 0 and "DSP extension" in r.stderr
+
+
+def _outputs(sess, case):
+    """Raw output bytes of every input of the case, and the arena the device's loader reported."""
+    outs = []
+    for x in case.inputs:
+        x = np.ascontiguousarray(x)
+        res, o = sess.do(case.name, lambda dev, pre: dev.run(x.tobytes(), preloaded_input=pre), case.kmodel,
+                         x.tobytes())
+        assert res.status == 0
+        outs.append(o)
+    return outs, sess.load_result.arena_required
+
+
+def _run_all(target, kernels, cases_):
+    from emc.hil import harness
+    dut = harness.QemuDut(target, kernels=kernels, log=lambda *a: None)
+    try:
+        sess = harness.Session(dut, log=lambda *a: None)
+        return [_outputs(sess, c) for c in cases_]
+    finally:
+        dut.close()
+
+
+def _expected(case):
+    return [[np.ascontiguousarray(e).tobytes() for e in exp] for exp in case.expected]
+
+
+@pytest.fixture(scope="module")
+def mlperf_cases():
+    from emc.hil import cases
+    return [cases.build(m, 2) for m in ("kws", "vww", "ic", "ad")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["qemu-m4", "qemu-m7"])
+def test_mlperf_dsp_firmware_byte_identical(target, mlperf_cases):
+    if not _have_qemu():
+        pytest.skip("needs arm-none-eabi-gcc, make and qemu-system-arm")
+    from emc.kmodel.arena import arena_bytes
+    dsp = _run_all(target, "dsp", mlperf_cases)
+    port = _run_all(target, "portable", mlperf_cases) if target == "qemu-m4" else None
+    for i, case in enumerate(mlperf_cases):
+        outs, arena = dsp[i]
+        assert outs == _expected(case), f"{case.name}: DSP firmware differs from the PC reference"
+        assert arena == arena_bytes(case.model), case.name
+        if port is not None:
+            assert outs == port[i][0], f"{case.name}: DSP and portable firmware differ"
+
+
+# ---- synthetic edge cases -------------------------------------------------------------------------
+def _synth(kind, rng, ih=7, iw=6, ic=5, oc=7, k=(3, 3), stride=(1, 1), dil=(1, 1), pad=(1, 1), dm=1,
+           act=(-128, 127), shifts=None, bias_scale=2000, mults=None, in_off=None, w_off=0, batches=1):
+    from emc.kmodel.layers import generic_layers as G
+    from emc.kmodel import KModel
+    in_off = int(rng.integers(-127, 129)) if in_off is None else in_off
+    out_off = int(rng.integers(-128, 128))
+    if kind == "fc":
+        idp, od = ic, oc
+        n_in, n_out = batches * idp, batches * od
+        nm = od
+    else:
+        if kind == "dw":
+            oc = ic * dm
+        oh = (ih + 2 * pad[0] - dil[0] * (k[0] - 1) - 1) // stride[0] + 1
+        ow = (iw + 2 * pad[1] - dil[1] * (k[1] - 1) - 1) // stride[1] + 1
+        n_in, n_out, nm = ih * iw * ic, oh * ow * oc, oc
+    mult = np.asarray(mults if mults is not None else rng.integers(1 << 30, (1 << 31) - 1, nm), np.int32)
+    shift = np.asarray(shifts if shifts is not None else rng.integers(-12, -4, nm), np.int32)
+    bias = (rng.normal(0, bias_scale, nm)).astype(np.int32)
+    inp = G.GenericInput(main_mem_out_address=0, dtype=2, rank=1, dim0=n_in, dim1=0, dim2=0, dim3=0, scale=0.05,
+                         zero_point=-in_off)
+    out_addr = (n_in + 15) // 16 * 16
+    if kind == "fc":
+        layer = G.GenericFullyConnected(main_mem_in_address=0, main_mem_out_address=out_addr, batches=batches,
+                                        in_depth=idp, out_depth=od, input_offset=in_off, filter_offset=w_off,
+                                        output_offset=out_off, act_min=act[0], act_max=act[1], per_channel=1,
+                                        bias=bias, multiplier=mult, shift=shift,
+                                        weights=rng.integers(-128, 128, od * idp).astype(np.int8))
+    else:
+        cls = G.GenericDepthwiseConv2d if kind == "dw" else G.GenericConv2d
+        nw = oc * k[0] * k[1] * (1 if kind == "dw" else ic)
+        layer = cls(main_mem_in_address=0, main_mem_out_address=out_addr, in_h=ih, in_w=iw, in_c=ic, out_h=oh,
+                    out_w=ow, out_c=oc, k_h=k[0], k_w=k[1], stride_h=stride[0], stride_w=stride[1], dil_h=dil[0],
+                    dil_w=dil[1], pad_top=pad[0], pad_left=pad[1], input_offset=in_off, output_offset=out_off,
+                    act_min=act[0], act_max=act[1], depth_multiplier=dm if kind == "dw" else 1, bias=bias,
+                    multiplier=mult, shift=shift, weights=rng.integers(-128, 128, nw).astype(np.int8))
+    outl = G.GenericOutput(main_mem_address=out_addr, dtype=2, rank=1, dim0=n_out, dim1=0, dim2=0, dim3=0,
+                           scale=0.1, zero_point=out_off)
+    return KModel(layers=[inp, layer, outl], outputs=[(out_addr, n_out)], flags=1,
+                  main_mem_usage=out_addr + n_out).to_bytes()
+
+
+def _synth_cases():
+    from emc.hil.cases import _device_inputs, _finish
+    from emc.kmodel import load
+    rng = np.random.default_rng(5)
+    big = [1 << 30, -(1 << 30)]
+    specs = {
+        "conv_ic5_oc7_pad": ("conv", {}),
+        "conv_ic8_1x1": ("conv", dict(ic=8, oc=16, k=(1, 1), pad=(0, 0))),
+        "conv_ic4_odd_pixels": ("conv", dict(ih=5, iw=5, ic=4, oc=3, pad=(0, 0))),
+        "conv_ic16_stride2_dil2": ("conv", dict(ih=11, iw=9, ic=16, oc=6, stride=(2, 2), dil=(2, 2), pad=(2, 1))),
+        "conv_ic1_10x4": ("conv", dict(ih=12, iw=6, ic=1, oc=9, k=(10, 4), stride=(2, 2), pad=(4, 1))),
+        "conv_ic3_narrow_act": ("conv", dict(ic=3, oc=8, act=(-20, 60))),
+        "conv_shifts_edge": ("conv", dict(ic=12, oc=6, shifts=[3, 0, -1, -31, -30, -23])),
+        "conv_big_bias": ("conv", dict(ic=8, oc=4, bias_scale=0, shifts=[-31, -31, -3, -30])),
+        "conv_int32min_mult": ("conv", dict(ic=8, oc=2, mults=[-(1 << 31), 1 << 30])),
+        "dw_c8_3x3": ("dw", dict(ic=8, k=(3, 3))),
+        "dw_c6_5x3_stride2": ("dw", dict(ih=9, iw=8, ic=6, k=(5, 3), stride=(2, 2), pad=(2, 1))),
+        "dw_c4_dm2": ("dw", dict(ic=4, dm=2)),
+        "dw_c12_narrow_shift0": ("dw", dict(ic=12, act=(-100, 100), shifts=[0, 1, -1, -31] * 3)),
+        "dw_c16_dil2": ("dw", dict(ih=10, iw=10, ic=16, dil=(2, 2), pad=(2, 2))),
+        "fc_67x13": ("fc", dict(ic=67, oc=13)),
+        "fc_w_offset_batch3": ("fc", dict(ic=20, oc=5, w_off=-3, batches=3)),
+        "fc_shifts_edge": ("fc", dict(ic=16, oc=4, shifts=[2, 0, -31, -6])),
+    }
+    out = []
+    for name, (kind, kw) in specs.items():
+        if name == "conv_big_bias":
+            data = _synth(kind, rng, **kw)
+            m = load(data)
+            m.layers[1].bias[:] = big + [123456789, -5]
+            data = m.to_bytes()
+        else:
+            data = _synth(kind, rng, **kw)
+        m = load(data)
+        out.append(_finish(name, "generic", data, _device_inputs(name, m, 2)))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["qemu-m4", "qemu-m7"])
+def test_synthetic_edge_layers_byte_identical(target):
+    if not _have_qemu():
+        pytest.skip("needs arm-none-eabi-gcc, make and qemu-system-arm")
+    from emc.kmodel.arena import arena_bytes
+    cs = _synth_cases()
+    dsp = _run_all(target, "dsp", cs)
+    for c, (outs, arena) in zip(cs, dsp):
+        assert outs == _expected(c), f"{c.name}: DSP firmware differs from the PC reference"
+        assert arena == arena_bytes(c.model), c.name
