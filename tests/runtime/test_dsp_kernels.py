@@ -3,7 +3,7 @@ for M4 and M7, and the QEMU firmware built with them (make DSP=1, the default) g
 byte-identical to the portable firmware (DSP=0) and to the PC reference, on the four MLPerf Tiny
 models and on synthetic layers chosen to hit every edge of the kernels (odd channel counts,
 IC % 4 != 0, padding, stride, dilation, depth multiplier 2, narrow activation ranges, left shifts,
-shift 0, huge biases, weight offsets, INT32_MIN multipliers). The loader's arena (with the im2col
+shift 0, huge biases, weight offsets, INT32_MIN multipliers, ADD tables). The loader's arena (with the im2col
 scratch) equals the Python formula the convertor reports."""
 import pathlib
 import shutil
@@ -98,6 +98,22 @@ def _synth(kind, rng, ih=7, iw=6, ic=5, oc=7, k=(3, 3), stride=(1, 1), dil=(1, 1
     from emc.kmodel import KModel
     in_off = int(rng.integers(-127, 129)) if in_off is None else in_off
     out_off = int(rng.integers(-128, 128))
+    if kind == "add":
+        n = ih * iw * ic
+        out_addr = 2 * ((n + 15) // 16 * 16)
+        inp = G.GenericInput(main_mem_out_address=0, dtype=2, rank=1, dim0=2 * ((n + 15) // 16 * 16), dim1=0,
+                             dim2=0, dim3=0, scale=0.05, zero_point=-in_off)
+        m = [int(v) for v in rng.integers(1 << 30, (1 << 31) - 1, 3)]
+        sh = shifts or [-1, -2, -18]
+        layer = G.GenericAdd(main_mem_in_a_address=0, main_mem_in_b_address=(n + 15) // 16 * 16,
+                             main_mem_out_address=out_addr, count=n, input1_offset=in_off, input1_multiplier=m[0],
+                             input1_shift=sh[0], input2_offset=int(rng.integers(-127, 129)), input2_multiplier=m[1],
+                             input2_shift=sh[1], left_shift=20, output_offset=out_off, output_multiplier=m[2],
+                             output_shift=sh[2], act_min=act[0], act_max=act[1])
+        outl = G.GenericOutput(main_mem_address=out_addr, dtype=2, rank=1, dim0=n, dim1=0, dim2=0, dim3=0,
+                               scale=0.1, zero_point=out_off)
+        return KModel(layers=[inp, layer, outl], outputs=[(out_addr, n)], flags=1,
+                      main_mem_usage=out_addr + n).to_bytes()
     if kind == "fc":
         idp, od = ic, oc
         n_in, n_out = batches * idp, batches * od
@@ -157,6 +173,8 @@ def _synth_cases():
         "fc_67x13": ("fc", dict(ic=67, oc=13)),
         "fc_w_offset_batch3": ("fc", dict(ic=20, oc=5, w_off=-3, batches=3)),
         "fc_shifts_edge": ("fc", dict(ic=16, oc=4, shifts=[2, 0, -31, -6])),
+        "add_fast": ("add", dict(ih=5, iw=7, ic=3)),
+        "add_narrow_shift0": ("add", dict(ih=4, iw=4, ic=5, act=(-50, 90), shifts=[0, -31, 0])),
     }
     out = []
     for name, (kind, kw) in specs.items():

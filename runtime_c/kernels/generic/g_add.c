@@ -19,6 +19,7 @@ static emc_status_t check(emc_check_t *c)
     if (emc_chk_main(c, F_A, emc_f(b, F_A), n) || emc_chk_main(c, F_B, emc_f(b, F_B), n) ||
         emc_chk_main(c, F_OUT, emc_f(b, F_OUT), n))
         return c->err.status;
+    emc_need_cpu_scratch(c, 2048u); /* the DSP kernel's two 256-entry int32 tables (ports/cortex_m) */
     emc_set_out(c, 0, emc_f(b, F_OUT), n, EMC_DT_I8);
     return EMC_OK;
 }

@@ -1,6 +1,7 @@
-/* GENERIC_ADD on the Cortex-M DSP extension (bit-exact with kernels/generic/g_add.c): the
- * body's constants read once, SMLAL-based requantization (emc_dsp.h) instead of the reference's
- * 64-bit division form. */
+/* GENERIC_ADD on the Cortex-M DSP extension (bit-exact with kernels/generic/g_add.c): each
+ * input's rescaled value ((q + offset) << left_shift, then MultiplyByQuantizedMultiplier) comes
+ * from a 256-entry table per input (2 KB of the arena's CPU scratch), the sum is requantized
+ * with SMMULR (dsp_rq_fast) or the exact general form. */
 #include "emc_dsp.h"
 
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
@@ -16,17 +17,23 @@ int emc_dsp_add(emc_exec_t *x)
     uint32_t i, n = emc_f(b, F_COUNT);
     int32_t lsh = emc_fi(b, F_LSH), a_off = emc_fi(b, F_A_OFF), b_off = emc_fi(b, F_B_OFF);
     int32_t o_off = emc_fi(b, F_O_OFF), lo = emc_fi(b, F_MIN), hi = emc_fi(b, F_MAX);
-    dsp_rq_t qa, qb, qo;
-    if (!dsp_rq_exact(emc_fi(b, F_A_MUL), emc_fi(b, F_A_SH)) || !dsp_rq_exact(emc_fi(b, F_B_MUL), emc_fi(b, F_B_SH)) ||
-        !dsp_rq_exact(emc_fi(b, F_O_MUL), emc_fi(b, F_O_SH)))
+    int32_t am = emc_fi(b, F_A_MUL), as = emc_fi(b, F_A_SH), bm = emc_fi(b, F_B_MUL), bs = emc_fi(b, F_B_SH);
+    int32_t om = emc_fi(b, F_O_MUL), os = emc_fi(b, F_O_SH), v;
+    int32_t *ta = (int32_t *)(void *)x->m->scratch, *tb = ta + 256;
+    if (x->m->scratch_size < 2048u || !dsp_rq_exact(am, as) || !dsp_rq_exact(bm, bs) || !dsp_rq_exact(om, os))
         return 0;
-    qa = dsp_rq(emc_fi(b, F_A_MUL), emc_fi(b, F_A_SH));
-    qb = dsp_rq(emc_fi(b, F_B_MUL), emc_fi(b, F_B_SH));
-    qo = dsp_rq(emc_fi(b, F_O_MUL), emc_fi(b, F_O_SH));
-    for (i = 0; i < n; i++) {
-        int32_t sa = dsp_requant((pa[i] + a_off) * (1 << lsh), qa);
-        int32_t sb = dsp_requant((pb[i] + b_off) * (1 << lsh), qb);
-        po[i] = dsp_clamp(dsp_requant((int32_t)((uint32_t)sa + (uint32_t)sb), qo) + o_off, lo, hi);
+    /* each input's rescaled value depends on its byte only: two 256-entry tables */
+    for (v = -128; v < 128; v++) {
+        ta[v & 255] = dsp_mbqm((v + a_off) * (1 << lsh), am, as);
+        tb[v & 255] = dsp_mbqm((v + b_off) * (1 << lsh), bm, bs);
+    }
+    /* |ta|, |tb| <= 255 * 2^20, so |sum| < 2^29: dsp_rq_fast when the output shift allows it */
+    if ((uint32_t)(-os - 1) < 31u && lo == -128 && hi == 127) {
+        for (i = 0; i < n; i++)
+            po[i] = (int8_t)__ssat(dsp_rq_fast(ta[(uint8_t)pa[i]] + tb[(uint8_t)pb[i]], om, -os) + o_off, 8);
+    } else {
+        for (i = 0; i < n; i++)
+            po[i] = (int8_t)dsp_clamp32(dsp_mbqm(ta[(uint8_t)pa[i]] + tb[(uint8_t)pb[i]], om, os) + o_off, lo, hi);
     }
     emc_out_main(x, emc_f(b, F_OUT), n, EMC_DT_I8);
     return 1;
