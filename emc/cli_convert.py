@@ -6,6 +6,9 @@ import sys
 
 def cmd_convert(args):
     from .convert import save_kmodel
+    args.output = args.output_opt or args.output
+    if not args.output:
+        raise SystemExit("emc convert: give the kmodel to write: -o OUT.kmodel")
     rep = save_kmodel(args.model, args.output, args.dataset, args.dataset_func, args.quant, args.bits, 3,
                       target=args.target, resize=args.resize, allow_patched=args.allow_patched,
                       eval_limit=args.eval, report=not args.no_report, dense_on_kpu=args.dense_on_kpu, progress=None if not args.quiet else False)
@@ -20,12 +23,13 @@ def add_convert_parser(subparsers):
     p = subparsers.add_parser("convert", help="convert a TensorLayer 2 .h5 / Keras .h5/.keras / .tflite model "
                                               "to a K210 kmodel v3")
     p.add_argument("model", help="model file (.h5 TensorLayer 2 or Keras, .keras, .tflite)")
-    p.add_argument("output", help="kmodel file to write")
+    p.add_argument("output", nargs="?", help="kmodel file to write (or -o)")
+    p.add_argument("-o", "--output", dest="output_opt", metavar="OUT.kmodel", help="kmodel file to write")
     p.add_argument("--dataset", "-d",
                    help="calibration data: a folder of images or a .npy array (N, H, W, C) (needed for k210)")
     p.add_argument("--dataset-func", default="img_0_1",
                    help="pixel -> input mapping for image folders: img_0_1, img_-1_1, img_0_255 (default img_0_1)")
-    p.add_argument("--quant", default="minmax", choices=["minmax", "kld", "percentile"],
+    p.add_argument("--quant-func", "--quant", dest="quant", default="minmax", choices=["minmax", "kld", "percentile"],
                    help="activation range estimation (default minmax)")
     p.add_argument("--bits", type=int, default=8, choices=[8, 16], help="KPU weight bits (default 8)")
     p.add_argument("--target", default="k210", choices=["k210", "generic"],
