@@ -139,8 +139,40 @@ static inline __attribute__((always_inline)) int8_t out8(int32_t acc, int32_t mu
     return (int8_t)dsp_clamp32(dsp_mbqm(acc, mult, shift) + out_off, lo, hi);
 }
 
-/* The whole layer; full: activation range [-128, 127], bound: dsp_fast_bound (0: no fast channel). */
-static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *a, int full, uint32_t bound)
+/* dsp_rq_fast + output offset + SSAT + store of one accumulator (asm text; t, u scratch). */
+#define EPI_FAST(A, STORE)                                                                                           \
+    "lsl %[t], %[" A "], #1\n\t"                                                                                     \
+    "smmulr %[t], %[t], %[m]\n\t"                                                                                    \
+    "add %[u], %[t], %[hr], lsr #1\n\t"                                                                              \
+    "sub %[u], %[u], %[t], lsr #31\n\t"                                                                              \
+    "asr %[u], %[u], %[r]\n\t"                                                                                       \
+    "add %[u], %[u], %[off]\n\t"                                                                                     \
+    "ssat %[u], #8, %[u]\n\t" STORE "\n\t"
+
+/* The 2 outputs (both pixels) of one channel with dsp_rq_fast, valid when dsp_fast_chan (else
+ * overwritten by the caller). pm: the channel's multiplier (its shift is oc4 = 4*OC bytes
+ * further), po: the first pixel's output (the second pixel's is OC bytes further). */
+static inline __attribute__((always_inline)) void epi2_fast(int32_t a0, int32_t a1, const uint8_t *pm, int8_t *po,
+                                                            int32_t oc, int32_t oc4, int32_t out_off)
+{
+    uint32_t m, r, hr, t, u;
+    __asm__ volatile("ldr %[m], [%[pm]]\n\t"
+                     "ldr %[r], [%[pm], %[oc4]]\n\t"
+                     "rsb %[r], %[r], #0\n\t"
+                     "mov %[hr], #1\n\t"
+                     "lsl %[hr], %[hr], %[r]\n\t" EPI_FAST("a0", "strb %[u], [%[po]]")
+                         EPI_FAST("a1", "strb %[u], [%[po], %[oc]]")
+                     : [m] "=&r"(m), [r] "=&r"(r), [hr] "=&r"(hr), [t] "=&r"(t), [u] "=&r"(u)
+                     : [a0] "r"(a0), [a1] "r"(a1), [pm] "r"(pm), [po] "r"(po), [oc] "r"(oc), [oc4] "r"(oc4),
+                       [off] "r"(out_off)
+                     : "memory");
+}
+
+/* The whole layer. fast: activation range [-128, 127] and bound = dsp_fast_bound(...) > 0: full
+ * blocks go through epi2_fast, then (unless every channel passed dsp_fast_chan, allfast) the
+ * outputs of the channels that did not are recomputed exactly. */
+static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *a, int fast, uint32_t bound,
+                                                             int allfast)
 {
     int32_t npix = a->oh * a->ow, p, o, j, k = a->k, oc = a->oc, ng = a->ng, kt = ng * 4, nt = k - kt;
     int32_t out_off = a->out_off, lo = a->lo, hi = a->hi, acc[4];
@@ -164,7 +196,7 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
                          a->dw, a->in_off);
         }
         for (o = 0; o + 1 < oc; o += 2, w0 += 2 * k, pb += 8, pm += 8, ps += 8) {
-            int32_t m, sh, fast;
+            int32_t m, sh, f;
             acc[0] = acc[2] = dsp_ldi32(pb);
             acc[1] = acc[3] = dsp_ldi32(pb + 4);
             if (ng)
@@ -175,21 +207,25 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
                 acc[2] = (int32_t)((uint32_t)acc[2] + (uint32_t)(tail1[j] * w0[kt + j]));
                 acc[3] = (int32_t)((uint32_t)acc[3] + (uint32_t)(tail1[j] * w0[k + kt + j]));
             }
-            m = dsp_ldi32(pm);
-            sh = dsp_ldi32(ps);
-            fast = full && dsp_fast_chan(dsp_ldi32(pb), sh, bound);
-            out0[o] = out8(acc[0], m, sh, out_off, lo, hi, fast);
-            if (two)
-                out1[o] = out8(acc[2], m, sh, out_off, lo, hi, fast);
-            m = dsp_ldi32(pm + 4);
-            sh = dsp_ldi32(ps + 4);
-            fast = full && dsp_fast_chan(dsp_ldi32(pb + 4), sh, bound);
-            out0[o + 1] = out8(acc[1], m, sh, out_off, lo, hi, fast);
-            if (two)
-                out1[o + 1] = out8(acc[3], m, sh, out_off, lo, hi, fast);
+            if (fast && two) {
+                epi2_fast(acc[0], acc[2], pm, out0 + o, oc, 4 * oc, out_off);
+                epi2_fast(acc[1], acc[3], pm + 4, out0 + o + 1, oc, 4 * oc, out_off);
+                if (allfast)
+                    continue;
+            }
+            for (j = 0; j < 2; j++) {
+                m = dsp_ldi32(pm + 4 * j);
+                sh = dsp_ldi32(ps + 4 * j);
+                f = fast && dsp_fast_chan(dsp_ldi32(pb + 4 * j), sh, bound);
+                if (f && two)
+                    continue; /* done by epi2_fast */
+                out0[o + j] = out8(acc[j], m, sh, out_off, lo, hi, f);
+                if (two)
+                    out1[o + j] = out8(acc[2 + j], m, sh, out_off, lo, hi, f);
+            }
         }
         if (o < oc) { /* odd channel count: the last channel paired with itself */
-            int32_t m, sh, fast;
+            int32_t m, sh, f;
             acc[0] = acc[1] = acc[2] = acc[3] = dsp_ldi32(pb);
             if (ng)
                 mac2x2(col, w0, w0, ng, acc);
@@ -199,10 +235,10 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
             }
             m = dsp_ldi32(pm);
             sh = dsp_ldi32(ps);
-            fast = full && dsp_fast_chan(dsp_ldi32(pb), sh, bound);
-            out0[o] = out8(acc[0], m, sh, out_off, lo, hi, fast);
+            f = fast && dsp_fast_chan(dsp_ldi32(pb), sh, bound);
+            out0[o] = out8(acc[0], m, sh, out_off, lo, hi, f);
             if (two)
-                out1[o] = out8(acc[2], m, sh, out_off, lo, hi, fast);
+                out1[o] = out8(acc[2], m, sh, out_off, lo, hi, f);
         }
     }
 }
@@ -212,6 +248,8 @@ int emc_dsp_conv2d(emc_exec_t *x)
     const emc_body_t *b = x->b;
     conv_args_t a;
     int32_t o;
+    uint32_t bound;
+    int allfast;
     a.in = (const int8_t *)(x->main + emc_f(b, CF_IN));
     a.out = (int8_t *)(x->main + emc_f(b, CF_OUT));
     a.ih = (int32_t)emc_f(b, CF_IH), a.iw = (int32_t)emc_f(b, CF_IW), a.ic = (int32_t)emc_f(b, CF_IC);
@@ -230,10 +268,17 @@ int emc_dsp_conv2d(emc_exec_t *x)
     for (o = 0; o < a.oc; o++)
         if (!dsp_rq_exact(dsp_ldi32(a.mul + 4u * o), dsp_ldi32(a.shf + 4u * o)))
             return 0;
-    if (a.lo == -128 && a.hi == 127)
-        conv_layer(&a, 1, dsp_fast_bound((uint64_t)a.k * 32640u)); /* |x + in_off| <= 255, |w| <= 128 */
-    else
-        conv_layer(&a, 0, 0);
+    bound = dsp_fast_bound((uint64_t)a.k * 32640u); /* |x + in_off| <= 255, |w| <= 128 */
+    allfast = 1;
+    for (o = 0; o < a.oc; o++)
+        allfast &= dsp_fast_chan(dsp_ldi32(a.bias + 4u * o), dsp_ldi32(a.shf + 4u * o), bound);
+    if (a.lo == -128 && a.hi == 127 && bound != 0) {
+        if (allfast)
+            conv_layer(&a, 1, bound, 1);
+        else
+            conv_layer(&a, 1, bound, 0);
+    } else
+        conv_layer(&a, 0, 0, 0);
     emc_out_main(x, emc_f(b, CF_OUT), (size_t)a.oh * a.ow * a.oc, EMC_DT_I8);
     return 1;
 }
