@@ -11,7 +11,6 @@ import os
 import sys
 import time
 
-import numpy as np
 
 
 def main(argv=None):

@@ -7,7 +7,6 @@ a QEMU that crashes (restarted). Each is reported with a clear message and the c
 from the input it was on; results gathered so far are never lost."""
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import time
 import zlib

@@ -53,8 +53,8 @@ def arena_bytes(model, hardware_kpu=False):
     runs every K210_CONV (emc_port_t.kpu_ram and .k210_conv set): no KPU window, no software-KPU
     scratch. The scratch region is shared by the software KPU and the CPU kernels (im2col)."""
     lo, hi = kpu_window(model)
-    scratch = 0 if hardware_kpu else max((k210_conv_scratch(l) for l in model.layers if l.TYPE == 10240),
+    scratch = 0 if hardware_kpu else max((k210_conv_scratch(layer) for layer in model.layers if layer.TYPE == 10240),
                                          default=0)
-    scratch = max([scratch] + [cpu_scratch(l) for l in model.layers])
+    scratch = max([scratch] + [cpu_scratch(layer) for layer in model.layers])
     return (_align16(model.main_mem_usage + MAIN_SLACK) + (0 if hardware_kpu else (hi - lo) * ROW)
             + _align16(scratch) + OUT_DESC_BYTES * len(model.outputs))

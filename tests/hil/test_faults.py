@@ -7,9 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
-import numpy as np
 import pytest
 
 from emc.hil import cases, firmware, harness
@@ -33,7 +31,7 @@ class LinkedHostDut(harness.SerialDut):
         link = subprocess.Popen([sys.executable, "-m", "emc.hil.faultlink", "--device", pty, "--plan", self.plan],
                                 stdout=subprocess.PIPE, text=True)
         self.port = re.search(r"FAULTLINK (\S+)", link.stdout.readline()).group(1)
-        threading.Thread(target=lambda: [self.fault_log.append(l.strip()) for l in link.stdout], daemon=True).start()
+        threading.Thread(target=lambda: [self.fault_log.append(line.strip()) for line in link.stdout], daemon=True).start()
         self.procs = [fw, link]
         self.plan = ""                      # faults happen once; a restarted link is clean
 
@@ -83,9 +81,9 @@ def test_link_faults_are_survived(plan, expect, small_cases):
         dut._kill()
     for r, c in zip(results, small_cases):
         assert r.inputs == len(c.inputs) and r.bit_exact == r.inputs, (r, dut.fault_log)
-    faults = [l for l in dut.fault_log if l.startswith("FAULT")]
+    faults = [ln for ln in dut.fault_log if ln.startswith("FAULT")]
     for kind in expect:
-        assert any(kind in l for l in faults), (kind, dut.fault_log)
+        assert any(kind in ln for ln in faults), (kind, dut.fault_log)
 
 
 @pytest.mark.slow
@@ -111,5 +109,5 @@ def test_qemu_killed_mid_run_is_restarted(small_cases):
     for r in (first, second, third):
         assert r.inputs == len(cifar.inputs) and r.bit_exact == r.inputs
         assert r.count_per_inference == first.count_per_inference     # deterministic under -icount
-    assert dut.recoveries >= 2 and sum("recovering" in l for l in logs) >= 2, logs
+    assert dut.recoveries >= 2 and sum("recovering" in ln for ln in logs) >= 2, logs
     assert any("recovered from" in n for n in second.notes + third.notes)

@@ -67,7 +67,7 @@ def kpu_model(seed=0, eight_bit=True):
     # 6x10x9 map in main memory: CPU u8 layers
     c, h, w = shape
     m0 = layers[-1].main_mem_out_address
-    n = c * h * w
+
     mp = mem(c * 5 * 3)
     layers.append(L[8](main_mem_in_address=m0, main_mem_out_address=mp, in_width=w, in_height=h, in_channels=c,
                        out_width=3, out_height=5, out_channels=c, kernel_width=3, kernel_height=3,

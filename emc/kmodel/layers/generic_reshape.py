@@ -1,6 +1,5 @@
 """GENERIC_RESHAPE (0x4008): a byte copy (NHWC data needs no reordering for TFLite RESHAPE).
 The importer aliases reshape outputs to their input instead when it can, emitting no layer."""
-import numpy as np
 
 from .generic_common import GENERIC_BASE, GenericLayer, main_i8
 
