@@ -168,9 +168,43 @@ static inline __attribute__((always_inline)) void epi2_fast(int32_t a0, int32_t 
                      : "memory");
 }
 
-/* The whole layer. fast: activation range [-128, 127] and bound = dsp_fast_bound(...) > 0: full
- * blocks go through epi2_fast, then (unless every channel passed dsp_fast_chan, allfast) the
- * outputs of the channels that did not are recomputed exactly. */
+/* Exact g_mbqm for shift <= 0 (any accumulator, multiplier != INT32_MIN) + output offset + SSAT +
+ * store (asm text): SRDHM = floor((acc*m + 2^30) / 2^31) by SMLAL, RoundingDivideByPOT with the
+ * channel's mask and threshold. */
+#define EPI_EXACT(A, STORE)                                                                                          \
+    "mov %[lo], #0x40000000\n\t"                                                                                     \
+    "mov %[hi], #0\n\t"                                                                                              \
+    "smlal %[lo], %[hi], %[" A "], %[m]\n\t"                                                                         \
+    "lsr %[lo], %[lo], #31\n\t"                                                                                      \
+    "orr %[lo], %[lo], %[hi], lsl #1\n\t"                                                                            \
+    "and %[hi], %[lo], %[mask]\n\t"                                                                                  \
+    "rsb %[hi], %[hi], %[mask], asr #1\n\t"                                                                          \
+    "add %[hi], %[hi], %[lo], lsr #31\n\t"                                                                           \
+    "asr %[lo], %[lo], %[r]\n\t"                                                                                     \
+    "add %[lo], %[lo], %[hi], lsr #31\n\t"                                                                           \
+    "add %[lo], %[lo], %[off]\n\t"                                                                                   \
+    "ssat %[lo], #8, %[lo]\n\t" STORE "\n\t"
+
+static inline __attribute__((always_inline)) void epi2_exact(int32_t a0, int32_t a1, const uint8_t *pm, int8_t *po,
+                                                             int32_t oc, int32_t oc4, int32_t out_off)
+{
+    uint32_t m, r, mask, lo, hi;
+    __asm__ volatile("ldr %[m], [%[pm]]\n\t"
+                     "ldr %[r], [%[pm], %[oc4]]\n\t"
+                     "rsb %[r], %[r], #0\n\t"
+                     "mvn %[mask], #0\n\t"
+                     "lsl %[mask], %[mask], %[r]\n\t"
+                     "mvn %[mask], %[mask]\n\t" EPI_EXACT("a0", "strb %[lo], [%[po]]")
+                         EPI_EXACT("a1", "strb %[lo], [%[po], %[oc]]")
+                     : [m] "=&r"(m), [r] "=&r"(r), [mask] "=&r"(mask), [lo] "=&r"(lo), [hi] "=&r"(hi)
+                     : [a0] "r"(a0), [a1] "r"(a1), [pm] "r"(pm), [po] "r"(po), [oc] "r"(oc), [oc4] "r"(oc4),
+                       [off] "r"(out_off)
+                     : "memory");
+}
+
+/* The whole layer. fast: activation range [-128, 127] and every shift <= 0: full blocks are
+ * requantized in asm, by epi2_fast when every channel passed dsp_fast_chan (allfast), else by
+ * epi2_exact; the last odd pixel and an odd last channel in C (out8). */
 static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *a, int fast, uint32_t bound,
                                                              int allfast)
 {
@@ -208,17 +242,19 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
                 acc[3] = (int32_t)((uint32_t)acc[3] + (uint32_t)(tail1[j] * w0[k + kt + j]));
             }
             if (fast && two) {
-                epi2_fast(acc[0], acc[2], pm, out0 + o, oc, 4 * oc, out_off);
-                epi2_fast(acc[1], acc[3], pm + 4, out0 + o + 1, oc, 4 * oc, out_off);
-                if (allfast)
-                    continue;
+                if (allfast) {
+                    epi2_fast(acc[0], acc[2], pm, out0 + o, oc, 4 * oc, out_off);
+                    epi2_fast(acc[1], acc[3], pm + 4, out0 + o + 1, oc, 4 * oc, out_off);
+                } else {
+                    epi2_exact(acc[0], acc[2], pm, out0 + o, oc, 4 * oc, out_off);
+                    epi2_exact(acc[1], acc[3], pm + 4, out0 + o + 1, oc, 4 * oc, out_off);
+                }
+                continue;
             }
             for (j = 0; j < 2; j++) {
                 m = dsp_ldi32(pm + 4 * j);
                 sh = dsp_ldi32(ps + 4 * j);
                 f = fast && dsp_fast_chan(dsp_ldi32(pb + 4 * j), sh, bound);
-                if (f && two)
-                    continue; /* done by epi2_fast */
                 out0[o + j] = out8(acc[j], m, sh, out_off, lo, hi, f);
                 if (two)
                     out1[o + j] = out8(acc[2 + j], m, sh, out_off, lo, hi, f);
@@ -272,8 +308,11 @@ int emc_dsp_conv2d(emc_exec_t *x)
     allfast = 1;
     for (o = 0; o < a.oc; o++)
         allfast &= dsp_fast_chan(dsp_ldi32(a.bias + 4u * o), dsp_ldi32(a.shf + 4u * o), bound);
-    if (a.lo == -128 && a.hi == 127 && bound != 0) {
-        if (allfast)
+    for (o = 0; o < a.oc; o++)
+        if (dsp_ldi32(a.shf + 4u * o) > 0)
+            break;
+    if (a.lo == -128 && a.hi == 127 && o == a.oc) {
+        if (allfast && bound != 0)
             conv_layer(&a, 1, bound, 1);
         else
             conv_layer(&a, 1, bound, 0);
