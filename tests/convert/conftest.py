@@ -1,25 +1,11 @@
 import os
-import subprocess
 import sys
-import textwrap
 
-import numpy as np
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synth  # noqa: E402
-
-DATA = os.path.join(HERE, "data")
-
-BLOCK_TF = textwrap.dedent("""
-    import sys
-    class _Block:
-        def find_spec(self, name, path, target=None):
-            if name.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'tensorlayer'):
-                raise ImportError('blocked by test: ' + name)
-    sys.meta_path.insert(0, _Block())
-""")
+from convert_support import DATA, agreement, run_without_tf  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")
@@ -33,22 +19,3 @@ def cal_dir(tmp_path_factory):
 def eval_images():
     """100 inputs that are not in the calibration set, uint8 HWC, with labels."""
     return synth.synth_images(100, seed=2)
-
-
-def run_without_tf(code, timeout=600):
-    """Run python code in a fresh interpreter where importing TensorFlow/Keras fails."""
-    script = BLOCK_TF + textwrap.dedent(code) + \
-        "\nassert not any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules)\n"
-    env = dict(os.environ)
-    root = os.path.dirname(os.path.dirname(HERE))
-    env["PYTHONPATH"] = os.pathsep.join([root, HERE, env.get("PYTHONPATH", "")])
-    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout, env=env)
-    if p.returncode != 0:
-        raise AssertionError(f"subprocess failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
-    return p.stdout
-
-
-def agreement(float_out, kmodel_out):
-    f = np.asarray(float_out)
-    k = np.asarray(kmodel_out)
-    return float(np.mean(f.argmax(1) == k.argmax(1))), float(np.abs(f - k).max())

@@ -164,7 +164,7 @@ def test_main_memory_is_reused(tmp_path):
 
 def test_dense_on_kpu(cal_dir, tmp_path):
     import os
-    from conftest import DATA
+    from convert_support import DATA
     rep = emc.save_kmodel(os.path.join(DATA, "mbnet_float.tflite"), str(tmp_path / "d.kmodel"), cal_dir,
                           dense_on_kpu=True)
     names = [layer.NAME for layer in load_kmodel(tmp_path / "d.kmodel").layers]

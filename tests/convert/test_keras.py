@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import synth
-from conftest import agreement, run_without_tf
+from convert_support import agreement, run_without_tf
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import DATA, run_without_tf
+from convert_support import DATA, run_without_tf
 
 KINDS = ["mbnet", "resnet", "inception"]
 

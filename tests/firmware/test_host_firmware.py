@@ -3,7 +3,7 @@ coverage of the protocol and of the runtime glue without an emulator."""
 import numpy as np
 
 import fw_checks as C
-from conftest import CIFAR, IRIS, IRIS_X, cifar_input, expected_layers, expected_outputs
+from fw_support import CIFAR, IRIS, IRIS_X, cifar_input, expected_layers, expected_outputs
 
 
 def test_hello(host_device):

@@ -6,7 +6,7 @@ import time
 import pytest
 
 import fw_checks as C
-from conftest import CIFAR, IRIS, IRIS_X, cifar_input, expected_layers, expected_outputs
+from fw_support import CIFAR, IRIS, IRIS_X, cifar_input, expected_layers, expected_outputs
 from emc.hil import firmware
 from emc.hil.qemu import Qemu, find_plugin, qemu_available
 
