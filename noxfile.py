@@ -108,6 +108,7 @@ def bench(session):
     session.run("python", "benchmarks/convert_time.py", env=ENV)
     if (ROOT / "emc" / "hil" / "bench.py").exists():
         session.run("python", "-m", "emc.hil.bench", *session.posargs, env=ENV)
+    session.run("python", "benchmarks/k210_models.py", env=ENV)
 
 
 @nox.session(python=PY)
