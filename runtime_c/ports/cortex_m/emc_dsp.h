@@ -125,6 +125,63 @@ static inline uint32_t dsp_fast_bound(uint64_t max_sum)
     return max_sum < (1u << 28) ? (1u << 29) - (uint32_t)max_sum : 0u;
 }
 
+/* dsp_rq_fast + output offset + SSAT + store of one accumulator (asm text; t, u scratch). */
+#define EPI_FAST(A, STORE)                                                                                           \
+    "lsl %[t], %[" A "], #1\n\t"                                                                                     \
+    "smmulr %[t], %[t], %[m]\n\t"                                                                                    \
+    "add %[u], %[t], %[hr], lsr #1\n\t"                                                                              \
+    "sub %[u], %[u], %[t], lsr #31\n\t"                                                                              \
+    "asr %[u], %[u], %[r]\n\t"                                                                                       \
+    "add %[u], %[u], %[off]\n\t"                                                                                     \
+    "ssat %[u], #8, %[u]\n\t" STORE "\n\t"
+
+/* Exact g_mbqm for shift <= 0 (any accumulator, multiplier != INT32_MIN) + output offset + SSAT +
+ * store (asm text): SRDHM = floor((acc*m + 2^30) / 2^31) by SMLAL, RoundingDivideByPOT with the
+ * channel's mask and threshold. */
+#define EPI_EXACT(A, STORE)                                                                                          \
+    "mov %[lo], #0x40000000\n\t"                                                                                     \
+    "mov %[hi], #0\n\t"                                                                                              \
+    "smlal %[lo], %[hi], %[" A "], %[m]\n\t"                                                                         \
+    "lsr %[lo], %[lo], #31\n\t"                                                                                      \
+    "orr %[lo], %[lo], %[hi], lsl #1\n\t"                                                                            \
+    "and %[hi], %[lo], %[mask]\n\t"                                                                                  \
+    "rsb %[hi], %[hi], %[mask], asr #1\n\t"                                                                          \
+    "add %[hi], %[hi], %[lo], lsr #31\n\t"                                                                           \
+    "asr %[lo], %[lo], %[r]\n\t"                                                                                     \
+    "add %[lo], %[lo], %[hi], lsr #31\n\t"                                                                           \
+    "add %[lo], %[lo], %[off]\n\t"                                                                                   \
+    "ssat %[lo], #8, %[lo]\n\t" STORE "\n\t"
+
+/* One output of one channel (multiplier at pm, shift oc4 bytes further) into *po. */
+static inline __attribute__((always_inline)) void dsp_epi1_fast(int32_t a0, const uint8_t *pm, int8_t *po,
+                                                                int32_t oc4, int32_t out_off)
+{
+    uint32_t m, r, hr, t, u;
+    __asm__ volatile("ldr %[m], [%[pm]]\n\t"
+                     "ldr %[r], [%[pm], %[oc4]]\n\t"
+                     "rsb %[r], %[r], #0\n\t"
+                     "mov %[hr], #1\n\t"
+                     "lsl %[hr], %[hr], %[r]\n\t" EPI_FAST("a0", "strb %[u], [%[po]]")
+                     : [m] "=&r"(m), [r] "=&r"(r), [hr] "=&r"(hr), [t] "=&r"(t), [u] "=&r"(u)
+                     : [a0] "r"(a0), [pm] "r"(pm), [po] "r"(po), [oc4] "r"(oc4), [off] "r"(out_off)
+                     : "memory");
+}
+
+static inline __attribute__((always_inline)) void dsp_epi1_exact(int32_t a0, const uint8_t *pm, int8_t *po,
+                                                                 int32_t oc4, int32_t out_off)
+{
+    uint32_t m, r, mask, lo, hi;
+    __asm__ volatile("ldr %[m], [%[pm]]\n\t"
+                     "ldr %[r], [%[pm], %[oc4]]\n\t"
+                     "rsb %[r], %[r], #0\n\t"
+                     "mvn %[mask], #0\n\t"
+                     "lsl %[mask], %[mask], %[r]\n\t"
+                     "mvn %[mask], %[mask]\n\t" EPI_EXACT("a0", "strb %[lo], [%[po]]")
+                     : [m] "=&r"(m), [r] "=&r"(r), [mask] "=&r"(mask), [lo] "=&r"(lo), [hi] "=&r"(hi)
+                     : [a0] "r"(a0), [pm] "r"(pm), [po] "r"(po), [oc4] "r"(oc4), [off] "r"(out_off)
+                     : "memory");
+}
+
 static inline int dsp_rq_exact(int32_t mult, int32_t shift)
 {
     (void)shift;

@@ -139,16 +139,6 @@ static inline __attribute__((always_inline)) int8_t out8(int32_t acc, int32_t mu
     return (int8_t)dsp_clamp32(dsp_mbqm(acc, mult, shift) + out_off, lo, hi);
 }
 
-/* dsp_rq_fast + output offset + SSAT + store of one accumulator (asm text; t, u scratch). */
-#define EPI_FAST(A, STORE)                                                                                           \
-    "lsl %[t], %[" A "], #1\n\t"                                                                                     \
-    "smmulr %[t], %[t], %[m]\n\t"                                                                                    \
-    "add %[u], %[t], %[hr], lsr #1\n\t"                                                                              \
-    "sub %[u], %[u], %[t], lsr #31\n\t"                                                                              \
-    "asr %[u], %[u], %[r]\n\t"                                                                                       \
-    "add %[u], %[u], %[off]\n\t"                                                                                     \
-    "ssat %[u], #8, %[u]\n\t" STORE "\n\t"
-
 /* The 2 outputs (both pixels) of one channel with dsp_rq_fast, valid when dsp_fast_chan (else
  * overwritten by the caller). pm: the channel's multiplier (its shift is oc4 = 4*OC bytes
  * further), po: the first pixel's output (the second pixel's is OC bytes further). */
@@ -167,23 +157,6 @@ static inline __attribute__((always_inline)) void epi2_fast(int32_t a0, int32_t 
                        [off] "r"(out_off)
                      : "memory");
 }
-
-/* Exact g_mbqm for shift <= 0 (any accumulator, multiplier != INT32_MIN) + output offset + SSAT +
- * store (asm text): SRDHM = floor((acc*m + 2^30) / 2^31) by SMLAL, RoundingDivideByPOT with the
- * channel's mask and threshold. */
-#define EPI_EXACT(A, STORE)                                                                                          \
-    "mov %[lo], #0x40000000\n\t"                                                                                     \
-    "mov %[hi], #0\n\t"                                                                                              \
-    "smlal %[lo], %[hi], %[" A "], %[m]\n\t"                                                                         \
-    "lsr %[lo], %[lo], #31\n\t"                                                                                      \
-    "orr %[lo], %[lo], %[hi], lsl #1\n\t"                                                                            \
-    "and %[hi], %[lo], %[mask]\n\t"                                                                                  \
-    "rsb %[hi], %[hi], %[mask], asr #1\n\t"                                                                          \
-    "add %[hi], %[hi], %[lo], lsr #31\n\t"                                                                           \
-    "asr %[lo], %[lo], %[r]\n\t"                                                                                     \
-    "add %[lo], %[lo], %[hi], lsr #31\n\t"                                                                           \
-    "add %[lo], %[lo], %[off]\n\t"                                                                                   \
-    "ssat %[lo], #8, %[lo]\n\t" STORE "\n\t"
 
 static inline __attribute__((always_inline)) void epi2_exact(int32_t a0, int32_t a1, const uint8_t *pm, int8_t *po,
                                                              int32_t oc, int32_t oc4, int32_t out_off)

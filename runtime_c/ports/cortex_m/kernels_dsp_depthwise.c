@@ -10,15 +10,17 @@
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
 #include "../../kernels/generic/g_conv_common.h"
 
-/* One output: fast (range [-128, 127], small bias, checked for the layer) uses dsp_rq_fast when
- * the channel's shift allows it; else the exact general form and a clamp. */
-static inline __attribute__((always_inline)) int8_t out8(int32_t acc, const uint8_t *mul, const uint8_t *shf,
-                                                         int32_t out_off, int32_t lo, int32_t hi, int fast)
+/* One output. mode 2: every channel dsp_fast_chan (SMMULR, asm), 1: activation range
+ * [-128, 127] and every shift <= 0 (exact SMLAL form, asm), 0: exact general form in C. */
+static inline __attribute__((always_inline)) void out1(int8_t *po, int32_t acc, const uint8_t *mul, int32_t oc4,
+                                                       int32_t out_off, int32_t lo, int32_t hi, int mode)
 {
-    int32_t m = dsp_ldi32(mul), sh = dsp_ldi32(shf);
-    if (fast && (uint32_t)(-sh - 1) < 31u)
-        return (int8_t)__ssat(dsp_rq_fast(acc, m, -sh) + out_off, 8);
-    return (int8_t)dsp_clamp32(dsp_mbqm(acc, m, sh) + out_off, lo, hi);
+    if (mode == 2)
+        dsp_epi1_fast(acc, mul, po, oc4, out_off);
+    else if (mode == 1)
+        dsp_epi1_exact(acc, mul, po, oc4, out_off);
+    else
+        *po = (int8_t)dsp_clamp32(dsp_mbqm(acc, dsp_ldi32(mul), dsp_ldi32(mul + oc4)) + out_off, lo, hi);
 }
 
 /* acc += w * x for the 4 channels of one word of input and of weights */
@@ -40,13 +42,13 @@ typedef struct dw_args {
     int32_t ih, iw, ch, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, in_off, out_off, lo, hi;
 } dw_args_t;
 
-static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, int fast)
+static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, int mode)
 {
     int32_t ih = a->ih, iw = a->iw, ch = a->ch, kh = a->kh, kw = a->kw, dh = a->dh, dw = a->dw;
     int32_t out_off = a->out_off, lo = a->lo, hi = a->hi, in_off = a->in_off;
     size_t rstep = (size_t)dh * iw * ch, cstep = (size_t)dw * ch, wrow = (size_t)kw * ch;
     uint32_t off2 = ((uint32_t)in_off & 0xFFFFu) * 0x10001u;
-    int32_t oy, ox, c, ky, kx, j, g4 = ch & ~3;
+    int32_t oy, ox, c, ky, kx, j, g4 = ch & ~3, oc4 = 4 * ch;
     int k33 = kh == 3 && kw == 3;
     for (oy = 0; oy < a->oh; oy++) {
         int32_t y0 = oy * a->sh - a->pt, ky0 = 0, ky1 = kh;
@@ -79,10 +81,10 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                         DW_TAP(dsp_ld32(r2), dsp_ld32(tw + 6 * ch));
                         DW_TAP(dsp_ld32(r2 + cstep), dsp_ld32(tw + 7 * ch));
                         DW_TAP(dsp_ld32(r2 + 2 * cstep), dsp_ld32(tw + 8 * ch));
-                        po[c] = out8(a0, a->mul + 4u * c, a->shf + 4u * c, out_off, lo, hi, fast);
-                        po[c + 1] = out8(a1, a->mul + 4u * c + 4u, a->shf + 4u * c + 4u, out_off, lo, hi, fast);
-                        po[c + 2] = out8(a2, a->mul + 4u * c + 8u, a->shf + 4u * c + 8u, out_off, lo, hi, fast);
-                        po[c + 3] = out8(a3, a->mul + 4u * c + 12u, a->shf + 4u * c + 12u, out_off, lo, hi, fast);
+                        out1(po + c, a0, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
+                        out1(po + c + 1, a1, a->mul + 4u * c + 4u, oc4, out_off, lo, hi, mode);
+                        out1(po + c + 2, a2, a->mul + 4u * c + 8u, oc4, out_off, lo, hi, mode);
+                        out1(po + c + 3, a3, a->mul + 4u * c + 12u, oc4, out_off, lo, hi, mode);
                     }
                 } else {
                     for (c = 0; c < g4; c += 4) {
@@ -93,10 +95,10 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                             for (kx = 0; kx < kw; kx++, ti += cstep, rw += ch)
                                 DW_TAP(dsp_ld32(ti), dsp_ld32(rw));
                         }
-                        po[c] = out8(a0, a->mul + 4u * c, a->shf + 4u * c, out_off, lo, hi, fast);
-                        po[c + 1] = out8(a1, a->mul + 4u * c + 4u, a->shf + 4u * c + 4u, out_off, lo, hi, fast);
-                        po[c + 2] = out8(a2, a->mul + 4u * c + 8u, a->shf + 4u * c + 8u, out_off, lo, hi, fast);
-                        po[c + 3] = out8(a3, a->mul + 4u * c + 12u, a->shf + 4u * c + 12u, out_off, lo, hi, fast);
+                        out1(po + c, a0, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
+                        out1(po + c + 1, a1, a->mul + 4u * c + 4u, oc4, out_off, lo, hi, mode);
+                        out1(po + c + 2, a2, a->mul + 4u * c + 8u, oc4, out_off, lo, hi, mode);
+                        out1(po + c + 3, a3, a->mul + 4u * c + 12u, oc4, out_off, lo, hi, mode);
                     }
                 }
             } else {
@@ -116,10 +118,10 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                             a3 = __smlatt(xb, wb, a3);
                         }
                     }
-                    po[c] = out8(a0, a->mul + 4u * c, a->shf + 4u * c, out_off, lo, hi, fast);
-                    po[c + 1] = out8(a1, a->mul + 4u * c + 4u, a->shf + 4u * c + 4u, out_off, lo, hi, fast);
-                    po[c + 2] = out8(a2, a->mul + 4u * c + 8u, a->shf + 4u * c + 8u, out_off, lo, hi, fast);
-                    po[c + 3] = out8(a3, a->mul + 4u * c + 12u, a->shf + 4u * c + 12u, out_off, lo, hi, fast);
+                    out1(po + c, a0, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
+                    out1(po + c + 1, a1, a->mul + 4u * c + 4u, oc4, out_off, lo, hi, mode);
+                    out1(po + c + 2, a2, a->mul + 4u * c + 8u, oc4, out_off, lo, hi, mode);
+                    out1(po + c + 3, a3, a->mul + 4u * c + 12u, oc4, out_off, lo, hi, mode);
                 }
             }
             for (c = g4; c < ch; c++) {
@@ -128,7 +130,7 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                 for (ky = ky0; ky < ky1; ky++, ri += rstep, rw += wrow)
                     for (j = 0; j < kx1 - kx0; j++)
                         acc = (int32_t)((uint32_t)acc + (uint32_t)(rw[(size_t)j * ch] * (ri[(size_t)j * cstep] + in_off)));
-                po[c] = out8(acc, a->mul + 4u * c, a->shf + 4u * c, out_off, lo, hi, fast);
+                out1(po + c, acc, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
             }
         }
     }
@@ -169,10 +171,15 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
         for (j = 0; j < ntap; j++)
             sw8 += a.w[(size_t)j * oc + o];
         beff[o] = (int32_t)((uint32_t)bv + (uint32_t)(sw8 * a.in_off));
-        if (!((uint32_t)bv + bound < 2u * bound))
+        if (!dsp_fast_chan(bv, dsp_ldi32(a.shf + 4u * o), bound))
             fast = 0;
     }
+    for (o = 0; o < oc; o++)
+        if (dsp_ldi32(a.shf + 4u * o) > 0)
+            break;
     if (fast)
+        dw_layer(&a, 2);
+    else if (a.lo == -128 && a.hi == 127 && o == oc)
         dw_layer(&a, 1);
     else
         dw_layer(&a, 0);
