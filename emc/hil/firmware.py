@@ -258,6 +258,8 @@ def fit_check(env: str, runtime: str = "auto") -> dict:
                 (("runtime_c/ports/k210/*.c",) if rv else ("runtime_c/ports/cortex_m/*.c",)):
             srcs += sorted(pathlib.Path(p) for p in glob.glob(str(ROOT / pat)))
         incs += ["-I" + str(ROOT / "runtime_c/src"), "-I" + str(ROOT / "runtime_c/kernels")]
+        if not rv:                  # the boards' build_flags: the Cortex-M DSP kernels
+            incs.append("-DEMC_USE_DSP=1")
     defines = [d.replace('\\"', '"') for d in e["defines"]]
     if rv:
         ld = ROOT / "firmware_k210/ld/k210_fitcheck.ld"
