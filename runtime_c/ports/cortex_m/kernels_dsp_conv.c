@@ -62,8 +62,16 @@ static void fill_col_any(int16_t *dst, int16_t *tail, int16_t *tmp, int32_t k, c
                 continue;
             }
             s = in + ((size_t)iy * iw + ix) * ic;
-            for (c = 0; c < ic; c++)
-                t[c] = (int16_t)(s[c] + in_off);
+            if (ic == 3) { /* RGB input layers */
+                t[0] = (int16_t)(s[0] + in_off);
+                t[1] = (int16_t)(s[1] + in_off);
+                t[2] = (int16_t)(s[2] + in_off);
+            } else if (ic == 1) {
+                t[0] = (int16_t)(s[0] + in_off);
+            } else {
+                for (c = 0; c < ic; c++)
+                    t[c] = (int16_t)(s[c] + in_off);
+            }
         }
     }
     for (g = 0; g < ng; g++) {
@@ -175,6 +183,119 @@ static inline __attribute__((always_inline)) void epi2_exact(int32_t a0, int32_t
                      : "memory");
 }
 
+/* ---- the whole channel loop of one pixel pair in assembly (allfast layers, IC % 4 == 0) ---- */
+typedef struct mm2_args {
+    const int16_t *col;    /* 0: interleaved columns of the two pixels */
+    const int8_t *w;       /* 4: weights of output channel 0 (rows of k bytes) */
+    int32_t k;             /* 8 */
+    int32_t ng;            /* 12: groups of 4, >= 1 */
+    const uint8_t *bias;   /* 16: bias[OC] (multipliers oc4 bytes further, shifts 2*oc4) */
+    int32_t oc4;           /* 20 */
+    int8_t *out;           /* 24: first pixel's outputs (second pixel's: oc bytes further) */
+    int32_t oc;            /* 28 */
+    int32_t pairs;         /* 32: channel pairs to do (>= 1) */
+    int32_t out_off;       /* 36 */
+} mm2_args_t;
+
+#define MM2_GROUP                                                                                                    \
+    "ldr r10, [r5], #4\n\t"                                                                                          \
+    "ldr r11, [r6], #4\n\t"                                                                                          \
+    "ldrd r8, r9, [r4], #8\n\t"                                                                                      \
+    "sxtb16 r12, r10\n\t"                                                                                            \
+    "sxtb16 r10, r10, ror #8\n\t"                                                                                    \
+    "sxtb16 lr, r11\n\t"                                                                                             \
+    "sxtb16 r11, r11, ror #8\n\t"                                                                                    \
+    "smlad r0, r8, r12, r0\n\t"                                                                                      \
+    "smlad r0, r9, r10, r0\n\t"                                                                                      \
+    "smlad r1, r8, lr, r1\n\t"                                                                                       \
+    "smlad r1, r9, r11, r1\n\t"                                                                                      \
+    "ldrd r8, r9, [r4], #8\n\t"                                                                                      \
+    "smlad r2, r8, r12, r2\n\t"                                                                                      \
+    "smlad r2, r9, r10, r2\n\t"                                                                                      \
+    "smlad r3, r8, lr, r3\n\t"                                                                                       \
+    "smlad r3, r9, r11, r3\n\t"
+
+/* one channel (multiplier at r4, shift at r4 + r7) of both pixels: accumulators A and B, output at
+ * r8 and r8 + r9, output offset r10 (dsp_rq_fast + SSAT) */
+#define MM2_EPI(A, B)                                                                                                \
+    "ldr r11, [r4]\n\t"                                                                                              \
+    "ldr r6, [r4, r7]\n\t"                                                                                           \
+    "rsb r6, r6, #0\n\t"                                                                                             \
+    "mov lr, #1\n\t"                                                                                                 \
+    "lsl lr, lr, r6\n\t"                                                                                             \
+    "lsl r12, " A ", #1\n\t"                                                                                         \
+    "smmulr r12, r12, r11\n\t"                                                                                       \
+    "add " A ", r12, lr, lsr #1\n\t"                                                                                 \
+    "sub " A ", " A ", r12, lsr #31\n\t"                                                                             \
+    "asr " A ", " A ", r6\n\t"                                                                                       \
+    "add " A ", " A ", r10\n\t"                                                                                      \
+    "ssat " A ", #8, " A "\n\t"                                                                                      \
+    "strb " A ", [r8]\n\t"                                                                                           \
+    "lsl r12, " B ", #1\n\t"                                                                                         \
+    "smmulr r12, r12, r11\n\t"                                                                                       \
+    "add " B ", r12, lr, lsr #1\n\t"                                                                                 \
+    "sub " B ", " B ", r12, lsr #31\n\t"                                                                             \
+    "asr " B ", " B ", r6\n\t"                                                                                       \
+    "add " B ", " B ", r10\n\t"                                                                                      \
+    "ssat " B ", #8, " B "\n\t"                                                                                      \
+    "strb " B ", [r8, r9]\n\t"
+
+/* For each channel pair: accumulators from the biases, the 2x2 SMLAD loop (2 groups per trip),
+ * dsp_rq_fast + output offset + SSAT for the 4 outputs. Only for layers where every channel
+ * passed dsp_fast_chan and the activation range is [-128, 127]. Stack: pairs left, bias pointer,
+ * output pointer, args. */
+__attribute__((naked, noinline)) static void mm2_pairs(const mm2_args_t *a)
+{
+    (void)a;
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "sub sp, sp, #16\n\t"
+                     "str r0, [sp, #12]\n\t"
+                     "ldr r1, [r0, #32]\n\t"
+                     "str r1, [sp, #0]\n\t"
+                     "ldr r1, [r0, #16]\n\t"
+                     "str r1, [sp, #4]\n\t"
+                     "ldr r1, [r0, #24]\n\t"
+                     "str r1, [sp, #8]\n\t"
+                     "ldr r5, [r0, #4]\n\t"
+                     "1:\n\t"
+                     "ldr r12, [sp, #12]\n\t"
+                     "ldr r4, [r12, #0]\n\t"
+                     "ldr r7, [r12, #12]\n\t"
+                     "ldr r8, [r12, #8]\n\t"
+                     "add r6, r5, r8\n\t"
+                     "ldr r8, [sp, #4]\n\t"
+                     "ldr r0, [r8]\n\t"
+                     "ldr r1, [r8, #4]\n\t"
+                     "mov r2, r0\n\t"
+                     "mov r3, r1\n\t"
+                     "tst r7, #1\n\t"
+                     "beq 2f\n\t" MM2_GROUP "2:\n\t"
+                     "lsrs r7, r7, #1\n\t"
+                     "beq 3f\n\t"
+                     "4:\n\t" MM2_GROUP MM2_GROUP "subs r7, r7, #1\n\t"
+                     "bne 4b\n\t"
+                     "3:\n\t"
+                     "mov r5, r6\n\t"
+                     "ldr r12, [sp, #12]\n\t"
+                     "ldr r4, [sp, #4]\n\t"
+                     "ldr r7, [r12, #20]\n\t"
+                     "ldr r8, [sp, #8]\n\t"
+                     "ldr r9, [r12, #28]\n\t"
+                     "ldr r10, [r12, #36]\n\t"
+                     "add r4, r4, r7\n\t" MM2_EPI("r0", "r2") "add r4, r4, #4\n\t"
+                     "add r8, r8, #1\n\t" MM2_EPI("r1", "r3") "add r8, r8, #1\n\t"
+                     "str r8, [sp, #8]\n\t"
+                     "sub r4, r4, r7\n\t"
+                     "add r4, r4, #4\n\t"
+                     "str r4, [sp, #4]\n\t"
+                     "ldr r7, [sp, #0]\n\t"
+                     "subs r7, r7, #1\n\t"
+                     "str r7, [sp, #0]\n\t"
+                     "bne 1b\n\t"
+                     "add sp, sp, #16\n\t"
+                     "pop {r4-r11, pc}\n\t");
+}
+
 /* The whole layer. fast: activation range [-128, 127] and every shift <= 0: full blocks are
  * requantized in asm, by epi2_fast when every channel passed dsp_fast_chan (allfast), else by
  * epi2_exact; the last odd pixel and an odd last channel in C (out8). */
@@ -202,7 +323,16 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
             fill_col_any(col + 4, tail1, col + 2 * k, k, a->in, a->ih, a->iw, a->ic, a->kh, a->kw, y1, x1, a->dh,
                          a->dw, a->in_off);
         }
-        for (o = 0; o + 1 < oc; o += 2, w0 += 2 * k, pb += 8, pm += 8, ps += 8) {
+        o = 0;
+        if (fast && allfast && two && grouped && oc >= 2) {
+            mm2_args_t m2;
+            m2.col = col, m2.w = w0, m2.k = k, m2.ng = ng, m2.bias = pb, m2.oc4 = 4 * oc, m2.out = out0, m2.oc = oc;
+            m2.pairs = oc >> 1, m2.out_off = out_off;
+            mm2_pairs(&m2);
+            o = oc & ~1;
+            w0 += (size_t)o * k, pb += 4 * o, pm += 4 * o, ps += 4 * o;
+        }
+        for (; o + 1 < oc; o += 2, w0 += 2 * k, pb += 8, pm += 8, ps += 8) {
             int32_t m, sh, f;
             acc[0] = acc[2] = dsp_ldi32(pb);
             acc[1] = acc[3] = dsp_ldi32(pb + 4);
