@@ -240,60 +240,93 @@ typedef struct mm2_args {
     "ssat " B ", #8, " B "\n\t"                                                                                      \
     "strb " B ", [r8, r9]\n\t"
 
+/* the same, exact for any accumulator and shift <= 0 (SMLAL form, the channel's mask in lr;
+ * r5 saved at [sp, #16] meanwhile) */
+#define MM2_EPIX1(A, STORE)                                                                                          \
+    "mov r12, #0x40000000\n\t"                                                                                       \
+    "mov r5, #0\n\t"                                                                                                 \
+    "smlal r12, r5, " A ", r11\n\t"                                                                                  \
+    "lsr r12, r12, #31\n\t"                                                                                          \
+    "orr r12, r12, r5, lsl #1\n\t"                                                                                   \
+    "and r5, r12, lr\n\t"                                                                                            \
+    "rsb r5, r5, lr, asr #1\n\t"                                                                                     \
+    "add r5, r5, r12, lsr #31\n\t"                                                                                   \
+    "asr r12, r12, r6\n\t"                                                                                           \
+    "add r12, r12, r5, lsr #31\n\t"                                                                                  \
+    "add r12, r12, r10\n\t"                                                                                          \
+    "ssat r12, #8, r12\n\t" STORE "\n\t"
+#define MM2_EPIX(A, B)                                                                                               \
+    "ldr r11, [r4]\n\t"                                                                                              \
+    "ldr r6, [r4, r7]\n\t"                                                                                           \
+    "rsb r6, r6, #0\n\t"                                                                                             \
+    "mvn lr, #0\n\t"                                                                                                 \
+    "lsl lr, lr, r6\n\t"                                                                                             \
+    "mvn lr, lr\n\t" MM2_EPIX1(A, "strb r12, [r8]") MM2_EPIX1(B, "strb r12, [r8, r9]")
+
 /* For each channel pair: accumulators from the biases, the 2x2 SMLAD loop (2 groups per trip),
- * dsp_rq_fast + output offset + SSAT for the 4 outputs. Only for layers where every channel
- * passed dsp_fast_chan and the activation range is [-128, 127]. Stack: pairs left, bias pointer,
- * output pointer, args. */
+ * requantization + output offset + SSAT of the 4 outputs (EPI: MM2_EPI = dsp_rq_fast, for
+ * layers whose channels all passed dsp_fast_chan; MM2_EPIX = exact, every shift <= 0), activation
+ * range [-128, 127]. Stack: pairs left, bias pointer, output pointer, args, saved r5. */
+#define MM2_BODY(EPI)                                                                                                \
+    "push {r4-r11, lr}\n\t"                                                                                          \
+    "sub sp, sp, #24\n\t"                                                                                            \
+    "str r0, [sp, #12]\n\t"                                                                                          \
+    "ldr r1, [r0, #32]\n\t"                                                                                          \
+    "str r1, [sp, #0]\n\t"                                                                                           \
+    "ldr r1, [r0, #16]\n\t"                                                                                          \
+    "str r1, [sp, #4]\n\t"                                                                                           \
+    "ldr r1, [r0, #24]\n\t"                                                                                          \
+    "str r1, [sp, #8]\n\t"                                                                                           \
+    "ldr r5, [r0, #4]\n\t"                                                                                           \
+    "1:\n\t"                                                                                                         \
+    "ldr r12, [sp, #12]\n\t"                                                                                         \
+    "ldr r4, [r12, #0]\n\t"                                                                                          \
+    "ldr r7, [r12, #12]\n\t"                                                                                         \
+    "ldr r8, [r12, #8]\n\t"                                                                                          \
+    "add r6, r5, r8\n\t"                                                                                             \
+    "ldr r8, [sp, #4]\n\t"                                                                                           \
+    "ldr r0, [r8]\n\t"                                                                                               \
+    "ldr r1, [r8, #4]\n\t"                                                                                           \
+    "mov r2, r0\n\t"                                                                                                 \
+    "mov r3, r1\n\t"                                                                                                 \
+    "tst r7, #1\n\t"                                                                                                 \
+    "beq 2f\n\t" MM2_GROUP "2:\n\t"                                                                                  \
+    "lsrs r7, r7, #1\n\t"                                                                                            \
+    "beq 3f\n\t"                                                                                                     \
+    "4:\n\t" MM2_GROUP MM2_GROUP "subs r7, r7, #1\n\t"                                                               \
+    "bne 4b\n\t"                                                                                                     \
+    "3:\n\t"                                                                                                         \
+    "str r6, [sp, #16]\n\t"                                                                                          \
+    "ldr r12, [sp, #12]\n\t"                                                                                         \
+    "ldr r4, [sp, #4]\n\t"                                                                                           \
+    "ldr r7, [r12, #20]\n\t"                                                                                         \
+    "ldr r8, [sp, #8]\n\t"                                                                                           \
+    "ldr r9, [r12, #28]\n\t"                                                                                         \
+    "ldr r10, [r12, #36]\n\t"                                                                                        \
+    "add r4, r4, r7\n\t" EPI("r0", "r2") "add r4, r4, #4\n\t"                                                        \
+    "add r8, r8, #1\n\t" EPI("r1", "r3") "add r8, r8, #1\n\t"                                                        \
+    "str r8, [sp, #8]\n\t"                                                                                           \
+    "sub r4, r4, r7\n\t"                                                                                             \
+    "add r4, r4, #4\n\t"                                                                                             \
+    "str r4, [sp, #4]\n\t"                                                                                           \
+    "ldr r5, [sp, #16]\n\t"                                                                                          \
+    "ldr r7, [sp, #0]\n\t"                                                                                           \
+    "subs r7, r7, #1\n\t"                                                                                            \
+    "str r7, [sp, #0]\n\t"                                                                                           \
+    "bne 1b\n\t"                                                                                                     \
+    "add sp, sp, #24\n\t"                                                                                            \
+    "pop {r4-r11, pc}\n\t"
+
 __attribute__((naked, noinline)) static void mm2_pairs(const mm2_args_t *a)
 {
     (void)a;
-    __asm__ volatile("push {r4-r11, lr}\n\t"
-                     "sub sp, sp, #16\n\t"
-                     "str r0, [sp, #12]\n\t"
-                     "ldr r1, [r0, #32]\n\t"
-                     "str r1, [sp, #0]\n\t"
-                     "ldr r1, [r0, #16]\n\t"
-                     "str r1, [sp, #4]\n\t"
-                     "ldr r1, [r0, #24]\n\t"
-                     "str r1, [sp, #8]\n\t"
-                     "ldr r5, [r0, #4]\n\t"
-                     "1:\n\t"
-                     "ldr r12, [sp, #12]\n\t"
-                     "ldr r4, [r12, #0]\n\t"
-                     "ldr r7, [r12, #12]\n\t"
-                     "ldr r8, [r12, #8]\n\t"
-                     "add r6, r5, r8\n\t"
-                     "ldr r8, [sp, #4]\n\t"
-                     "ldr r0, [r8]\n\t"
-                     "ldr r1, [r8, #4]\n\t"
-                     "mov r2, r0\n\t"
-                     "mov r3, r1\n\t"
-                     "tst r7, #1\n\t"
-                     "beq 2f\n\t" MM2_GROUP "2:\n\t"
-                     "lsrs r7, r7, #1\n\t"
-                     "beq 3f\n\t"
-                     "4:\n\t" MM2_GROUP MM2_GROUP "subs r7, r7, #1\n\t"
-                     "bne 4b\n\t"
-                     "3:\n\t"
-                     "mov r5, r6\n\t"
-                     "ldr r12, [sp, #12]\n\t"
-                     "ldr r4, [sp, #4]\n\t"
-                     "ldr r7, [r12, #20]\n\t"
-                     "ldr r8, [sp, #8]\n\t"
-                     "ldr r9, [r12, #28]\n\t"
-                     "ldr r10, [r12, #36]\n\t"
-                     "add r4, r4, r7\n\t" MM2_EPI("r0", "r2") "add r4, r4, #4\n\t"
-                     "add r8, r8, #1\n\t" MM2_EPI("r1", "r3") "add r8, r8, #1\n\t"
-                     "str r8, [sp, #8]\n\t"
-                     "sub r4, r4, r7\n\t"
-                     "add r4, r4, #4\n\t"
-                     "str r4, [sp, #4]\n\t"
-                     "ldr r7, [sp, #0]\n\t"
-                     "subs r7, r7, #1\n\t"
-                     "str r7, [sp, #0]\n\t"
-                     "bne 1b\n\t"
-                     "add sp, sp, #16\n\t"
-                     "pop {r4-r11, pc}\n\t");
+    __asm__ volatile(MM2_BODY(MM2_EPI));
+}
+
+__attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a)
+{
+    (void)a;
+    __asm__ volatile(MM2_BODY(MM2_EPIX));
 }
 
 /* The whole layer. fast: activation range [-128, 127] and every shift <= 0: full blocks are
@@ -324,11 +357,14 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
                          a->dw, a->in_off);
         }
         o = 0;
-        if (fast && allfast && two && grouped && oc >= 2) {
+        if (fast && two && grouped && oc >= 2) {
             mm2_args_t m2;
             m2.col = col, m2.w = w0, m2.k = k, m2.ng = ng, m2.bias = pb, m2.oc4 = 4 * oc, m2.out = out0, m2.oc = oc;
             m2.pairs = oc >> 1, m2.out_off = out_off;
-            mm2_pairs(&m2);
+            if (allfast)
+                mm2_pairs(&m2);
+            else
+                mm2_pairs_exact(&m2);
             o = oc & ~1;
             w0 += (size_t)o * k, pb += 4 * o, pm += 4 * o, ps += 4 * o;
         }
