@@ -40,8 +40,9 @@ static inline emc_status_t g_conv_check(emc_check_t *c, int depthwise)
         emc_chk_main(c, CF_OUT, emc_f(b, CF_OUT), (uint64_t)emc_f(b, CF_OH) * emc_f(b, CF_OW) * oc))
         return c->err.status;
     /* DSP kernels' scratch (ports/cortex_m), counted in every build: conv two int16 im2col
-     * columns (+ one natural-order column when IC % 4 != 0), depthwise one int32 per channel */
-    emc_need_cpu_scratch(c, depthwise ? 4u * (size_t)oc
+     * columns (+ one natural-order column when IC % 4 != 0), depthwise per channel its start
+     * accumulator and weights (4 + KH*KW bytes) */
+    emc_need_cpu_scratch(c, depthwise ? (4u + (size_t)emc_f(b, CF_KH) * emc_f(b, CF_KW)) * oc
                                       : ((emc_f(b, CF_IC) & 3u) ? 6u : 4u) *
                                             (((size_t)emc_f(b, CF_KH) * emc_f(b, CF_KW) * emc_f(b, CF_IC) + 1u) & ~(size_t)1u));
     emc_set_out(c, 0, emc_f(b, CF_OUT), emc_f(b, CF_OH) * emc_f(b, CF_OW) * oc, EMC_DT_I8);

@@ -1,10 +1,13 @@
 /* GENERIC_DEPTHWISE_CONV2D on the Cortex-M DSP extension (bit-exact with
  * kernels/generic/g_depthwise_conv2d.c), depth multiplier 1 (others: portable kernel).
- * NHWC keeps 4 channels in one word: per in-image tap one input word and one weight word,
- * SXTB16 / SXTB16 ROR 8 to halfword pairs, SMLABB / SMLATT into 4 per-channel accumulators.
- * Pixels whose taps are all in the image start from bias + input_offset * sum(weights) (kept in
- * the arena's CPU scratch, 4 bytes per channel) and multiply raw inputs; border pixels add the
- * offset per tap (SADD16) and skip out-of-image taps as the reference does. */
+ * NHWC keeps 4 channels in one word: per tap one input word and one weight word, SXTB16 /
+ * SXTB16 ROR 8 to halfword pairs, SMLABB / SMLATT into 4 per-channel accumulators.
+ * Per layer the weights are regrouped in the arena's CPU scratch ((4 + KH*KW) * C bytes): per group
+ * of 4 channels, bias + input_offset * sum(weights) (the accumulator start of a pixel whose taps
+ * are all inside the image: then sum w*(x+off) = that + sum w*x), then the group's weight word of
+ * every tap, so interior pixels read both sequentially (3x3 with the fast requantization: one asm
+ * routine per pixel). Border pixels add the offset per tap (SADD16) and skip out-of-image taps as
+ * the reference does. */
 #include "emc_dsp.h"
 
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
@@ -38,9 +41,84 @@ typedef struct dw_args {
     const int8_t *in, *w;
     int8_t *out;
     const uint8_t *bias, *mul, *shf;
-    const int32_t *beff;
+    const uint32_t *blk; /* per group: 4 start accumulators, then one weight word per tap */
     int32_t ih, iw, ch, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, in_off, out_off, lo, hi;
 } dw_args_t;
+
+/* ---- interior 3x3 pixel, every group, dsp_rq_fast epilogue: asm ---- */
+typedef struct dw33_args {
+    int32_t groups;        /* 0: groups of 4 channels left (>= 1) */
+    const uint8_t *pm;     /* 4: multipliers of the current group (shifts oc4 bytes further) */
+    int8_t *po;            /* 8: outputs of the current group */
+    int32_t rs, cs, cs2;   /* 12, 16, 20: input bytes between tap rows, tap columns, two columns */
+    int32_t oc4;           /* 24 */
+    int32_t out_off;       /* 28 */
+    const uint32_t *blk;   /* 32: first group's block */
+    const int8_t *in;      /* 36: first group's top-left input tap */
+} dw33_args_t;
+
+#define DW33_TAP(ADDR)                                                                                               \
+    "ldr r9, " ADDR "\n\t"                                                                                           \
+    "ldr r10, [r4], #4\n\t"                                                                                          \
+    "sxtb16 r11, r9\n\t"                                                                                             \
+    "sxtb16 r9, r9, ror #8\n\t"                                                                                      \
+    "sxtb16 r12, r10\n\t"                                                                                            \
+    "sxtb16 r10, r10, ror #8\n\t"                                                                                    \
+    "smlabb r0, r11, r12, r0\n\t"                                                                                    \
+    "smlatt r2, r11, r12, r2\n\t"                                                                                    \
+    "smlabb r1, r9, r10, r1\n\t"                                                                                     \
+    "smlatt r3, r9, r10, r3\n\t"
+
+#define DW33_EPI(A, J)                                                                                               \
+    "ldr r9, [r6]\n\t"                                                                                               \
+    "ldr r10, [r6, r7]\n\t"                                                                                          \
+    "add r6, r6, #4\n\t"                                                                                             \
+    "rsb r10, r10, #0\n\t"                                                                                           \
+    "mov r11, #1\n\t"                                                                                                \
+    "lsl r11, r11, r10\n\t"                                                                                          \
+    "lsl r12, " A ", #1\n\t"                                                                                         \
+    "smmulr r12, r12, r9\n\t"                                                                                        \
+    "add " A ", r12, r11, lsr #1\n\t"                                                                                \
+    "sub " A ", " A ", r12, lsr #31\n\t"                                                                             \
+    "asr " A ", " A ", r10\n\t"                                                                                      \
+    "add " A ", " A ", lr\n\t"                                                                                       \
+    "ssat " A ", #8, " A "\n\t"                                                                                      \
+    "strb " A ", [r8, #" J "]\n\t"
+
+__attribute__((naked, noinline)) static void dw33_pixel(dw33_args_t *a)
+{
+    (void)a;
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "sub sp, sp, #8\n\t"
+                     "str r0, [sp, #0]\n\t"
+                     "ldr r4, [r0, #32]\n\t"
+                     "ldr r5, [r0, #36]\n\t"
+                     "1:\n\t"
+                     "ldr r12, [sp, #0]\n\t"
+                     "ldr r6, [r12, #12]\n\t"
+                     "ldr r7, [r12, #16]\n\t"
+                     "ldr r8, [r12, #20]\n\t"
+                     "ldm r4!, {r0-r3}\n\t"
+                     "mov lr, r5\n\t" DW33_TAP("[lr]") DW33_TAP("[lr, r7]") DW33_TAP("[lr, r8]")
+                     "add lr, lr, r6\n\t" DW33_TAP("[lr]") DW33_TAP("[lr, r7]") DW33_TAP("[lr, r8]")
+                     "add lr, lr, r6\n\t" DW33_TAP("[lr]") DW33_TAP("[lr, r7]") DW33_TAP("[lr, r8]")
+                     "add r5, r5, #4\n\t"
+                     "ldr lr, [sp, #0]\n\t"
+                     "ldr r6, [lr, #4]\n\t"
+                     "ldr r7, [lr, #24]\n\t"
+                     "ldr r8, [lr, #8]\n\t"
+                     "ldr lr, [lr, #28]\n\t" DW33_EPI("r0", "0") DW33_EPI("r1", "1") DW33_EPI("r2", "2")
+                         DW33_EPI("r3", "3") "ldr r12, [sp, #0]\n\t"
+                     "str r6, [r12, #4]\n\t"
+                     "add r8, r8, #4\n\t"
+                     "str r8, [r12, #8]\n\t"
+                     "ldr r9, [r12, #0]\n\t"
+                     "subs r9, r9, #1\n\t"
+                     "str r9, [r12, #0]\n\t"
+                     "bne 1b\n\t"
+                     "add sp, sp, #8\n\t"
+                     "pop {r4-r11, pc}\n\t");
+}
 
 static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, int mode)
 {
@@ -67,33 +145,22 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
             pin = a->in + ((size_t)(y0 + dh * ky0) * iw + (x0 + dw * kx0)) * ch;
             pw = a->w + ((size_t)ky0 * kw + kx0) * ch;
             if (ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw) {
-                /* interior: offset folded into beff, raw inputs */
-                if (k33) {
-                    const int8_t *r0 = pin, *r1 = pin + rstep, *r2 = r1 + rstep, *tw = pw;
-                    for (c = 0; c < g4; c += 4, r0 += 4, r1 += 4, r2 += 4, tw += 4) {
-                        int32_t a0 = a->beff[c], a1 = a->beff[c + 1], a2 = a->beff[c + 2], a3 = a->beff[c + 3];
-                        DW_TAP(dsp_ld32(r0), dsp_ld32(tw));
-                        DW_TAP(dsp_ld32(r0 + cstep), dsp_ld32(tw + ch));
-                        DW_TAP(dsp_ld32(r0 + 2 * cstep), dsp_ld32(tw + 2 * ch));
-                        DW_TAP(dsp_ld32(r1), dsp_ld32(tw + 3 * ch));
-                        DW_TAP(dsp_ld32(r1 + cstep), dsp_ld32(tw + 4 * ch));
-                        DW_TAP(dsp_ld32(r1 + 2 * cstep), dsp_ld32(tw + 5 * ch));
-                        DW_TAP(dsp_ld32(r2), dsp_ld32(tw + 6 * ch));
-                        DW_TAP(dsp_ld32(r2 + cstep), dsp_ld32(tw + 7 * ch));
-                        DW_TAP(dsp_ld32(r2 + 2 * cstep), dsp_ld32(tw + 8 * ch));
-                        out1(po + c, a0, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
-                        out1(po + c + 1, a1, a->mul + 4u * c + 4u, oc4, out_off, lo, hi, mode);
-                        out1(po + c + 2, a2, a->mul + 4u * c + 8u, oc4, out_off, lo, hi, mode);
-                        out1(po + c + 3, a3, a->mul + 4u * c + 12u, oc4, out_off, lo, hi, mode);
-                    }
+                /* interior: start from the block's bias + offset * sum(w), raw inputs */
+                if (mode == 2 && k33 && g4) {
+                    dw33_args_t d;
+                    d.groups = g4 >> 2, d.pm = a->mul, d.po = po, d.rs = (int32_t)rstep, d.cs = (int32_t)cstep;
+                    d.cs2 = 2 * (int32_t)cstep, d.oc4 = oc4, d.out_off = out_off, d.blk = a->blk, d.in = pin;
+                    dw33_pixel(&d);
                 } else {
+                    const uint32_t *bk = a->blk;
                     for (c = 0; c < g4; c += 4) {
-                        int32_t a0 = a->beff[c], a1 = a->beff[c + 1], a2 = a->beff[c + 2], a3 = a->beff[c + 3];
-                        const int8_t *ri = pin + c, *rw = pw + c;
+                        int32_t a0 = (int32_t)bk[0], a1 = (int32_t)bk[1], a2 = (int32_t)bk[2], a3 = (int32_t)bk[3];
+                        const int8_t *ri = pin + c;
+                        bk += 4;
                         for (ky = 0; ky < kh; ky++, ri += rstep) {
                             const int8_t *ti = ri;
-                            for (kx = 0; kx < kw; kx++, ti += cstep, rw += ch)
-                                DW_TAP(dsp_ld32(ti), dsp_ld32(rw));
+                            for (kx = 0; kx < kw; kx++, ti += cstep)
+                                DW_TAP(dsp_ld32(ti), *bk++);
                         }
                         out1(po + c, a0, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
                         out1(po + c + 1, a1, a->mul + 4u * c + 4u, oc4, out_off, lo, hi, mode);
@@ -141,11 +208,12 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     const emc_body_t *b = x->b;
     dw_args_t a;
     int32_t o, j, ntap, oc = (int32_t)emc_f(b, CF_OC);
-    int32_t *beff = (int32_t *)(void *)x->m->scratch;
+    uint32_t *blk = (uint32_t *)(void *)x->m->scratch;
     uint32_t bound;
     int fast;
 
-    if (emc_f(b, CF_DM) != 1u || (size_t)oc * 4u > x->m->scratch_size)
+    if (emc_f(b, CF_DM) != 1u ||
+        (size_t)oc * (4u + emc_f(b, CF_KH) * emc_f(b, CF_KW)) > x->m->scratch_size)
         return 0;
     a.in = (const int8_t *)(x->main + emc_f(b, CF_IN));
     a.out = (int8_t *)(x->main + emc_f(b, CF_OUT));
@@ -157,23 +225,28 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     a.out_off = emc_fi(b, CF_OUT_OFF), a.lo = emc_fi(b, CF_ACT_MIN), a.hi = emc_fi(b, CF_ACT_MAX);
     a.bias = b->p + 4 * CF_N, a.mul = a.bias + 4u * (uint32_t)oc, a.shf = a.mul + 4u * (uint32_t)oc;
     a.w = (const int8_t *)(a.shf + 4u * (uint32_t)oc);
-    a.beff = beff;
+    a.blk = blk;
     ntap = a.kh * a.kw;
     for (o = 0; o < oc; o++)
         if (!dsp_rq_exact(dsp_ldi32(a.mul + 4u * o), dsp_ldi32(a.shf + 4u * o)))
             return 0;
-    /* bias + input offset * (sum of the channel's weights): the accumulator start of a pixel
-     * whose taps are all inside the image (then sum w*(x+off) = that + sum w*x) */
+    /* per group of 4 channels: bias + in_off * sum(w), then the weight word of each tap */
     bound = dsp_fast_bound((uint64_t)ntap * 32640u); /* |x + in_off| <= 255, |w| <= 128 */
     fast = a.lo == -128 && a.hi == 127 && bound != 0;
-    for (o = 0; o < oc; o++) {
-        int32_t sw8 = 0, bv = dsp_ldi32(a.bias + 4u * o);
+    for (o = 0; o < (oc & ~3); o += 4) {
+        uint32_t *bk = blk + (size_t)(o >> 2) * (4u + (uint32_t)ntap);
+        for (j = 0; j < 4; j++) {
+            int32_t sw8 = 0, bv = dsp_ldi32(a.bias + 4u * (o + j)), t;
+            for (t = 0; t < ntap; t++)
+                sw8 += a.w[(size_t)t * oc + o + j];
+            bk[j] = (uint32_t)bv + (uint32_t)(sw8 * a.in_off);
+        }
         for (j = 0; j < ntap; j++)
-            sw8 += a.w[(size_t)j * oc + o];
-        beff[o] = (int32_t)((uint32_t)bv + (uint32_t)(sw8 * a.in_off));
-        if (!dsp_fast_chan(bv, dsp_ldi32(a.shf + 4u * o), bound))
-            fast = 0;
+            bk[4 + j] = dsp_ld32(a.w + (size_t)j * oc + o);
     }
+    for (o = 0; o < oc; o++)
+        if (!dsp_fast_chan(dsp_ldi32(a.bias + 4u * o), dsp_ldi32(a.shf + 4u * o), bound))
+            fast = 0;
     for (o = 0; o < oc; o++)
         if (dsp_ldi32(a.shf + 4u * o) > 0)
             break;
