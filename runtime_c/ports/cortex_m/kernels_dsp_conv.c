@@ -357,7 +357,7 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
                          a->dw, a->in_off);
         }
         o = 0;
-        if (fast && two && grouped && oc >= 2) {
+        if (fast && two && nt == 0 && ng > 0 && oc >= 2) {
             mm2_args_t m2;
             m2.col = col, m2.w = w0, m2.k = k, m2.ng = ng, m2.bias = pb, m2.oc4 = 4 * oc, m2.out = out0, m2.oc = oc;
             m2.pairs = oc >> 1, m2.out_off = out_off;

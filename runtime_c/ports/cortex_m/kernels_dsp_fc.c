@@ -1,7 +1,8 @@
 /* GENERIC_FULLY_CONNECTED on the Cortex-M DSP extension (bit-exact with
- * kernels/generic/g_fully_connected.c). Two output rows at a time share the expansion of the
- * input row: per 4 inputs one input word -> SXTB16 / SXTB16 ROR 8 (+ input offset, SADD16),
- * per row one weight word -> SXTB16 / SXTB16 ROR 8 (+ weight offset when nonzero), 2 SMLAD. */
+ * kernels/generic/g_fully_connected.c). Three output rows at a time (asm; the rest two at a time,
+ * and any weight offset, in C) share the expansion of the input row: per 4 inputs one input word
+ * -> SXTB16 / SXTB16 ROR 8 (+ input offset, SADD16), per row one weight word -> SXTB16 / SXTB16
+ * ROR 8 (+ weight offset when nonzero), 2 SMLAD. */
 #include "emc_dsp.h"
 
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
@@ -9,6 +10,45 @@
 enum { F_FLAGS, F_IN, F_OUT, F_BATCH, F_ID, F_OD, F_IN_OFF, F_W_OFF, F_OUT_OFF, F_MIN, F_MAX, F_PERCH, N_FIELDS };
 
 static inline int32_t wrap_add(int32_t a, int32_t p) { return (int32_t)((uint32_t)a + (uint32_t)p); }
+
+/* 3 output rows over ng >= 1 groups of 4 inputs (weight offset 0): per group one input word
+ * (SXTB16 / SXTB16 ROR 8, + input offset by SADD16) shared by the 3 rows' weight words. */
+static __attribute__((noinline)) void mac3(const int8_t *xp, const int8_t *w0, const int8_t *w1,
+                                                       const int8_t *w2, int32_t ng, uint32_t off2, int32_t acc[3])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2];
+    uint32_t xa, xb, v, t;
+    __asm__ volatile("1:\n\t"
+                     "ldr %[xa], [%[xp]], #4\n\t"
+                     "sxtb16 %[xb], %[xa], ror #8\n\t"
+                     "sxtb16 %[xa], %[xa]\n\t"
+                     "sadd16 %[xb], %[xb], %[off2]\n\t"
+                     "sadd16 %[xa], %[xa], %[off2]\n\t"
+                     "ldr %[v], [%[w0]], #4\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad %[a0], %[xa], %[t], %[a0]\n\t"
+                     "smlad %[a0], %[xb], %[v], %[a0]\n\t"
+                     "ldr %[v], [%[w1]], #4\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad %[a1], %[xa], %[t], %[a1]\n\t"
+                     "smlad %[a1], %[xb], %[v], %[a1]\n\t"
+                     "ldr %[v], [%[w2]], #4\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad %[a2], %[xa], %[t], %[a2]\n\t"
+                     "smlad %[a2], %[xb], %[v], %[a2]\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [xp] "+r"(xp), [w0] "+r"(w0), [w1] "+r"(w1),
+                       [w2] "+r"(w2), [n] "+r"(ng), [xa] "=&r"(xa), [xb] "=&r"(xb), [v] "=&r"(v), [t] "=&r"(t)
+                     : [off2] "r"(off2)
+                     : "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+}
 
 int emc_dsp_fully_connected(emc_exec_t *x)
 {
@@ -30,7 +70,25 @@ int emc_dsp_fully_connected(emc_exec_t *x)
     for (n = 0; n < nb; n++) {
         const int8_t *xr = in + (size_t)n * id;
         int8_t *po = out + (size_t)n * od;
-        for (o = 0; o < od; o += 2) {
+        o = 0;
+        if (w_off == 0 && ng > 0)
+            for (; o + 3 <= od; o += 3) {
+                const int8_t *w0 = w + (size_t)o * id;
+                int32_t acc[3], j;
+                acc[0] = dsp_ldi32(bias + 4u * o);
+                acc[1] = dsp_ldi32(bias + 4u * o + 4u);
+                acc[2] = dsp_ldi32(bias + 4u * o + 8u);
+                mac3(xr, w0, w0 + id, w0 + 2 * id, (int32_t)ng, off2, acc);
+                for (j = 0; j < 3; j++) {
+                    const int8_t *wr = w0 + (size_t)j * id;
+                    uint32_t q = perch ? 4u * (o + j) : 0u;
+                    for (i = ng * 4; i < id; i++)
+                        acc[j] = wrap_add(acc[j], wr[i] * (xr[i] + in_off));
+                    po[o + j] = dsp_clamp(dsp_requant(acc[j], dsp_rq(dsp_ldi32(mul + q), dsp_ldi32(sh + q))) + out_off,
+                                          lo, hi);
+                }
+            }
+        for (; o < od; o += 2) {
             int pair = o + 1 < od;
             const int8_t *w0 = w + (size_t)o * id, *w1 = pair ? w0 + id : w0, *xp = xr;
             int32_t acc0 = dsp_ldi32(bias + 4u * o), acc1 = pair ? dsp_ldi32(bias + 4u * o + 4u) : 0;
