@@ -10,7 +10,6 @@ report. Options:
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import subprocess
 
@@ -105,7 +104,7 @@ def pytest_sessionfinish(session, exitstatus):
         s.dut.close()
     outdir = pathlib.Path(session.config.getoption("--report"))
     outdir.mkdir(parents=True, exist_ok=True)
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    worker = getattr(session.config, "workerinput", {}).get("workerid")
     if worker:                                   # xdist worker: leave a part for the controller
         if _RESULTS:
             (outdir / f"part-{worker}.json").write_text(json.dumps([_as_dict(r) for r in _RESULTS]))
