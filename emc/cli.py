@@ -45,6 +45,9 @@ def cmd_info(args):
     else:
         print("  KPU RAM: unused")
     print(f"  parameters: {_fmt_bytes(params)}")
+    from .kmodel.arena import arena_bytes
+    print(f"  runtime_c arena: {arena_bytes(m):,} B (software KPU), {arena_bytes(m, hardware_kpu=True):,} B "
+          f"(K210 hardware KPU)")
     return 0
 
 

@@ -25,6 +25,8 @@ class ConversionReport:
     metrics: dict = field(default_factory=dict)
     times: dict = field(default_factory=dict)
     quant: dict = field(default_factory=dict)
+    arena: int = 0                   # bytes runtime_c needs (software KPU), see emc.kmodel.arena
+    arena_hw: int = 0                # the same with the K210 hardware-KPU port
     layer_errors: list = field(default_factory=list)   # (layer index, tensor, cosine, max abs / range)
 
     def text(self):
@@ -38,6 +40,9 @@ class ConversionReport:
         lines.append(f"layers: {len(self.layers)} ({nk} KPU, {len(self.layers) - nk} CPU); "
                      f"main buffer {self.main_mem} bytes; KPU RAM {self.kpu_rows * 64} bytes "
                      f"({self.kpu_rows} rows); file {self.file_size} bytes")
+        if self.arena:
+            lines.append(f"runtime_c arena: {self.arena} bytes with the software KPU, {self.arena_hw} bytes with the "
+                         f"K210 hardware KPU (emc_arena_required; nothing else is allocated)")
         if self.input_quant is None:
             lines.append("input: float32 vector (layer 0 is FULLY_CONNECTED)")
         else:
@@ -125,6 +130,8 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
                            comp.kpu_rows, size, iq if len(in_shape) == 3 else None, comp.output_names,
                            times=times)
     rep.quant = {tn: comp.q(tn) for tn in g.tensors if tn in ranges}
+    from .kmodel.arena import arena_bytes
+    rep.arena, rep.arena_hw = arena_bytes(model), arena_bytes(model, hardware_kpu=True)
     if eval_limit:
         t = time.time()
         n = min(eval_limit, len(data.x))
