@@ -44,7 +44,7 @@ static inline emc_status_t g_conv_check(emc_check_t *c, int depthwise)
      * accumulator and weights (4 + KH*KW bytes) */
     emc_need_cpu_scratch(c, depthwise ? (4u + (size_t)emc_f(b, CF_KH) * emc_f(b, CF_KW)) * oc
                                       : ((emc_f(b, CF_IC) & 3u) ? 6u : 4u) *
-                                            (((size_t)emc_f(b, CF_KH) * emc_f(b, CF_KW) * emc_f(b, CF_IC) + 1u) & ~(size_t)1u));
+                                            (((size_t)emc_f(b, CF_KH) * emc_f(b, CF_KW) * emc_f(b, CF_IC) + 3u) & ~(size_t)3u));
     emc_set_out(c, 0, emc_f(b, CF_OUT), emc_f(b, CF_OH) * emc_f(b, CF_OW) * oc, EMC_DT_I8);
     c->out.rank = 3;
     c->out.shape[0] = emc_f(b, CF_OH);

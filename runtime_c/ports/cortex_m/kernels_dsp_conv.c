@@ -3,10 +3,10 @@
  * with the input offset added (padding = 0, which adds nothing, like the skipped taps of the
  * reference), every group of 4 stored reordered [x0 x2][x1 x3] so that SXTB16(w) and
  * SXTB16(w ROR 8) of 4 raw int8 weights pair with them in SMLAD, the two pixels' groups
- * interleaved (8 int16 per group), then the K % 4 tails of both. A 2 pixels x 2 output channels
+ * interleaved (8 int16 per group; the last group zero padded when K % 4 != 0). A 2 pixels x 2 output channels
  * block (inline asm, unrolled twice): per group 2 weight LDR, 2 LDRD, 4 SXTB16, 8 SMLAD.
- * Scratch: 2 * K int16, + K int16 (natural-order column) when IC % 4 != 0; the loader reserves
- * 4 * align2(K) or 6 * align2(K) bytes (emc_need_cpu_scratch in g_conv_check).
+ * Scratch: 2 * align4(K) int16, + align4(K) int16 (natural-order column) when IC % 4 != 0; the
+ * loader reserves 4 * align4(K) or 6 * align4(K) bytes (emc_need_cpu_scratch in g_conv_check).
  * The 32-bit SMLAD accumulator wraps exactly like the reference's g_wrap32(int64 sum). */
 #include "emc_dsp.h"
 
@@ -43,13 +43,13 @@ static void fill_col4(int16_t *dst, const int8_t *in, int32_t ih, int32_t iw, in
     }
 }
 
-/* Any ic: the column in natural order into tmp (k int16, 4-byte aligned), then group g to
- * dst[8g..8g+3] as [x0 x2][x1 x3] and the k % 4 tail to tail[]. */
-static void fill_col_any(int16_t *dst, int16_t *tail, int16_t *tmp, int32_t k, const int8_t *in, int32_t ih,
-                         int32_t iw, int32_t ic, int32_t kh, int32_t kw, int32_t y0, int32_t x0, int32_t dh,
-                         int32_t dw, int32_t in_off)
+/* Any ic: the column in natural order into tmp (align4(k) int16, 4-byte aligned, zero padded to a
+ * whole group), then group g to dst[8g..8g+3] as [x0 x2][x1 x3]. */
+static void fill_col_any(int16_t *dst, int16_t *tmp, int32_t k, const int8_t *in, int32_t ih, int32_t iw,
+                         int32_t ic, int32_t kh, int32_t kw, int32_t y0, int32_t x0, int32_t dh, int32_t dw,
+                         int32_t in_off)
 {
-    int32_t ky, kx, c, g, ng = k >> 2;
+    int32_t ky, kx, c, g, ng = (k + 3) >> 2;
     int16_t *t = tmp;
     for (ky = 0; ky < kh; ky++) {
         int32_t iy = y0 + dh * ky;
@@ -74,13 +74,13 @@ static void fill_col_any(int16_t *dst, int16_t *tail, int16_t *tmp, int32_t k, c
             }
         }
     }
+    for (c = k; c < 4 * ng; c++)
+        tmp[c] = 0;
     for (g = 0; g < ng; g++) {
         uint32_t u0 = dsp_ld32(tmp + 4 * g), u1 = dsp_ld32(tmp + 4 * g + 2);
         dsp_st32(dst + 8 * g, (u0 & 0xFFFFu) | (u1 << 16));
         dsp_st32(dst + 8 * g + 2, (u0 >> 16) | (u1 & 0xFFFF0000u));
     }
-    for (c = 4 * ng; c < k; c++)
-        tail[c - 4 * ng] = tmp[c];
 }
 
 #define MAC_GROUP(X0, X1)                                                                                            \
@@ -240,8 +240,7 @@ typedef struct mm2_args {
     "ssat " B ", #8, " B "\n\t"                                                                                      \
     "strb " B ", [r8, r9]\n\t"
 
-/* the same, exact for any accumulator and shift <= 0 (SMLAL form, the channel's mask in lr;
- * r5 saved at [sp, #16] meanwhile) */
+/* the same, exact for any accumulator and shift <= 0 (SMLAL form, the channel's mask in lr) */
 #define MM2_EPIX1(A, STORE)                                                                                          \
     "mov r12, #0x40000000\n\t"                                                                                       \
     "mov r5, #0\n\t"                                                                                                 \
@@ -266,7 +265,8 @@ typedef struct mm2_args {
 /* For each channel pair: accumulators from the biases, the 2x2 SMLAD loop (2 groups per trip),
  * requantization + output offset + SSAT of the 4 outputs (EPI: MM2_EPI = dsp_rq_fast, for
  * layers whose channels all passed dsp_fast_chan; MM2_EPIX = exact, every shift <= 0), activation
- * range [-128, 127]. Stack: pairs left, bias pointer, output pointer, args, saved r5. */
+ * range [-128, 127]. Stack: pairs left, bias pointer, output pointer, args, next pair's weights
+ * (rows are k bytes apart; the loop reads 4 * ng bytes of each, zero-padded columns beyond k). */
 #define MM2_BODY(EPI)                                                                                                \
     "push {r4-r11, lr}\n\t"                                                                                          \
     "sub sp, sp, #24\n\t"                                                                                            \
@@ -278,12 +278,16 @@ typedef struct mm2_args {
     "ldr r1, [r0, #24]\n\t"                                                                                          \
     "str r1, [sp, #8]\n\t"                                                                                           \
     "ldr r5, [r0, #4]\n\t"                                                                                           \
+    "str r5, [sp, #16]\n\t"                                                                                          \
     "1:\n\t"                                                                                                         \
     "ldr r12, [sp, #12]\n\t"                                                                                         \
     "ldr r4, [r12, #0]\n\t"                                                                                          \
     "ldr r7, [r12, #12]\n\t"                                                                                         \
     "ldr r8, [r12, #8]\n\t"                                                                                          \
+    "ldr r5, [sp, #16]\n\t"                                                                                          \
     "add r6, r5, r8\n\t"                                                                                             \
+    "add r9, r6, r8\n\t"                                                                                             \
+    "str r9, [sp, #16]\n\t"                                                                                          \
     "ldr r8, [sp, #4]\n\t"                                                                                           \
     "ldr r0, [r8]\n\t"                                                                                               \
     "ldr r1, [r8, #4]\n\t"                                                                                           \
@@ -296,7 +300,6 @@ typedef struct mm2_args {
     "4:\n\t" MM2_GROUP MM2_GROUP "subs r7, r7, #1\n\t"                                                               \
     "bne 4b\n\t"                                                                                                     \
     "3:\n\t"                                                                                                         \
-    "str r6, [sp, #16]\n\t"                                                                                          \
     "ldr r12, [sp, #12]\n\t"                                                                                         \
     "ldr r4, [sp, #4]\n\t"                                                                                           \
     "ldr r7, [r12, #20]\n\t"                                                                                         \
@@ -309,7 +312,6 @@ typedef struct mm2_args {
     "sub r4, r4, r7\n\t"                                                                                             \
     "add r4, r4, #4\n\t"                                                                                             \
     "str r4, [sp, #4]\n\t"                                                                                           \
-    "ldr r5, [sp, #16]\n\t"                                                                                          \
     "ldr r7, [sp, #0]\n\t"                                                                                           \
     "subs r7, r7, #1\n\t"                                                                                            \
     "str r7, [sp, #0]\n\t"                                                                                           \
@@ -335,10 +337,16 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
 static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *a, int fast, uint32_t bound,
                                                              int allfast)
 {
-    int32_t npix = a->oh * a->ow, p, o, j, k = a->k, oc = a->oc, ng = a->ng, kt = ng * 4, nt = k - kt;
+    static const uint8_t lane[4] = {0, 2, 1, 3};
+    /* ngp groups of 4 in the columns (the last one zero padded when k % 4 != 0); the asm loop
+     * reads whole weight words, so a padded group would read up to 3 bytes of the next row: it
+     * only takes channel pairs that are followed by another row (lim), the rest is done here with
+     * the whole groups (nfull) and the last k - 4 * nfull elements one by one. */
+    int32_t npix = a->oh * a->ow, p, o, j, k = a->k, oc = a->oc, ngp = (k + 3) >> 2;
+    int32_t nfull = k >> 2, nt = k - 4 * nfull, lim = nt ? (oc - 1) >> 1 : oc >> 1;
     int32_t out_off = a->out_off, lo = a->lo, hi = a->hi, acc[4];
     uint32_t off2 = ((uint32_t)a->in_off & 0xFFFFu) * 0x10001u;
-    int16_t *col = a->col, *tail0 = col + 8 * ng, *tail1 = tail0 + nt;
+    int16_t *col = a->col, *last = col + 8 * nfull;
     int grouped = (a->ic & 3) == 0;
     for (p = 0; p < npix; p += 2) {
         int two = p + 1 < npix;
@@ -351,36 +359,38 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
             fill_col4(col, a->in, a->ih, a->iw, a->ic, a->kh, a->kw, y0, x0, a->dh, a->dw, off2);
             fill_col4(col + 4, a->in, a->ih, a->iw, a->ic, a->kh, a->kw, y1, x1, a->dh, a->dw, off2);
         } else {
-            fill_col_any(col, tail0, col + 2 * k, k, a->in, a->ih, a->iw, a->ic, a->kh, a->kw, y0, x0, a->dh, a->dw,
+            fill_col_any(col, col + 8 * ngp, k, a->in, a->ih, a->iw, a->ic, a->kh, a->kw, y0, x0, a->dh, a->dw,
                          a->in_off);
-            fill_col_any(col + 4, tail1, col + 2 * k, k, a->in, a->ih, a->iw, a->ic, a->kh, a->kw, y1, x1, a->dh,
-                         a->dw, a->in_off);
+            fill_col_any(col + 4, col + 8 * ngp, k, a->in, a->ih, a->iw, a->ic, a->kh, a->kw, y1, x1, a->dh, a->dw,
+                         a->in_off);
         }
         o = 0;
-        if (fast && two && nt == 0 && ng > 0 && oc >= 2) {
+        if (fast && two && lim > 0) {
             mm2_args_t m2;
-            m2.col = col, m2.w = w0, m2.k = k, m2.ng = ng, m2.bias = pb, m2.oc4 = 4 * oc, m2.out = out0, m2.oc = oc;
-            m2.pairs = oc >> 1, m2.out_off = out_off;
+            m2.col = col, m2.w = w0, m2.k = k, m2.ng = ngp, m2.bias = pb, m2.oc4 = 4 * oc, m2.out = out0, m2.oc = oc;
+            m2.pairs = lim, m2.out_off = out_off;
             if (allfast)
                 mm2_pairs(&m2);
             else
                 mm2_pairs_exact(&m2);
-            o = oc & ~1;
+            o = 2 * lim;
             w0 += (size_t)o * k, pb += 4 * o, pm += 4 * o, ps += 4 * o;
         }
-        for (; o + 1 < oc; o += 2, w0 += 2 * k, pb += 8, pm += 8, ps += 8) {
-            int32_t m, sh, f;
+        for (; o < oc; o += 2, w0 += 2 * k, pb += 8, pm += 8, ps += 8) {
+            int32_t m, sh, f, pair = o + 1 < oc;
+            const int8_t *w1 = pair ? w0 + k : w0;
             acc[0] = acc[2] = dsp_ldi32(pb);
-            acc[1] = acc[3] = dsp_ldi32(pb + 4);
-            if (ng)
-                mac2x2(col, w0, w0 + k, ng, acc);
+            acc[1] = acc[3] = pair ? dsp_ldi32(pb + 4) : acc[0];
+            if (nfull)
+                mac2x2(col, w0, w1, nfull, acc);
             for (j = 0; j < nt; j++) { /* wraps like SMLAD */
-                acc[0] = (int32_t)((uint32_t)acc[0] + (uint32_t)(tail0[j] * w0[kt + j]));
-                acc[1] = (int32_t)((uint32_t)acc[1] + (uint32_t)(tail0[j] * w0[k + kt + j]));
-                acc[2] = (int32_t)((uint32_t)acc[2] + (uint32_t)(tail1[j] * w0[kt + j]));
-                acc[3] = (int32_t)((uint32_t)acc[3] + (uint32_t)(tail1[j] * w0[k + kt + j]));
+                int32_t c0 = last[lane[j]], c1 = last[4 + lane[j]], e = 4 * nfull + j;
+                acc[0] = (int32_t)((uint32_t)acc[0] + (uint32_t)(c0 * w0[e]));
+                acc[1] = (int32_t)((uint32_t)acc[1] + (uint32_t)(c0 * w1[e]));
+                acc[2] = (int32_t)((uint32_t)acc[2] + (uint32_t)(c1 * w0[e]));
+                acc[3] = (int32_t)((uint32_t)acc[3] + (uint32_t)(c1 * w1[e]));
             }
-            if (fast && two) {
+            if (fast && two && pair) {
                 if (allfast) {
                     epi2_fast(acc[0], acc[2], pm, out0 + o, oc, 4 * oc, out_off);
                     epi2_fast(acc[1], acc[3], pm + 4, out0 + o + 1, oc, 4 * oc, out_off);
@@ -390,7 +400,7 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
                 }
                 continue;
             }
-            for (j = 0; j < 2; j++) {
+            for (j = 0; j < 1 + pair; j++) {
                 m = dsp_ldi32(pm + 4 * j);
                 sh = dsp_ldi32(ps + 4 * j);
                 f = fast && dsp_fast_chan(dsp_ldi32(pb + 4 * j), sh, bound);
@@ -398,22 +408,6 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
                 if (two)
                     out1[o + j] = out8(acc[2 + j], m, sh, out_off, lo, hi, f);
             }
-        }
-        if (o < oc) { /* odd channel count: the last channel paired with itself */
-            int32_t m, sh, f;
-            acc[0] = acc[1] = acc[2] = acc[3] = dsp_ldi32(pb);
-            if (ng)
-                mac2x2(col, w0, w0, ng, acc);
-            for (j = 0; j < nt; j++) {
-                acc[0] = (int32_t)((uint32_t)acc[0] + (uint32_t)(tail0[j] * w0[kt + j]));
-                acc[2] = (int32_t)((uint32_t)acc[2] + (uint32_t)(tail1[j] * w0[kt + j]));
-            }
-            m = dsp_ldi32(pm);
-            sh = dsp_ldi32(ps);
-            f = fast && dsp_fast_chan(dsp_ldi32(pb), sh, bound);
-            out0[o] = out8(acc[0], m, sh, out_off, lo, hi, f);
-            if (two)
-                out1[o] = out8(acc[2], m, sh, out_off, lo, hi, f);
         }
     }
 }
@@ -438,7 +432,7 @@ int emc_dsp_conv2d(emc_exec_t *x)
     a.k = a.kh * a.kw * a.ic;
     a.ng = a.k >> 2;
     a.col = (int16_t *)(void *)x->m->scratch;
-    if ((size_t)a.k * ((a.ic & 3) ? 6u : 4u) > x->m->scratch_size)
+    if ((size_t)((a.k + 3) & ~3) * ((a.ic & 3) ? 6u : 4u) > x->m->scratch_size)
         return 0;
     for (o = 0; o < a.oc; o++)
         if (!dsp_rq_exact(dsp_ldi32(a.mul + 4u * o), dsp_ldi32(a.shf + 4u * o)))
