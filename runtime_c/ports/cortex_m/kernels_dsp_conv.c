@@ -49,10 +49,18 @@ static void fill_col_any(int16_t *dst, int16_t *tmp, int32_t k, const int8_t *in
                          int32_t ic, int32_t kh, int32_t kw, int32_t y0, int32_t x0, int32_t dh, int32_t dw,
                          int32_t in_off)
 {
-    int32_t ky, kx, c, g, ng = (k + 3) >> 2;
+    int32_t ky, kx, c, g, ng = (k + 3) >> 2, run = kw * ic;
     int16_t *t = tmp;
     for (ky = 0; ky < kh; ky++) {
         int32_t iy = y0 + dh * ky;
+        if (dw == 1 && iy >= 0 && iy < ih && x0 >= 0 && x0 + kw <= iw) {
+            /* the row's taps are one contiguous run of kw * ic input bytes */
+            const int8_t *s = in + ((size_t)iy * iw + x0) * ic;
+            for (c = 0; c < run; c++)
+                t[c] = (int16_t)(s[c] + in_off);
+            t += run;
+            continue;
+        }
         for (kx = 0; kx < kw; kx++, t += ic) {
             int32_t ix = x0 + dw * kx;
             const int8_t *s;
