@@ -7,7 +7,9 @@
  * emc_dsp_*() returns 1 when it ran the layer, 0 to let the portable kernel run it (shapes it
  * does not cover). Scratch (im2col columns) lives in the arena region the loader reserves with
  * emc_need_cpu_scratch(), which every build counts, so emc_arena_required() and
- * emc.kmodel.arena.arena_bytes() do not depend on the kernels compiled in. */
+ * emc.kmodel.arena.arena_bytes() do not depend on the kernels compiled in. Model bodies and int8
+ * tensors are read with unaligned LDR (needs CCR.UNALIGN_TRP = 0, the reset default); LDRD/LDM only
+ * touch the 16-byte-aligned scratch. */
 #ifndef EMC_DSP_H
 #define EMC_DSP_H
 #include "emc_internal.h"
