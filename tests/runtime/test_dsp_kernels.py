@@ -3,8 +3,9 @@ for M4 and M7, and the QEMU firmware built with them (make DSP=1, the default) g
 byte-identical to the portable firmware (DSP=0) and to the PC reference, on the four MLPerf Tiny
 models and on synthetic layers chosen to hit every edge of the kernels (odd channel counts,
 IC % 4 != 0, padding, stride, dilation, depth multiplier 2, narrow activation ranges, left shifts,
-shift 0, huge biases, weight offsets, INT32_MIN multipliers, ADD tables). The loader's arena (with the im2col
-scratch) equals the Python formula the convertor reports."""
+shift 0, huge biases, weight offsets, INT32_MIN multipliers, ADD tables), and the software KPU's DSP
+path on K210 models. The loader's arena (with the im2col scratch) equals the Python formula the
+convertor reports."""
 import pathlib
 import shutil
 import subprocess
@@ -24,7 +25,8 @@ def _have_qemu():
 def test_dsp_kernels_build_warning_free(cpu, tmp_path):
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("arm-none-eabi-gcc not installed")
-    srcs = sorted(RT.glob("ports/cortex_m/*.c")) + sorted(RT.glob("kernels/generic/*.c"))
+    srcs = sorted(RT.glob("ports/cortex_m/*.c")) + sorted(RT.glob("kernels/generic/*.c")) + \
+        [RT / "kernels/v3/k_k210_conv.c"]
     for dsp in (["-DEMC_USE_DSP=1"], []):
         for src in srcs:
             r = subprocess.run(["arm-none-eabi-gcc", "-mthumb", "-mfloat-abi=hard"] + CPUS[cpu] + dsp +
@@ -201,3 +203,14 @@ def test_synthetic_edge_layers_byte_identical(target):
     for c, (outs, arena) in zip(cs, dsp):
         assert outs == _expected(c), f"{c.name}: DSP firmware differs from the PC reference"
         assert arena == arena_bytes(c.model), c.name
+
+
+@pytest.mark.slow
+def test_software_kpu_dsp_byte_identical():
+    """The software KPU's DSP path (32-bit sums, kernels_dsp_kpu.c) on K210 models under QEMU M4."""
+    if not _have_qemu():
+        pytest.skip("needs arm-none-eabi-gcc, make and qemu-system-arm")
+    from emc.hil import cases
+    cs = [cases.build(m, 1) for m in ("cifar10-maixemc-hw", "mbnet-k210", "inception-k210")]
+    for c, (outs, _arena) in zip(cs, _run_all("qemu-m4", "dsp", cs)):
+        assert outs == _expected(c), f"{c.name}: DSP firmware differs from the PC reference"

@@ -20,6 +20,9 @@
  */
 #include "emc_internal.h"
 #include "k_k210_conv.h"
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+#include "../../ports/cortex_m/emc_dsp.h"
+#endif
 
 enum { F_FLAGS, F_MAIN_OUT, F_LAYER, F_WEIGHTS, F_BN, F_ACT, N_FIELDS };
 
@@ -285,6 +288,9 @@ const uint8_t *emc_kpu_conv_sw(const uint8_t *regs, const uint8_t *wts, const ui
     const uint8_t *in_base;
     uint32_t o, ic, ky, kx, y, xx, ksz;
     emc_kpu_layout_t li;
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+    int dsp32;
+#endif
 
     decode(regs, &g);
     hw = (size_t)g.w * g.h;
@@ -298,6 +304,20 @@ const uint8_t *emc_kpu_conv_sw(const uint8_t *regs, const uint8_t *wts, const ui
     ksz = g.k == 1 ? 3u : 1u;
     kk = (int)(ksz * ksz);
     pad = g.k == 1 ? 1 : 0;
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+    { /* every sum below 2^31 and every weight below 2^15: the DSP path's 32-bit sums are exact */
+        uint64_t maxw = 255u, n = (uint64_t)(g.dw ? 1u : g.ic) * (uint64_t)kk;
+        if (!eight) {
+            size_t i, nw = (size_t)g.oc * (g.dw ? 1u : g.ic) * (size_t)kk;
+            maxw = 0;
+            for (i = 0; i < nw; i++) {
+                uint32_t v = (uint32_t)(wts[2 * i] | (wts[2 * i + 1] << 8));
+                maxw = v > maxw ? v : maxw;
+            }
+        }
+        dsp32 = maxw < 32768u && 255u * maxw * n < ((uint64_t)1 << 31);
+    }
+#endif
 
     for (o = 0; o < g.oc; o++) {
         uint32_t ic0 = g.dw ? o : 0, ic1 = g.dw ? o + 1 : g.ic;
@@ -324,6 +344,30 @@ const uint8_t *emc_kpu_conv_sw(const uint8_t *regs, const uint8_t *wts, const ui
                     }
             }
         }
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+        if (dsp32) { /* Cortex-M DSP: 32-bit sums (exact: dsp32 bounds them), widened below */
+            int32_t *acc32 = (int32_t *)(void *)acc;
+            uint32_t wv[9];
+            memset(acc32, 0, hw * sizeof *acc32);
+            for (ic = ic0; ic < ic1; ic++) {
+                const uint8_t *chan = in_base + (size_t)(ic / li.groups) * li.chan_rows * 64u +
+                                      (size_t)(ic % li.groups) * li.row_pitch;
+                size_t widx = ((g.dw ? (size_t)o : (size_t)o * g.ic + ic) * (size_t)kk);
+                int64_t sum_w = 0;
+                int t;
+                for (t = 0; t < kk; t++) {
+                    size_t wi = widx + (size_t)t;
+                    wv[t] = eight ? wts[wi] : (uint32_t)(wts[2 * wi] | (wts[2 * wi + 1] << 8));
+                    sum_w += wv[t];
+                }
+                emc_dsp_kpu_acc(acc32, chan, (size_t)li.row_len * 64u, g.w, g.h, ksz, pad, wv, g.pad_value);
+                term_w = wadd(term_w, wmul(g.arg_w, sum_w) >> g.shr_w);
+            }
+            for (i = hw; i-- > 0;)
+                acc[i] = acc32[i];
+        } else
+#endif
+        {
         memset(acc, 0, hw * sizeof *acc);
         for (ic = ic0; ic < ic1; ic++) {
             const uint8_t *chan = in_base + (size_t)(ic / li.groups) * li.chan_rows * 64u +
@@ -348,6 +392,7 @@ const uint8_t *emc_kpu_conv_sw(const uint8_t *regs, const uint8_t *wts, const ui
                     }
                 }
             term_w = wadd(term_w, wmul(g.arg_w, sum_w) >> g.shr_w);
+        }
         }
         term_w = wadd(term_w, wmul(g.arg_add, (int64_t)(ic1 - ic0)));
         for (i = 0; i < hw; i++)

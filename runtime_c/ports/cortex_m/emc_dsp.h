@@ -24,6 +24,10 @@ int emc_dsp_conv2d(emc_exec_t *x);
 int emc_dsp_depthwise_conv2d(emc_exec_t *x);
 int emc_dsp_fully_connected(emc_exec_t *x);
 int emc_dsp_add(emc_exec_t *x);
+/* software KPU: acc[y*w+x] += sum over the ksz x ksz taps (padding `pad`, pad_value outside) of
+ * u8 input * wv[tap] (wv < 2^15), one input channel; the caller guarantees no sum reaches 2^31. */
+void emc_dsp_kpu_acc(int32_t *acc, const uint8_t *chan, size_t stride, uint32_t w, uint32_t h, uint32_t ksz,
+                     int32_t pad, const uint32_t *wv, uint32_t pad_value);
 
 /* SXTB16(v ROR 8): bytes 1 and 3 sign-extended to halfwords, one instruction (GCC 12's
  * arm_acle.h has no __ror, and GCC does not fold a rotate into SXTB16 itself). */
