@@ -8,16 +8,6 @@
 
 enum { F_FLAGS, F_IN, F_OUT, F_CH, N_FIELDS };
 
-static emc_status_t check(emc_check_t *c)
-{
-    const emc_body_t *b = c->b;
-    uint64_t bytes = (uint64_t)emc_f(b, F_CH) * 4u;
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), bytes) || emc_chk_main(c, F_OUT, emc_f(b, F_OUT), bytes))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), (uint32_t)bytes, EMC_DT_F32);
-    return EMC_OK;
-}
-
 static void run(emc_exec_t *x)
 {
     const emc_body_t *b = x->b;
@@ -37,4 +27,4 @@ static void run(emc_exec_t *x)
     emc_out_main(x, emc_f(b, F_OUT), (size_t)n * 4u, EMC_DT_F32);
 }
 
-const emc_kernel_t emc_k_softmax = {15, 4 * N_FIELDS, "SOFTMAX", check, run};
+const emc_kernel_t emc_k_softmax = {15, 4 * N_FIELDS, "SOFTMAX", emc_check_f32_vector, run};
