@@ -1,7 +1,7 @@
 /*
  * Link-only stand-in for board_stm32.c, used by `make fitcheck` (emc.hil.firmware.fit_check): the
- * STM32Cube HAL is not available offline, so this file declares the same buffers (same macros,
- * same .bss.hilbufs section) with empty board functions, and the firmware is linked with each
+ * STM32Cube HAL is not available offline, so this file includes the same buffers
+ * (board_stm32_buffers.h) with empty board functions, and the firmware is linked with each
  * real board's linker script to prove that code, data, buffers and stack fit its flash and RAM.
  * Never run.
  */
@@ -9,28 +9,8 @@
 
 #include "hil_board.h"
 
-#ifndef HIL_MODEL_MAX
-#define HIL_MODEL_MAX (64u * 1024u)
-#endif
-#ifndef HIL_ARENA_SIZE
-#define HIL_ARENA_SIZE (32u * 1024u)
-#endif
-#ifndef HIL_INPUT_MAX
-#define HIL_INPUT_MAX (8u * 1024u)
-#endif
-#ifndef HIL_CAPTURE_MAX
-#define HIL_CAPTURE_MAX (8u * 1024u)
-#endif
-#ifndef HIL_RING_SIZE
-#define HIL_RING_SIZE 8192u
-#endif
-#define HIL_BUF_ATTR __attribute__((aligned(128), section(".bss.hilbufs")))
+#include "board_stm32_buffers.h"
 
-static uint8_t model_buf[HIL_MODEL_MAX] HIL_BUF_ATTR;
-static uint8_t input_buf[HIL_INPUT_MAX] HIL_BUF_ATTR;
-static uint8_t arena[HIL_ARENA_SIZE] HIL_BUF_ATTR;
-static uint8_t capture_buf[HIL_CAPTURE_MAX] HIL_BUF_ATTR;
-static volatile uint8_t ring[HIL_RING_SIZE];
 /* the HAL's UART handle and tables are roughly this big */
 static volatile uint8_t hal_state[512];
 
