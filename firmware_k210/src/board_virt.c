@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "hil_board.h"
+#include "hil_linker_buffers.h"
 #include "hil_protocol.h"
 
 #define REG8(a) (*(volatile uint8_t *)(uintptr_t)(a))
@@ -37,9 +38,6 @@
 #define VIRT_CLOCK_HZ 400000000u /* nominal: the K210 runs its cores at 400 MHz */
 #endif
 
-extern uint8_t __hil_arena_start[], __hil_arena_end[];
-extern uint8_t __hil_model_start[], __hil_input_start[], __hil_capture_start[];
-extern uint8_t __hil_model_size[], __hil_input_size[], __hil_capture_size[];
 
 void board_fault(uint32_t code);
 void board_trap(uint64_t mcause);
@@ -127,14 +125,7 @@ void board_init(hil_board_info_t *b)
     b->core_clock_hz = VIRT_CLOCK_HZ;
     b->counter_kind = HIL_CNT_INSNS;
     b->build_flags = HIL_BF_EMULATED | HIL_BF_FPU | HIL_BF_SW_KPU;
-    b->model_buf = __hil_model_start;
-    b->model_max = (uint32_t)(uintptr_t)__hil_model_size;
-    b->input_buf = __hil_input_start;
-    b->input_max = (uint32_t)(uintptr_t)__hil_input_size;
-    b->arena = __hil_arena_start;
-    b->arena_size = (uint32_t)(__hil_arena_end - __hil_arena_start);
-    b->capture_buf = __hil_capture_start;
-    b->capture_max = (uint32_t)(uintptr_t)__hil_capture_size;
+    hil_linker_buffers(b);
 }
 
 int main(void)

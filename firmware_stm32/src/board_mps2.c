@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "hil_board.h"
+#include "hil_linker_buffers.h"
 #include "hil_protocol.h"
 
 #ifndef MPS2_SYSCLK_HZ
@@ -38,9 +39,6 @@
 #define SCB_AIRCR REG(0xE000ED0Cu)
 #define SYST_RELOAD 0xFFFFFFu
 
-extern uint8_t __hil_arena_start[], __hil_arena_end[];
-extern uint8_t __hil_model_start[], __hil_input_start[], __hil_capture_start[];
-extern uint8_t __hil_model_size[], __hil_input_size[], __hil_capture_size[];
 
 static volatile uint8_t ring[8192]; /* > one maximal frame: the host waits for each reply */
 static volatile uint32_t ring_head, ring_tail;
@@ -184,14 +182,7 @@ void board_init(hil_board_info_t *b)
     b->core_clock_hz = MPS2_SYSCLK_HZ;
     b->counter_kind = HIL_CNT_VNS;
     b->build_flags = HIL_BF_EMULATED | HIL_BF_FPU;
-    b->model_buf = __hil_model_start;
-    b->model_max = (uint32_t)(uintptr_t)__hil_model_size;
-    b->input_buf = __hil_input_start;
-    b->input_max = (uint32_t)(uintptr_t)__hil_input_size;
-    b->arena = __hil_arena_start;
-    b->arena_size = (uint32_t)(__hil_arena_end - __hil_arena_start);
-    b->capture_buf = __hil_capture_start;
-    b->capture_max = (uint32_t)(uintptr_t)__hil_capture_size;
+    hil_linker_buffers(b);
 }
 
 int main(void)
