@@ -35,7 +35,7 @@ def main(argv=None):
     dut = (harness.SerialDut(a.port, name=a.port) if a.port else harness.QemuDut(a.target))
     try:
         sess = harness.Session(dut)
-        info = harness.describe(dut, dut.connect())
+        info = harness.describe(dut.connect())
         r = harness.check_case(sess, case)
     finally:
         dut.close()

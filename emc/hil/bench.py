@@ -50,7 +50,7 @@ def mlperf_bench(targets=("qemu-m4",), kernels=("portable", "dsp"), n=1, models=
                 sess = harness.Session(dut, log=log)
                 for m in models:
                     case = built[m]
-                    r = harness.check_case(sess, case, diverge=False, log=log)
+                    r = harness.check_case(sess, case, diverge=False)
                     regions = dut.qemu.plugin_regions(wait=2.0) if plugin else []
                     if len(regions) >= r.inputs > 0:
                         insns, source = int(np.median(regions[-r.inputs:])), "plugin"

@@ -44,10 +44,6 @@ class Case:
     macs: int | None = None
     source: str = ""
 
-    @property
-    def model(self):
-        return load(self.kmodel)
-
 
 def layer_macs(layer) -> int:
     """Multiply-accumulates of one layer (convolutions and dense layers; 0 for the rest)."""

@@ -258,7 +258,7 @@ def first_divergence(sess: Session, case, x: np.ndarray):
             f"({diff.size} of {n} elements differ)"), per_layer
 
 
-def check_case(sess: Session, case, *, diverge=True, layer_check_macs=200_000_000, log=print) -> Result:
+def check_case(sess: Session, case, *, diverge=True, layer_check_macs=200_000_000) -> Result:
     """Run every input of `case` on the device; compare with the PC side; measure.
 
     Models up to `layer_check_macs` also get every layer's output checked on the first input (CRC
@@ -322,7 +322,7 @@ def check_case(sess: Session, case, *, diverge=True, layer_check_macs=200_000_00
     return r
 
 
-def describe(dut: Dut, dev: HilClient) -> dict:
+def describe(dev: HilClient) -> dict:
     info = dev.hello()
     return {"target": info.target, "firmware": info.fw_version, "runtime": info.runtime_version,
             "counter": info.counter, "flags": ",".join(info.flags), "arena": info.arena_size}
