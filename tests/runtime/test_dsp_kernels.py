@@ -82,13 +82,14 @@ def mlperf_cases():
 def test_mlperf_dsp_firmware_byte_identical(target, mlperf_cases):
     if not _have_qemu():
         pytest.skip("needs arm-none-eabi-gcc, make and qemu-system-arm")
+    from emc.kmodel import load
     from emc.kmodel.arena import arena_bytes
     dsp = _run_all(target, "dsp", mlperf_cases)
     port = _run_all(target, "portable", mlperf_cases) if target == "qemu-m4" else None
     for i, case in enumerate(mlperf_cases):
         outs, arena = dsp[i]
         assert outs == _expected(case), f"{case.name}: DSP firmware differs from the PC reference"
-        assert arena == arena_bytes(case.model), case.name
+        assert arena == arena_bytes(load(case.kmodel)), case.name
         if port is not None:
             assert outs == port[i][0], f"{case.name}: DSP and portable firmware differ"
 
@@ -197,12 +198,13 @@ def _synth_cases():
 def test_synthetic_edge_layers_byte_identical(target):
     if not _have_qemu():
         pytest.skip("needs arm-none-eabi-gcc, make and qemu-system-arm")
+    from emc.kmodel import load
     from emc.kmodel.arena import arena_bytes
     cs = _synth_cases()
     dsp = _run_all(target, "dsp", cs)
     for c, (outs, arena) in zip(cs, dsp):
         assert outs == _expected(c), f"{c.name}: DSP firmware differs from the PC reference"
-        assert arena == arena_bytes(c.model), c.name
+        assert arena == arena_bytes(load(c.kmodel)), c.name
 
 
 @pytest.mark.slow
