@@ -30,6 +30,8 @@ def _input_bytes(path, model_path):
 
         _, shape = load(model_path).input_spec()
         return pixels_for_kpu(p, tuple(shape)).tobytes()
+    if p.suffix.lower() == ".npy":     # the tensor itself (as `emc run` takes it), not the file's header
+        return np.ascontiguousarray(np.load(p)).tobytes()
     return p.read_bytes()
 
 
@@ -156,7 +158,7 @@ def main(argv=None):
         p.add_argument("--baud", type=int, default=115200)
         if name == "run":
             p.add_argument("model")
-            p.add_argument("--input", required=True)
+            p.add_argument("--input", required=True, help="image, .npy tensor (as the first layer takes it) or raw bytes")
             p.add_argument("--no-preload", action="store_true", help="send the model over the UART")
             p.add_argument("--layers", action="store_true", help="per-layer comparison even when outputs match")
             p.add_argument("--plugin", action="store_true", help="also count with the QEMU insn plugin")

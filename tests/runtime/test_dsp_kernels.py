@@ -178,13 +178,31 @@ def _synth_cases():
         "fc_shifts_edge": ("fc", dict(ic=16, oc=4, shifts=[2, 0, -31, -6])),
         "add_fast": ("add", dict(ih=5, iw=7, ic=3)),
         "add_narrow_shift0": ("add", dict(ih=4, iw=4, ic=5, act=(-50, 90), shifts=[0, -31, 0])),
+        # the first layer of an RGB model: K = 27, the asm takes the last channel pair too
+        "conv_ic3_oc8_rgb_pad": ("conv", dict(ih=9, iw=8, ic=3, oc=8, stride=(2, 2))),
+        # pruned channels (all-zero weights, as in the MLPerf VWW model): skipped pairs, a half-dead
+        # pair that is still computed, an odd pixel count, dead channels with a huge bias
+        "conv_pruned_pairs": ("conv", dict(ih=5, iw=5, ic=8, oc=12, k=(1, 1), pad=(0, 0))),
+        "conv_pruned_all": ("conv", dict(ih=4, iw=4, ic=16, oc=6, k=(1, 1), pad=(0, 0))),
+        "dw_c8_3x3_stride2_pad": ("dw", dict(ih=9, iw=7, ic=8, stride=(2, 2))),
     }
+    dead = {"conv_pruned_pairs": [2, 3, 6, 7, 8, 9, 10], "conv_pruned_all": list(range(6))}
     out = []
     for name, (kind, kw) in specs.items():
         if name == "conv_big_bias":
             data = _synth(kind, rng, **kw)
             m = load(data)
             m.layers[1].bias[:] = big + [123456789, -5]
+            data = m.to_bytes()
+        elif name in dead:
+            data = _synth(kind, rng, **kw)
+            m = load(data)
+            conv = m.layers[1]
+            w = conv.weights.reshape(conv.out_c, -1)
+            w[dead[name]] = 0
+            huge = [c for c in dead[name][::2] if c != 10]   # channel 10 pairs with a live one
+            conv.bias[huge] = 1 << 30
+            conv.shift[huge] = -31
             data = m.to_bytes()
         else:
             data = _synth(kind, rng, **kw)

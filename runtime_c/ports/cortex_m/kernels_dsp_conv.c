@@ -91,6 +91,37 @@ static void fill_col_any(int16_t *dst, int16_t *tmp, int32_t k, const int8_t *in
     }
 }
 
+/* a few bytes, unaligned words first (runs of kw * ic bytes are short: 3, 9, ...); written out
+ * so that GCC does not turn them into library calls */
+static inline __attribute__((always_inline)) int8_t *copy_run(int8_t *d, const int8_t *s, int32_t n)
+{
+    for (; n >= 4; n -= 4, d += 4, s += 4)
+        dsp_st32(d, dsp_ld32(s));
+    if (n & 2) {
+        d[0] = s[0], d[1] = s[1];
+        d += 2, s += 2;
+    }
+    if (n & 1)
+        *d++ = *s;
+    return d;
+}
+
+static inline __attribute__((always_inline)) int8_t *fill_run(int8_t *d, uint32_t pad4, int32_t n)
+{
+    for (; n >= 4; n -= 4, d += 4)
+        dsp_st32(d, pad4);
+    if (n & 2) {
+        d[0] = d[1] = (int8_t)pad4;
+        d += 2;
+    }
+    if (n & 1)
+        *d++ = (int8_t)pad4;
+    return d;
+}
+
+typedef struct conv_args conv_args_t;
+static void fill_col_bytes(int16_t *dst, int8_t *tmp, const conv_args_t *a, int32_t y0, int32_t x0);
+
 #define MAC_GROUP(X0, X1)                                                                                            \
     "ldr %[v], [%[w0]], #4\n\t"                                                                                      \
     "ldr %[u], [%[w1]], #4\n\t"                                                                                      \
@@ -137,13 +168,48 @@ static inline __attribute__((always_inline)) void mac2x2(const int16_t *col, con
     acc[3] = a11;
 }
 
-typedef struct conv_args {
+struct conv_args {
     const int8_t *in, *w;
     int8_t *out;
     const uint8_t *bias, *mul, *shf;
     int16_t *col;
-    int32_t ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, in_off, out_off, lo, hi, k, ng;
-} conv_args_t;
+    int32_t ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, in_off, out_off, lo, hi, k, ng, ng4;
+    uint32_t off2;      /* in_off in both halfwords */
+    int32_t whole;      /* the asm may read 3 bytes past the last weight row (inside the model) */
+    int32_t lim;        /* channel pairs the asm takes (the rest: C) */
+    const int8_t *crow; /* dead pairs (all-zero weights) exist: every channel's constant output, else NULL */
+    const uint8_t *live; /* per asm channel pair: 0 = both channels dead */
+};
+
+/* Any ic, when -in_off fits in int8 (always, for TFLite's int8 zero points): the column's raw
+ * bytes gathered in natural order into tmp (align4(k) + 4 bytes), out-of-image taps and the tail
+ * of the last group as the byte -in_off (which the offset turns into 0, like the reference's
+ * skipped taps), then each group of 4 expanded with SXTB16 / SADD16 straight into [x0 x2][x1 x3]. */
+static void fill_col_bytes(int16_t *dst, int8_t *tmp, const conv_args_t *a, int32_t y0, int32_t x0)
+{
+    int32_t ky, kx, g, ng = a->ng4, ic = a->ic, kw = a->kw, iw = a->iw, run = kw * ic;
+    uint32_t pad4 = ((uint32_t)(-a->in_off) & 0xFFu) * 0x01010101u, off2 = a->off2;
+    int8_t *t = tmp;
+    int rowfast = a->dw == 1 && x0 >= 0 && x0 + kw <= iw;
+    for (ky = 0; ky < a->kh; ky++) {
+        int32_t iy = y0 + a->dh * ky;
+        if (iy < 0 || iy >= a->ih)
+            t = fill_run(t, pad4, run);
+        else if (rowfast) /* the row's taps are one contiguous run of kw * ic input bytes */
+            t = copy_run(t, a->in + ((size_t)iy * iw + x0) * ic, run);
+        else
+            for (kx = 0; kx < kw; kx++) {
+                int32_t ix = x0 + a->dw * kx;
+                t = ix < 0 || ix >= iw ? fill_run(t, pad4, ic) : copy_run(t, a->in + ((size_t)iy * iw + ix) * ic, ic);
+            }
+    }
+    dsp_st32(t, pad4); /* the last group's tail (< 4 bytes) */
+    for (g = 0; g < ng; g++) {
+        uint32_t v = dsp_ld32(tmp + 4 * g);
+        dsp_st32(dst + 8 * g, __sadd16(__sxtb16(v), off2));
+        dsp_st32(dst + 8 * g + 2, __sadd16(dsp_sxtb16_ror8(v), off2));
+    }
+}
 
 /* Requantize + output offset + activation. fast: dsp_rq_fast (checked per channel,
  * dsp_fast_chan) and the range [-128, 127] (one SSAT); else the exact general form and a clamp. */
@@ -351,11 +417,12 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
      * only takes channel pairs that are followed by another row (lim), the rest is done here with
      * the whole groups (nfull) and the last k - 4 * nfull elements one by one. */
     int32_t npix = a->oh * a->ow, p, o, j, k = a->k, oc = a->oc, ngp = (k + 3) >> 2;
-    int32_t nfull = k >> 2, nt = k - 4 * nfull, lim = nt ? (oc - 1) >> 1 : oc >> 1;
+    int32_t nfull = k >> 2, nt = k - 4 * nfull, lim = a->lim;
     int32_t out_off = a->out_off, lo = a->lo, hi = a->hi, acc[4];
     uint32_t off2 = ((uint32_t)a->in_off & 0xFFFFu) * 0x10001u;
     int16_t *col = a->col, *last = col + 8 * nfull;
     int grouped = (a->ic & 3) == 0;
+    int bytes = a->in_off >= -127 && a->in_off <= 128; /* -in_off is an int8 */
     for (p = 0; p < npix; p += 2) {
         int two = p + 1 < npix;
         int8_t *out0 = a->out + (size_t)p * oc, *out1 = out0 + oc;
@@ -366,6 +433,10 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
         if (grouped) {
             fill_col4(col, a->in, a->ih, a->iw, a->ic, a->kh, a->kw, y0, x0, a->dh, a->dw, off2);
             fill_col4(col + 4, a->in, a->ih, a->iw, a->ic, a->kh, a->kw, y1, x1, a->dh, a->dw, off2);
+        } else if (bytes) {
+            int8_t *tmp = (int8_t *)(col + 8 * ngp);
+            fill_col_bytes(col, tmp, a, y0, x0);
+            fill_col_bytes(col + 4, tmp, a, y1, x1);
         } else {
             fill_col_any(col, col + 8 * ngp, k, a->in, a->ih, a->iw, a->ic, a->kh, a->kw, y0, x0, a->dh, a->dw,
                          a->in_off);
@@ -377,7 +448,26 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
             mm2_args_t m2;
             m2.col = col, m2.w = w0, m2.k = k, m2.ng = ngp, m2.bias = pb, m2.oc4 = 4 * oc, m2.out = out0, m2.oc = oc;
             m2.pairs = lim, m2.out_off = out_off;
-            if (allfast)
+            if (a->crow) {
+                /* pruned channels: their constant, then the runs of live pairs over it */
+                int32_t q = 0, r;
+                copy_run(out0, a->crow, 2 * lim);
+                copy_run(out1, a->crow, 2 * lim);
+                while (q < lim) {
+                    while (q < lim && !a->live[q])
+                        q++;
+                    for (r = q; r < lim && a->live[r]; r++)
+                        ;
+                    if (r > q) {
+                        m2.w = w0 + (size_t)2 * q * k, m2.bias = pb + 8 * q, m2.out = out0 + 2 * q, m2.pairs = r - q;
+                        if (allfast)
+                            mm2_pairs(&m2);
+                        else
+                            mm2_pairs_exact(&m2);
+                    }
+                    q = r;
+                }
+            } else if (allfast)
                 mm2_pairs(&m2);
             else
                 mm2_pairs_exact(&m2);
@@ -420,12 +510,25 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
     }
 }
 
+static int zero_row(const int8_t *w, int32_t k)
+{
+    int32_t i = 0;
+    for (; i + 4 <= k; i += 4)
+        if (dsp_ld32(w + i))
+            return 0;
+    for (; i < k; i++)
+        if (w[i])
+            return 0;
+    return 1;
+}
+
 int emc_dsp_conv2d(emc_exec_t *x)
 {
     const emc_body_t *b = x->b;
     conv_args_t a;
     int32_t o;
     uint32_t bound;
+    size_t cols;
     int allfast;
     a.in = (const int8_t *)(x->main + emc_f(b, CF_IN));
     a.out = (int8_t *)(x->main + emc_f(b, CF_OUT));
@@ -439,16 +542,38 @@ int emc_dsp_conv2d(emc_exec_t *x)
     a.w = (const int8_t *)(a.shf + 4u * (uint32_t)a.oc);
     a.k = a.kh * a.kw * a.ic;
     a.ng = a.k >> 2;
+    a.ng4 = (a.k + 3) >> 2;
+    a.off2 = ((uint32_t)a.in_off & 0xFFFFu) * 0x10001u;
+    a.whole = (size_t)(a.w - (const int8_t *)x->m->kmodel) + (size_t)a.oc * a.k + 3u <= x->m->kmodel_size;
     a.col = (int16_t *)(void *)x->m->scratch;
-    if ((size_t)((a.k + 3) & ~3) * ((a.ic & 3) ? 6u : 4u) > x->m->scratch_size)
+    cols = (size_t)((a.k + 3) & ~3) * ((a.ic & 3) ? 6u : 4u);
+    if (cols + 2u * (size_t)a.oc > x->m->scratch_size)
         return 0;
     for (o = 0; o < a.oc; o++)
         if (!dsp_rq_exact(dsp_ldi32(a.mul + 4u * o), dsp_ldi32(a.shf + 4u * o)))
             return 0;
+    a.lim = (a.k & 3) && !a.whole ? (a.oc - 1) >> 1 : a.oc >> 1;
+    /* Pairs of channels whose weights are all zero (pruned) compute nothing: their outputs are
+     * the requantized bias at every pixel, kept in a row of oc bytes after the columns. */
+    {
+        int8_t *crow = (int8_t *)(void *)(x->m->scratch + cols);
+        uint8_t *live = (uint8_t *)(crow + a.oc);
+        int32_t ndead = 0;
+        for (o = 0; o < a.lim; o++) {
+            live[o] = (uint8_t)!(zero_row(a.w + (size_t)2 * o * a.k, a.k) && zero_row(a.w + (size_t)(2 * o + 1) * a.k, a.k));
+            ndead += !live[o];
+        }
+        for (o = 0; o < a.oc; o++)
+            crow[o] = (int8_t)dsp_clamp32(dsp_mbqm(dsp_ldi32(a.bias + 4u * o), dsp_ldi32(a.mul + 4u * o),
+                                                   dsp_ldi32(a.shf + 4u * o)) + a.out_off, a.lo, a.hi);
+        a.crow = ndead ? crow : NULL;
+        a.live = live;
+    }
     bound = dsp_fast_bound((uint64_t)a.k * 32640u); /* |x + in_off| <= 255, |w| <= 128 */
     allfast = 1;
-    for (o = 0; o < a.oc; o++)
-        allfast &= dsp_fast_chan(dsp_ldi32(a.bias + 4u * o), dsp_ldi32(a.shf + 4u * o), bound);
+    for (o = 0; o < a.oc; o++) /* the channels that are computed (dead pairs are not) */
+        if (o >= 2 * a.lim || a.live[o >> 1])
+            allfast &= dsp_fast_chan(dsp_ldi32(a.bias + 4u * o), dsp_ldi32(a.shf + 4u * o), bound);
     for (o = 0; o < a.oc; o++)
         if (dsp_ldi32(a.shf + 4u * o) > 0)
             break;

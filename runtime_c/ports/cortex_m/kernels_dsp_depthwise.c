@@ -6,8 +6,10 @@
  * of 4 channels, bias + input_offset * sum(weights) (the accumulator start of a pixel whose taps
  * are all inside the image: then sum w*(x+off) = that + sum w*x), then the group's weight word of
  * every tap, so interior pixels read both sequentially (3x3 with the fast requantization: one asm
- * routine per pixel). Border pixels add the offset per tap (SADD16) and skip out-of-image taps as
- * the reference does. */
+ * routine per pixel). Border pixels of a 3x3 layer run the same arithmetic with a pointer per tap,
+ * out-of-image taps pointing at a row of C bytes of -in_off after the blocks (in total (5 + KH*KW) * C
+ * bytes of scratch): x + in_off = 0 there, as the reference's skipped taps. Other border pixels add
+ * the offset per tap (SADD16) and skip out-of-image taps as the reference does. */
 #include "emc_dsp.h"
 
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
@@ -42,6 +44,7 @@ typedef struct dw_args {
     int8_t *out;
     const uint8_t *bias, *mul, *shf;
     const uint32_t *blk; /* per group: 4 start accumulators, then one weight word per tap */
+    const int8_t *pad;   /* C bytes of -in_off (border taps of the 3x3 asm), or NULL */
     int32_t ih, iw, ch, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, in_off, out_off, lo, hi;
 } dw_args_t;
 
@@ -85,12 +88,29 @@ typedef struct dw33_args {
     "ssat " A ", #8, " A "\n\t"                                                                                      \
     "strb " A ", [r8, #" J "]\n\t"
 
+/* Both routines leave their args untouched (the caller reuses them pixel after pixel): the group
+ * count, multiplier and output pointers live in a frame [args, groups, pm, po] at sp. */
+#define FRAME_IN                                                                                                     \
+    "str r0, [sp, #0]\n\t"                                                                                           \
+    "ldr r1, [r0, #0]\n\t"                                                                                           \
+    "str r1, [sp, #4]\n\t"                                                                                           \
+    "ldr r1, [r0, #4]\n\t"                                                                                           \
+    "str r1, [sp, #8]\n\t"                                                                                           \
+    "ldr r1, [r0, #8]\n\t"                                                                                           \
+    "str r1, [sp, #12]\n\t"
+#define FRAME_NEXT                                                                                                   \
+    "str r6, [sp, #8]\n\t"                                                                                           \
+    "add r8, r8, #4\n\t"                                                                                             \
+    "str r8, [sp, #12]\n\t"                                                                                          \
+    "ldr r9, [sp, #4]\n\t"                                                                                           \
+    "subs r9, r9, #1\n\t"                                                                                            \
+    "str r9, [sp, #4]\n\t"
+
 __attribute__((naked, noinline)) static void dw33_pixel(dw33_args_t *a)
 {
     (void)a;
     __asm__ volatile("push {r4-r11, lr}\n\t"
-                     "sub sp, sp, #8\n\t"
-                     "str r0, [sp, #0]\n\t"
+                     "sub sp, sp, #16\n\t" FRAME_IN
                      "ldr r4, [r0, #32]\n\t"
                      "ldr r5, [r0, #36]\n\t"
                      "1:\n\t"
@@ -104,19 +124,60 @@ __attribute__((naked, noinline)) static void dw33_pixel(dw33_args_t *a)
                      "add lr, lr, r6\n\t" DW33_TAP("[lr]") DW33_TAP("[lr, r7]") DW33_TAP("[lr, r8]")
                      "add r5, r5, #4\n\t"
                      "ldr lr, [sp, #0]\n\t"
-                     "ldr r6, [lr, #4]\n\t"
+                     "ldr r6, [sp, #8]\n\t"
                      "ldr r7, [lr, #24]\n\t"
-                     "ldr r8, [lr, #8]\n\t"
+                     "ldr r8, [sp, #12]\n\t"
                      "ldr lr, [lr, #28]\n\t" DW33_EPI("r0", "0") DW33_EPI("r1", "1") DW33_EPI("r2", "2")
-                         DW33_EPI("r3", "3") "ldr r12, [sp, #0]\n\t"
-                     "str r6, [r12, #4]\n\t"
-                     "add r8, r8, #4\n\t"
-                     "str r8, [r12, #8]\n\t"
-                     "ldr r9, [r12, #0]\n\t"
-                     "subs r9, r9, #1\n\t"
-                     "str r9, [r12, #0]\n\t"
+                         DW33_EPI("r3", "3") FRAME_NEXT
                      "bne 1b\n\t"
-                     "add sp, sp, #8\n\t"
+                     "add sp, sp, #16\n\t"
+                     "pop {r4-r11, pc}\n\t");
+}
+
+/* ---- border 3x3 pixel: the same with one input pointer per tap (an out-of-image tap points at
+ * the pad row, C bytes of -in_off, which the start accumulator's in_off * sum(w) cancels) ---- */
+typedef struct dw33t_args {
+    int32_t groups;        /* 0 */
+    const uint8_t *pm;     /* 4 */
+    int8_t *po;            /* 8 */
+    int32_t oc4;           /* 12 */
+    int32_t out_off;       /* 16 */
+    const uint32_t *blk;   /* 20 */
+    const int8_t *tap[9];  /* 24: first channel of each tap, row-major */
+} dw33t_args_t;
+
+#define DW33T_TAP(OFF)                                                                                               \
+    "ldr r9, [lr, #" OFF "]\n\t"                                                                                     \
+    "ldr r9, [r9, r5]\n\t"                                                                                           \
+    "ldr r10, [r4], #4\n\t"                                                                                          \
+    "sxtb16 r11, r9\n\t"                                                                                             \
+    "sxtb16 r9, r9, ror #8\n\t"                                                                                      \
+    "sxtb16 r12, r10\n\t"                                                                                            \
+    "sxtb16 r10, r10, ror #8\n\t"                                                                                    \
+    "smlabb r0, r11, r12, r0\n\t"                                                                                    \
+    "smlatt r2, r11, r12, r2\n\t"                                                                                    \
+    "smlabb r1, r9, r10, r1\n\t"                                                                                     \
+    "smlatt r3, r9, r10, r3\n\t"
+
+__attribute__((naked, noinline)) static void dw33t_pixel(dw33t_args_t *a)
+{
+    (void)a;
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "sub sp, sp, #16\n\t" FRAME_IN
+                     "ldr r4, [r0, #20]\n\t"
+                     "mov r5, #0\n\t"
+                     "1:\n\t"
+                     "ldr lr, [sp, #0]\n\t"
+                     "ldm r4!, {r0-r3}\n\t" DW33T_TAP("24") DW33T_TAP("28") DW33T_TAP("32") DW33T_TAP("36")
+                         DW33T_TAP("40") DW33T_TAP("44") DW33T_TAP("48") DW33T_TAP("52") DW33T_TAP("56")
+                     "add r5, r5, #4\n\t"
+                     "ldr r6, [sp, #8]\n\t"
+                     "ldr r7, [lr, #12]\n\t"
+                     "ldr r8, [sp, #12]\n\t"
+                     "ldr lr, [lr, #16]\n\t" DW33_EPI("r0", "0") DW33_EPI("r1", "1") DW33_EPI("r2", "2")
+                         DW33_EPI("r3", "3") FRAME_NEXT
+                     "bne 1b\n\t"
+                     "add sp, sp, #16\n\t"
                      "pop {r4-r11, pc}\n\t");
 }
 
@@ -127,9 +188,15 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
     size_t rstep = (size_t)dh * iw * ch, cstep = (size_t)dw * ch, wrow = (size_t)kw * ch;
     uint32_t off2 = ((uint32_t)in_off & 0xFFFFu) * 0x10001u;
     int32_t oy, ox, c, ky, kx, j, g4 = ch & ~3, oc4 = 4 * ch;
-    int k33 = kh == 3 && kw == 3;
+    int k33 = kh == 3 && kw == 3, asm33 = mode == 2 && k33 && g4 == ch;
+    dw33_args_t di;  /* interior pixels (asm33): only the input and output pointers change */
+    dw33t_args_t dt; /* border pixels (asm33 with a pad row): the tap pointers too */
+    di.groups = dt.groups = g4 >> 2, di.pm = dt.pm = a->mul, di.oc4 = dt.oc4 = oc4;
+    di.out_off = dt.out_off = out_off, di.blk = dt.blk = a->blk;
+    di.rs = (int32_t)rstep, di.cs = (int32_t)cstep, di.cs2 = 2 * (int32_t)cstep;
     for (oy = 0; oy < a->oh; oy++) {
         int32_t y0 = oy * a->sh - a->pt, ky0 = 0, ky1 = kh;
+        int rowin = y0 >= 0 && y0 + dh * (kh - 1) < ih;
         while (ky0 < kh && y0 + dh * ky0 < 0)
             ky0++;
         while (ky1 > ky0 && y0 + dh * (ky1 - 1) >= ih)
@@ -138,6 +205,26 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
             int32_t x0 = ox * a->sw - a->pl, kx0 = 0, kx1 = kw;
             int8_t *po = a->out + ((size_t)oy * a->ow + ox) * ch;
             const int8_t *pin, *pw;
+            if (asm33) {
+                if (rowin && x0 >= 0 && x0 + 2 * dw < iw) {
+                    di.po = po, di.in = a->in + ((size_t)y0 * iw + x0) * ch;
+                    dw33_pixel(&di);
+                    continue;
+                }
+                if (a->pad) {
+                    int32_t t = 0;
+                    for (ky = 0; ky < 3; ky++)
+                        for (kx = 0; kx < 3; kx++, t++) {
+                            int32_t iy = y0 + dh * ky, ix = x0 + dw * kx;
+                            dt.tap[t] = iy < 0 || iy >= ih || ix < 0 || ix >= iw
+                                            ? a->pad
+                                            : a->in + ((size_t)iy * iw + ix) * ch;
+                        }
+                    dt.po = po;
+                    dw33t_pixel(&dt);
+                    continue;
+                }
+            }
             while (kx0 < kw && x0 + dw * kx0 < 0)
                 kx0++;
             while (kx1 > kx0 && x0 + dw * (kx1 - 1) >= iw)
@@ -213,7 +300,7 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     int fast;
 
     if (emc_f(b, CF_DM) != 1u ||
-        (size_t)oc * (4u + emc_f(b, CF_KH) * emc_f(b, CF_KW)) > x->m->scratch_size)
+        (size_t)oc * (5u + emc_f(b, CF_KH) * emc_f(b, CF_KW)) > x->m->scratch_size)
         return 0;
     a.in = (const int8_t *)(x->main + emc_f(b, CF_IN));
     a.out = (int8_t *)(x->main + emc_f(b, CF_OUT));
@@ -227,6 +314,12 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     a.w = (const int8_t *)(a.shf + 4u * (uint32_t)oc);
     a.blk = blk;
     ntap = a.kh * a.kw;
+    a.pad = NULL;
+    if (a.in_off >= -127 && a.in_off <= 128) { /* the pad row after the blocks: -in_off must be an int8 */
+        int8_t *pad = (int8_t *)(void *)x->m->scratch + (size_t)oc * (4u + (uint32_t)ntap);
+        memset(pad, (int8_t)(-a.in_off), (size_t)oc);
+        a.pad = pad;
+    }
     for (o = 0; o < oc; o++)
         if (!dsp_rq_exact(dsp_ldi32(a.mul + 4u * o), dsp_ldi32(a.shf + 4u * o)))
             return 0;

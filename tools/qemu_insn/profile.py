@@ -1,0 +1,107 @@
+"""Where do a model's guest instructions go? Runs one kmodel on a QEMU firmware with the
+per-instruction profile plugin (insnprofile.c) and prints instructions per function, and with
+--lines per source line (addr2line), counting only what ran between prof_begin and prof_end
+is not attempted: the invokes dominate, so run with -n large enough to drown boot and loading.
+
+    python tools/qemu_insn/profile.py MODEL.kmodel [--target qemu-m4] [--kernels dsp] [-n 3] [--lines 30]
+
+Build the plugin first: gcc -O2 -fPIC -shared -Ibuild/qemu_insn -o build/qemu_insn/libinsnprofile.so
+tools/qemu_insn/insnprofile.c (qemu-plugin.h comes from tools/qemu_insn/build.sh)."""
+from __future__ import annotations
+
+import argparse
+import bisect
+import collections
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from emc.hil import firmware  # noqa: E402
+from emc.hil.qemu import Qemu  # noqa: E402
+from emc.kmodel import load  # noqa: E402
+from emc.reference.memory import DTYPES  # noqa: E402
+
+
+def functions(elf):
+    """Sorted (address, name) of the ELF's function symbols (Thumb bit cleared)."""
+    out = subprocess.run(["arm-none-eabi-nm", "-n", "--defined-only", str(elf)], capture_output=True, text=True,
+                         check=True).stdout
+    syms = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "tTwW":
+            syms.append((int(parts[0], 16) & ~1, parts[2]))
+    return sorted(syms)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model")
+    ap.add_argument("--target", default="qemu-m4")
+    ap.add_argument("--kernels", default="dsp")
+    ap.add_argument("-n", type=int, default=3, help="invokes")
+    ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--lines", type=int, default=0, help="also the N busiest source lines")
+    ap.add_argument("--annotate", metavar="FUNC", help="disassembly of FUNC with per-instruction counts")
+    a = ap.parse_args(argv)
+    plugin = ROOT / "build" / "qemu_insn" / "libinsnprofile.so"
+    model = pathlib.Path(a.model).read_bytes()
+    dtype, shape = load(model).input_spec()
+    rng = np.random.default_rng(0)
+    info = np.iinfo(DTYPES[dtype]) if np.issubdtype(DTYPES[dtype], np.integer) else None
+    x = (rng.integers(info.min, info.max + 1, shape) if info else rng.random(shape)).astype(DTYPES[dtype])
+    elf = firmware.build(a.target, kernels=a.kernels)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = pathlib.Path(tmp) / "prof.txt"
+        q = Qemu(a.target, elf, extra=["-plugin", f"{plugin},out={out}", "-d", "plugin"])
+        q.start()
+        try:
+            dev = q.client()
+            dev.load(model)
+            for _ in range(a.n):
+                dev.run(x.tobytes())
+        finally:
+            q.stop()
+            counts = [(int(p, 16), int(c)) for p, c in (ln.split() for ln in out.read_text().splitlines())]
+        q.close()
+    syms = functions(elf)
+    addrs = [s[0] for s in syms]
+    per = collections.Counter()
+    for pc, c in counts:
+        i = bisect.bisect_right(addrs, pc) - 1
+        per[syms[i][1] if i >= 0 else "?"] += c
+    total = sum(per.values())
+    print(f"{total / a.n:,.0f} instructions per invoke (incl. protocol and boot spread over {a.n} invokes)")
+    for name, c in per.most_common(a.top):
+        print(f"  {c / a.n:>14,.0f}  {100 * c / total:5.1f}%  {name}")
+    if a.lines:
+        busiest = sorted(counts, key=lambda pc_c: -pc_c[1])
+        lines = collections.Counter()
+        res = subprocess.run(["arm-none-eabi-addr2line", "-e", str(elf)], input="\n".join(hex(p) for p, _ in busiest),
+                             capture_output=True, text=True, check=True).stdout.splitlines()
+        for (pc, c), where in zip(busiest, res):
+            lines[where.split(" ")[0]] += c
+        print("busiest source lines:")
+        for where, c in lines.most_common(a.lines):
+            print(f"  {c / a.n:>14,.0f}  {where}")
+    if a.annotate:
+        by_pc = dict(counts)
+        dis = subprocess.run(["arm-none-eabi-objdump", "-d", "--no-show-raw-insn", f"--disassemble={a.annotate}",
+                              str(elf)], capture_output=True, text=True, check=True).stdout
+        for line in dis.splitlines():
+            head = line.strip().split(":", 1)[0]
+            try:
+                pc = int(head, 16)
+            except ValueError:
+                continue
+            print(f"{by_pc.get(pc, 0) / a.n:>12,.0f} {line}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
