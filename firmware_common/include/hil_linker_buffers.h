@@ -1,5 +1,5 @@
 /*
- * Boards whose linker script places the HIL buffers (the QEMU builds: ld/*.ld define the
+ * Boards whose linker script places the HIL buffers (the QEMU builds: the ld/ scripts define the
  * __hil_* symbols, and the host side preloads models/inputs at those addresses) fill their
  * buffer fields from the symbols with this one helper.
  */

@@ -40,14 +40,14 @@ static inline emc_status_t g_conv_check(emc_check_t *c, int depthwise)
         emc_chk_main(c, CF_OUT, emc_f(b, CF_OUT), (uint64_t)emc_f(b, CF_OH) * emc_f(b, CF_OW) * oc))
         return c->err.status;
     /* DSP kernels' scratch (ports/cortex_m), counted in every build: conv two int16 im2col
-     * columns (+ one natural-order column when IC % 4 != 0) and 2 bytes per output channel (the
-     * constant outputs of pruned channels, live flags), depthwise per channel its start
-     * accumulator and weights (4 + KH*KW bytes), and a pad row (1 byte) */
-    emc_need_cpu_scratch(c, depthwise ? (5u + (size_t)emc_f(b, CF_KH) * emc_f(b, CF_KW)) * oc
+     * columns (+ one natural-order column when IC % 4 != 0) and 18 bytes per output channel (the
+     * asm's requantization record, pruned channels' constant output, live flag), depthwise per channel its start
+     * accumulator, weights and requantization constants (16 + KH*KW bytes), and a pad row (1 byte) */
+    emc_need_cpu_scratch(c, depthwise ? (17u + (size_t)emc_f(b, CF_KH) * emc_f(b, CF_KW)) * oc
                                       : ((emc_f(b, CF_IC) & 3u) ? 6u : 4u) *
                                                 (((size_t)emc_f(b, CF_KH) * emc_f(b, CF_KW) * emc_f(b, CF_IC) + 3u) &
                                                  ~(size_t)3u) +
-                                            2u * (size_t)oc);
+                                            18u * (size_t)oc);
     emc_set_out(c, 0, emc_f(b, CF_OUT), emc_f(b, CF_OH) * emc_f(b, CF_OW) * oc, EMC_DT_I8);
     c->out.rank = 3;
     c->out.shape[0] = emc_f(b, CF_OH);

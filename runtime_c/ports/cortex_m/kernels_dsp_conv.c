@@ -13,6 +13,23 @@
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
 #include "../../kernels/generic/g_conv_common.h"
 
+/* n >= 1 groups of 4 input bytes -> [x0 x2][x1 x3] + in_off (SXTAB16), one group every 16 bytes
+ * of dst (8-byte aligned: STRD) */
+static inline __attribute__((always_inline)) void expand4(int16_t *d, const int8_t *s, int32_t n, uint32_t off2)
+{
+    uint32_t a, b;
+    __asm__ volatile("1:\n\t"
+                     "ldr %[a], [%[s]], #4\n\t"
+                     "sxtab16 %[b], %[off2], %[a], ror #8\n\t"
+                     "sxtab16 %[a], %[off2], %[a]\n\t"
+                     "strd %[a], %[b], [%[d]], #16\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : [a] "=&r"(a), [b] "=&r"(b), [s] "+r"(s), [d] "+r"(d), [n] "+r"(n)
+                     : [off2] "r"(off2)
+                     : "cc", "memory");
+}
+
 /* ic % 4 == 0: expand one column (one output pixel's receptive field) into dst, each group of 4
  * as the two words [x0 x2][x1 x3], groups 8 int16 apart (the other pixel's column fills the
  * other half). A pixel with y0 far outside the image gives an all-padding (zero) column. */
@@ -34,11 +51,8 @@ static void fill_col4(int16_t *dst, const int8_t *in, int32_t ih, int32_t iw, in
                 continue;
             }
             s = in + ((size_t)iy * iw + ix) * ic;
-            for (c = 0; c < ic; c += 4, d += 8) {
-                uint32_t v = dsp_ld32(s + c);
-                dsp_st32(d, __sadd16(__sxtb16(v), off2));
-                dsp_st32(d + 2, __sadd16(dsp_sxtb16_ror8(v), off2));
-            }
+            expand4(d, s, ic >> 2, off2);
+            d += 2 * ic;
         }
     }
 }
@@ -179,6 +193,7 @@ struct conv_args {
     int32_t lim;        /* channel pairs the asm takes (the rest: C) */
     const int8_t *crow; /* dead pairs (all-zero weights) exist: every channel's constant output, else NULL */
     const uint8_t *live; /* per asm channel pair: 0 = both channels dead */
+    int32_t *rec;       /* per channel {multiplier, right shift, half (allfast) or mask, bias} for the asm */
 };
 
 /* Any ic, when -in_off fits in int8 (always, for TFLite's int8 zero points): the column's raw
@@ -263,12 +278,11 @@ typedef struct mm2_args {
     const int8_t *w;       /* 4: weights of output channel 0 (rows of k bytes) */
     int32_t k;             /* 8 */
     int32_t ng;            /* 12: groups of 4, >= 1 */
-    const uint8_t *bias;   /* 16: bias[OC] (multipliers oc4 bytes further, shifts 2*oc4) */
-    int32_t oc4;           /* 20 */
+    const int32_t *rec;    /* 16: per channel {multiplier, right shift, half or mask, bias} */
+    int32_t oc;            /* 20 */
     int8_t *out;           /* 24: first pixel's outputs (second pixel's: oc bytes further) */
-    int32_t oc;            /* 28 */
-    int32_t pairs;         /* 32: channel pairs to do (>= 1) */
-    int32_t out_off;       /* 36 */
+    int32_t pairs;         /* 28: channel pairs to do (>= 1) */
+    int32_t out_off;       /* 32 */
 } mm2_args_t;
 
 #define MM2_GROUP                                                                                                    \
@@ -289,82 +303,71 @@ typedef struct mm2_args {
     "smlad r3, r8, lr, r3\n\t"                                                                                       \
     "smlad r3, r9, r11, r3\n\t"
 
-/* one channel (multiplier at r4, shift at r4 + r7) of both pixels: accumulators A and B, output at
- * r8 and r8 + r9, output offset r10 (dsp_rq_fast + SSAT) */
-#define MM2_EPI(A, B)                                                                                                \
-    "ldr r11, [r4]\n\t"                                                                                              \
-    "ldr r6, [r4, r7]\n\t"                                                                                           \
-    "rsb r6, r6, #0\n\t"                                                                                             \
-    "mov lr, #1\n\t"                                                                                                 \
-    "lsl lr, lr, r6\n\t"                                                                                             \
+/* one channel of both pixels (accumulators A and B, outputs at r8 and r8 + r9, output offset
+ * r10): its record at r4 {multiplier, right shift, half} -> dsp_rq_fast + SSAT; r4 ends on the
+ * next record */
+#define MM2_EPI1(A, STORE)                                                                                           \
     "lsl r12, " A ", #1\n\t"                                                                                         \
-    "smmulr r12, r12, r11\n\t"                                                                                       \
-    "add " A ", r12, lr, lsr #1\n\t"                                                                                 \
+    "smmulr r12, r12, r6\n\t"                                                                                        \
+    "add " A ", r12, lr\n\t"                                                                                         \
     "sub " A ", " A ", r12, lsr #31\n\t"                                                                             \
-    "asr " A ", " A ", r6\n\t"                                                                                       \
+    "asr " A ", " A ", r11\n\t"                                                                                       \
     "add " A ", " A ", r10\n\t"                                                                                      \
-    "ssat " A ", #8, " A "\n\t"                                                                                      \
-    "strb " A ", [r8]\n\t"                                                                                           \
-    "lsl r12, " B ", #1\n\t"                                                                                         \
-    "smmulr r12, r12, r11\n\t"                                                                                       \
-    "add " B ", r12, lr, lsr #1\n\t"                                                                                 \
-    "sub " B ", " B ", r12, lsr #31\n\t"                                                                             \
-    "asr " B ", " B ", r6\n\t"                                                                                       \
-    "add " B ", " B ", r10\n\t"                                                                                      \
-    "ssat " B ", #8, " B "\n\t"                                                                                      \
-    "strb " B ", [r8, r9]\n\t"
-
-/* the same, exact for any accumulator and shift <= 0 (SMLAL form, the channel's mask in lr) */
+    "ssat " A ", #8, " A "\n\t" STORE "\n\t"
+#define MM2_EPI(A, B)                                                                                                \
+    "ldm r4!, {r6, r11, lr}\n\t" MM2_EPI1(A, "strb " A ", [r8]") MM2_EPI1(B, "strb " B ", [r8, r9]")                  \
+    "add r4, r4, #4\n\t"
+/* the same, exact g_mbqm for shift <= 0 (record {multiplier, right shift, mask}) */
 #define MM2_EPIX1(A, STORE)                                                                                          \
     "mov r12, #0x40000000\n\t"                                                                                       \
     "mov r5, #0\n\t"                                                                                                 \
-    "smlal r12, r5, " A ", r11\n\t"                                                                                  \
+    "smlal r12, r5, " A ", r6\n\t"                                                                                  \
     "lsr r12, r12, #31\n\t"                                                                                          \
     "orr r12, r12, r5, lsl #1\n\t"                                                                                   \
     "and r5, r12, lr\n\t"                                                                                            \
     "rsb r5, r5, lr, asr #1\n\t"                                                                                     \
     "add r5, r5, r12, lsr #31\n\t"                                                                                   \
-    "asr r12, r12, r6\n\t"                                                                                           \
+    "asr r12, r12, r11\n\t"                                                                                          \
     "add r12, r12, r5, lsr #31\n\t"                                                                                  \
     "add r12, r12, r10\n\t"                                                                                          \
     "ssat r12, #8, r12\n\t" STORE "\n\t"
 #define MM2_EPIX(A, B)                                                                                               \
-    "ldr r11, [r4]\n\t"                                                                                              \
-    "ldr r6, [r4, r7]\n\t"                                                                                           \
-    "rsb r6, r6, #0\n\t"                                                                                             \
-    "mvn lr, #0\n\t"                                                                                                 \
-    "lsl lr, lr, r6\n\t"                                                                                             \
-    "mvn lr, lr\n\t" MM2_EPIX1(A, "strb r12, [r8]") MM2_EPIX1(B, "strb r12, [r8, r9]")
+    "ldm r4!, {r6, r11, lr}\n\t" MM2_EPIX1(A, "strb r12, [r8]") MM2_EPIX1(B, "strb r12, [r8, r9]")                    \
+    "add r4, r4, #4\n\t"
 
-/* For each channel pair: accumulators from the biases, the 2x2 SMLAD loop (2 groups per trip),
- * requantization + output offset + SSAT of the 4 outputs (EPI: MM2_EPI = dsp_rq_fast, for
- * layers whose channels all passed dsp_fast_chan; MM2_EPIX = exact, every shift <= 0), activation
- * range [-128, 127]. Stack: pairs left, bias pointer, output pointer, args, next pair's weights
- * (rows are k bytes apart; the loop reads 4 * ng bytes of each, zero-padded columns beyond k). */
+/* For each channel pair: accumulators from the records' biases, the 2x2 SMLAD loop (2 groups per
+ * trip), requantization + output offset + SSAT of the 4 outputs (EPI: MM2_EPI = dsp_rq_fast, for
+ * layers whose computed channels all passed dsp_fast_chan; MM2_EPIX = exact, every shift <= 0),
+ * activation range [-128, 127]. Frame: [0] pairs left, [4] record of the pair, [8] output,
+ * [12] col, [16] this pair's weights, [20] ng, [24] k, [28] oc, [32] out_off (LDM order) (rows are k bytes
+ * apart; the loop reads 4 * ng bytes of each, zero-padded columns beyond k). */
 #define MM2_BODY(EPI)                                                                                                \
     "push {r4-r11, lr}\n\t"                                                                                          \
-    "sub sp, sp, #24\n\t"                                                                                            \
-    "str r0, [sp, #12]\n\t"                                                                                          \
-    "ldr r1, [r0, #32]\n\t"                                                                                          \
+    "sub sp, sp, #40\n\t"                                                                                            \
+    "ldr r1, [r0, #28]\n\t"                                                                                          \
     "str r1, [sp, #0]\n\t"                                                                                           \
     "ldr r1, [r0, #16]\n\t"                                                                                          \
     "str r1, [sp, #4]\n\t"                                                                                           \
     "ldr r1, [r0, #24]\n\t"                                                                                          \
     "str r1, [sp, #8]\n\t"                                                                                           \
-    "ldr r5, [r0, #4]\n\t"                                                                                           \
-    "str r5, [sp, #16]\n\t"                                                                                          \
+    "ldm r0, {r1, r2, r3, r4}\n\t"                                                                                   \
+    "str r1, [sp, #12]\n\t"                                                                                          \
+    "str r2, [sp, #16]\n\t"                                                                                          \
+    "str r4, [sp, #20]\n\t"                                                                                          \
+    "str r3, [sp, #24]\n\t"                                                                                          \
+    "ldr r1, [r0, #20]\n\t"                                                                                          \
+    "str r1, [sp, #28]\n\t"                                                                                          \
+    "ldr r1, [r0, #32]\n\t"                                                                                          \
+    "str r1, [sp, #32]\n\t"                                                                                          \
     "1:\n\t"                                                                                                         \
-    "ldr r12, [sp, #12]\n\t"                                                                                         \
-    "ldr r4, [r12, #0]\n\t"                                                                                          \
-    "ldr r7, [r12, #12]\n\t"                                                                                         \
-    "ldr r8, [r12, #8]\n\t"                                                                                          \
-    "ldr r5, [sp, #16]\n\t"                                                                                          \
+    "add r12, sp, #12\n\t"                                                                                           \
+    "ldm r12, {r4, r5, r7, r8}\n\t"                                                                                  \
     "add r6, r5, r8\n\t"                                                                                             \
     "add r9, r6, r8\n\t"                                                                                             \
     "str r9, [sp, #16]\n\t"                                                                                          \
     "ldr r8, [sp, #4]\n\t"                                                                                           \
-    "ldr r0, [r8]\n\t"                                                                                               \
-    "ldr r1, [r8, #4]\n\t"                                                                                           \
+    "ldr r0, [r8, #12]\n\t"                                                                                          \
+    "ldr r1, [r8, #28]\n\t"                                                                                          \
     "mov r2, r0\n\t"                                                                                                 \
     "mov r3, r1\n\t"                                                                                                 \
     "tst r7, #1\n\t"                                                                                                 \
@@ -374,23 +377,17 @@ typedef struct mm2_args {
     "4:\n\t" MM2_GROUP MM2_GROUP "subs r7, r7, #1\n\t"                                                               \
     "bne 4b\n\t"                                                                                                     \
     "3:\n\t"                                                                                                         \
-    "ldr r12, [sp, #12]\n\t"                                                                                         \
     "ldr r4, [sp, #4]\n\t"                                                                                           \
-    "ldr r7, [r12, #20]\n\t"                                                                                         \
     "ldr r8, [sp, #8]\n\t"                                                                                           \
-    "ldr r9, [r12, #28]\n\t"                                                                                         \
-    "ldr r10, [r12, #36]\n\t"                                                                                        \
-    "add r4, r4, r7\n\t" EPI("r0", "r2") "add r4, r4, #4\n\t"                                                        \
-    "add r8, r8, #1\n\t" EPI("r1", "r3") "add r8, r8, #1\n\t"                                                        \
+    "ldr r9, [sp, #28]\n\t"                                                                                          \
+    "ldr r10, [sp, #32]\n\t" EPI("r0", "r2") "add r8, r8, #1\n\t" EPI("r1", "r3") "add r8, r8, #1\n\t"               \
     "str r8, [sp, #8]\n\t"                                                                                           \
-    "sub r4, r4, r7\n\t"                                                                                             \
-    "add r4, r4, #4\n\t"                                                                                             \
     "str r4, [sp, #4]\n\t"                                                                                           \
     "ldr r7, [sp, #0]\n\t"                                                                                           \
     "subs r7, r7, #1\n\t"                                                                                            \
     "str r7, [sp, #0]\n\t"                                                                                           \
     "bne 1b\n\t"                                                                                                     \
-    "add sp, sp, #24\n\t"                                                                                            \
+    "add sp, sp, #40\n\t"                                                                                            \
     "pop {r4-r11, pc}\n\t"
 
 __attribute__((naked, noinline)) static void mm2_pairs(const mm2_args_t *a)
@@ -446,7 +443,7 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
         o = 0;
         if (fast && two && lim > 0) {
             mm2_args_t m2;
-            m2.col = col, m2.w = w0, m2.k = k, m2.ng = ngp, m2.bias = pb, m2.oc4 = 4 * oc, m2.out = out0, m2.oc = oc;
+            m2.col = col, m2.w = w0, m2.k = k, m2.ng = ngp, m2.rec = a->rec, m2.out = out0, m2.oc = oc;
             m2.pairs = lim, m2.out_off = out_off;
             if (a->crow) {
                 /* pruned channels: their constant, then the runs of live pairs over it */
@@ -459,7 +456,7 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
                     for (r = q; r < lim && a->live[r]; r++)
                         ;
                     if (r > q) {
-                        m2.w = w0 + (size_t)2 * q * k, m2.bias = pb + 8 * q, m2.out = out0 + 2 * q, m2.pairs = r - q;
+                        m2.w = w0 + (size_t)2 * q * k, m2.rec = a->rec + 8 * q, m2.out = out0 + 2 * q, m2.pairs = r - q;
                         if (allfast)
                             mm2_pairs(&m2);
                         else
@@ -546,9 +543,10 @@ int emc_dsp_conv2d(emc_exec_t *x)
     a.off2 = ((uint32_t)a.in_off & 0xFFFFu) * 0x10001u;
     a.whole = (size_t)(a.w - (const int8_t *)x->m->kmodel) + (size_t)a.oc * a.k + 3u <= x->m->kmodel_size;
     a.col = (int16_t *)(void *)x->m->scratch;
-    cols = (size_t)((a.k + 3) & ~3) * ((a.ic & 3) ? 6u : 4u);
-    if (cols + 2u * (size_t)a.oc > x->m->scratch_size)
+    cols = (size_t)((a.k + 3) & ~3) * ((a.ic & 3) ? 6u : 4u); /* a multiple of 8 */
+    if (cols + 18u * (size_t)a.oc > x->m->scratch_size)
         return 0;
+    a.rec = (int32_t *)(void *)(x->m->scratch + cols);
     for (o = 0; o < a.oc; o++)
         if (!dsp_rq_exact(dsp_ldi32(a.mul + 4u * o), dsp_ldi32(a.shf + 4u * o)))
             return 0;
@@ -556,7 +554,7 @@ int emc_dsp_conv2d(emc_exec_t *x)
     /* Pairs of channels whose weights are all zero (pruned) compute nothing: their outputs are
      * the requantized bias at every pixel, kept in a row of oc bytes after the columns. */
     {
-        int8_t *crow = (int8_t *)(void *)(x->m->scratch + cols);
+        int8_t *crow = (int8_t *)(void *)(x->m->scratch + cols + 16u * (size_t)a.oc);
         uint8_t *live = (uint8_t *)(crow + a.oc);
         int32_t ndead = 0;
         for (o = 0; o < a.lim; o++) {
@@ -578,7 +576,15 @@ int emc_dsp_conv2d(emc_exec_t *x)
         if (dsp_ldi32(a.shf + 4u * o) > 0)
             break;
     if (a.lo == -128 && a.hi == 127 && o == a.oc) {
-        if (allfast && bound != 0)
+        allfast = allfast && bound != 0;
+        for (o = 0; o < a.oc; o++) { /* the asm's per-channel records */
+            int32_t r = -dsp_ldi32(a.shf + 4u * o); /* 0..31 */
+            a.rec[4 * o] = dsp_ldi32(a.mul + 4u * o);
+            a.rec[4 * o + 1] = r;
+            a.rec[4 * o + 2] = allfast ? (r >= 1 ? (int32_t)(1u << (r - 1)) : 0) : (int32_t)~(~0u << r);
+            a.rec[4 * o + 3] = dsp_ldi32(a.bias + 4u * o);
+        }
+        if (allfast)
             conv_layer(&a, 1, bound, 1);
         else
             conv_layer(&a, 1, bound, 0);

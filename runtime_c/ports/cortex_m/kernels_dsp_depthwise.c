@@ -2,14 +2,14 @@
  * kernels/generic/g_depthwise_conv2d.c), depth multiplier 1 (others: portable kernel).
  * NHWC keeps 4 channels in one word: per tap one input word and one weight word, SXTB16 /
  * SXTB16 ROR 8 to halfword pairs, SMLABB / SMLATT into 4 per-channel accumulators.
- * Per layer the weights are regrouped in the arena's CPU scratch ((4 + KH*KW) * C bytes): per group
+ * Per layer the weights are regrouped in the arena's CPU scratch ((17 + KH*KW) * C bytes): per group
  * of 4 channels, bias + input_offset * sum(weights) (the accumulator start of a pixel whose taps
- * are all inside the image: then sum w*(x+off) = that + sum w*x), then the group's weight word of
- * every tap, so interior pixels read both sequentially (3x3 with the fast requantization: one asm
- * routine per pixel). Border pixels of a 3x3 layer run the same arithmetic with a pointer per tap,
- * out-of-image taps pointing at a row of C bytes of -in_off after the blocks (in total (5 + KH*KW) * C
- * bytes of scratch): x + in_off = 0 there, as the reference's skipped taps. Other border pixels add
- * the offset per tap (SADD16) and skip out-of-image taps as the reference does. */
+ * are all inside the image: then sum w*(x+off) = that + sum w*x), the group's weight word of
+ * every tap, then per channel its multiplier, right shift and rounding half, so the 3x3 asm reads
+ * everything sequentially (one routine per pixel, fast requantization). Border pixels of a 3x3
+ * layer run the same asm with a pointer per tap, out-of-image taps pointing at a row of C bytes
+ * of -in_off after the blocks: x + in_off = 0 there, as the reference's skipped taps. Other
+ * border pixels add the offset per tap (SADD16) and skip out-of-image taps as the reference does. */
 #include "emc_dsp.h"
 
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
@@ -48,20 +48,30 @@ typedef struct dw_args {
     int32_t ih, iw, ch, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, in_off, out_off, lo, hi;
 } dw_args_t;
 
-/* ---- interior 3x3 pixel, every group, dsp_rq_fast epilogue: asm ---- */
+/* ---- 3x3 pixels, every group, dsp_rq_fast epilogue: asm ----
+ * Both routines leave their args untouched (the caller reuses them pixel after pixel); a frame
+ * [args, groups left, po] at sp. After a group's tap weights its block holds, per channel, the
+ * multiplier, the right shift and half of its power of two: one LDM per output. */
 typedef struct dw33_args {
-    int32_t groups;        /* 0: groups of 4 channels left (>= 1) */
-    const uint8_t *pm;     /* 4: multipliers of the current group (shifts oc4 bytes further) */
-    int8_t *po;            /* 8: outputs of the current group */
-    int32_t rs, cs, cs2;   /* 12, 16, 20: input bytes between tap rows, tap columns, two columns */
-    int32_t oc4;           /* 24 */
-    int32_t out_off;       /* 28 */
-    const uint32_t *blk;   /* 32: first group's block */
-    const int8_t *in;      /* 36: first group's top-left input tap */
+    int32_t groups;        /* 0: groups of 4 channels (>= 1) */
+    int8_t *po;            /* 4: outputs of the first group */
+    int32_t rs, cs, cs2;   /* 8, 12, 16: input bytes between tap rows, tap columns, two columns */
+    int32_t out_off;       /* 20 */
+    const uint32_t *blk;   /* 24: first group's block */
+    const int8_t *in;      /* 28: first group's top-left input tap */
 } dw33_args_t;
 
-#define DW33_TAP(ADDR)                                                                                               \
-    "ldr r9, " ADDR "\n\t"                                                                                           \
+/* border pixels: one input pointer per tap (an out-of-image tap points at the pad row, C bytes
+ * of -in_off, which the start accumulator's in_off * sum(w) cancels) */
+typedef struct dw33t_args {
+    int32_t groups;        /* 0 */
+    int8_t *po;            /* 4 */
+    int32_t out_off;       /* 8 */
+    const uint32_t *blk;   /* 12 */
+    const int8_t *tap[9];  /* 16: first channel of each tap, row-major */
+} dw33t_args_t;
+
+#define DW33_MAC                                                                                                     \
     "ldr r10, [r4], #4\n\t"                                                                                          \
     "sxtb16 r11, r9\n\t"                                                                                             \
     "sxtb16 r9, r9, ror #8\n\t"                                                                                      \
@@ -71,114 +81,72 @@ typedef struct dw33_args {
     "smlatt r2, r11, r12, r2\n\t"                                                                                    \
     "smlabb r1, r9, r10, r1\n\t"                                                                                     \
     "smlatt r3, r9, r10, r3\n\t"
+#define DW33_TAP(ADDR) "ldr r9, " ADDR "\n\t" DW33_MAC
+#define DW33T_TAP(OFF) "ldr r9, [lr, #" OFF "]\n\t" "ldr r9, [r9, r5]\n\t" DW33_MAC
 
+/* dsp_rq_fast + output offset (lr) + SSAT + store to r8 + J; constants from the block (r4) */
 #define DW33_EPI(A, J)                                                                                               \
-    "ldr r9, [r6]\n\t"                                                                                               \
-    "ldr r10, [r6, r7]\n\t"                                                                                          \
-    "add r6, r6, #4\n\t"                                                                                             \
-    "rsb r10, r10, #0\n\t"                                                                                           \
-    "mov r11, #1\n\t"                                                                                                \
-    "lsl r11, r11, r10\n\t"                                                                                          \
+    "ldm r4!, {r9, r10, r11}\n\t"                                                                                    \
     "lsl r12, " A ", #1\n\t"                                                                                         \
     "smmulr r12, r12, r9\n\t"                                                                                        \
-    "add " A ", r12, r11, lsr #1\n\t"                                                                                \
+    "add " A ", r12, r11\n\t"                                                                                        \
     "sub " A ", " A ", r12, lsr #31\n\t"                                                                             \
     "asr " A ", " A ", r10\n\t"                                                                                      \
     "add " A ", " A ", lr\n\t"                                                                                       \
     "ssat " A ", #8, " A "\n\t"                                                                                      \
     "strb " A ", [r8, #" J "]\n\t"
 
-/* Both routines leave their args untouched (the caller reuses them pixel after pixel): the group
- * count, multiplier and output pointers live in a frame [args, groups, pm, po] at sp. */
-#define FRAME_IN                                                                                                     \
+#define DW33_PROLOGUE(OFF_BLK)                                                                                       \
+    "push {r4-r11, lr}\n\t"                                                                                          \
+    "sub sp, sp, #16\n\t"                                                                                            \
     "str r0, [sp, #0]\n\t"                                                                                           \
     "ldr r1, [r0, #0]\n\t"                                                                                           \
     "str r1, [sp, #4]\n\t"                                                                                           \
     "ldr r1, [r0, #4]\n\t"                                                                                           \
     "str r1, [sp, #8]\n\t"                                                                                           \
-    "ldr r1, [r0, #8]\n\t"                                                                                           \
-    "str r1, [sp, #12]\n\t"
-#define FRAME_NEXT                                                                                                   \
-    "str r6, [sp, #8]\n\t"                                                                                           \
+    "ldr r4, [r0, #" OFF_BLK "]\n\t"
+/* the 4 outputs of the group (r8: po from the frame), then the next group or return */
+#define DW33_GROUP_END                                                                                               \
+    DW33_EPI("r0", "0") DW33_EPI("r1", "1") DW33_EPI("r2", "2") DW33_EPI("r3", "3")                                   \
     "add r8, r8, #4\n\t"                                                                                             \
-    "str r8, [sp, #12]\n\t"                                                                                          \
+    "str r8, [sp, #8]\n\t"                                                                                           \
     "ldr r9, [sp, #4]\n\t"                                                                                           \
     "subs r9, r9, #1\n\t"                                                                                            \
-    "str r9, [sp, #4]\n\t"
+    "str r9, [sp, #4]\n\t"                                                                                           \
+    "bne 1b\n\t"                                                                                                     \
+    "add sp, sp, #16\n\t"                                                                                            \
+    "pop {r4-r11, pc}\n\t"
 
-__attribute__((naked, noinline)) static void dw33_pixel(dw33_args_t *a)
+__attribute__((naked, noinline)) static void dw33_pixel(const dw33_args_t *a)
 {
     (void)a;
-    __asm__ volatile("push {r4-r11, lr}\n\t"
-                     "sub sp, sp, #16\n\t" FRAME_IN
-                     "ldr r4, [r0, #32]\n\t"
-                     "ldr r5, [r0, #36]\n\t"
+    __asm__ volatile(DW33_PROLOGUE("24") "ldr r5, [r0, #28]\n\t"
                      "1:\n\t"
                      "ldr r12, [sp, #0]\n\t"
-                     "ldr r6, [r12, #12]\n\t"
-                     "ldr r7, [r12, #16]\n\t"
-                     "ldr r8, [r12, #20]\n\t"
+                     "ldr r6, [r12, #8]\n\t"
+                     "ldr r7, [r12, #12]\n\t"
+                     "ldr r8, [r12, #16]\n\t"
                      "ldm r4!, {r0-r3}\n\t"
                      "mov lr, r5\n\t" DW33_TAP("[lr]") DW33_TAP("[lr, r7]") DW33_TAP("[lr, r8]")
                      "add lr, lr, r6\n\t" DW33_TAP("[lr]") DW33_TAP("[lr, r7]") DW33_TAP("[lr, r8]")
                      "add lr, lr, r6\n\t" DW33_TAP("[lr]") DW33_TAP("[lr, r7]") DW33_TAP("[lr, r8]")
                      "add r5, r5, #4\n\t"
                      "ldr lr, [sp, #0]\n\t"
-                     "ldr r6, [sp, #8]\n\t"
-                     "ldr r7, [lr, #24]\n\t"
-                     "ldr r8, [sp, #12]\n\t"
-                     "ldr lr, [lr, #28]\n\t" DW33_EPI("r0", "0") DW33_EPI("r1", "1") DW33_EPI("r2", "2")
-                         DW33_EPI("r3", "3") FRAME_NEXT
-                     "bne 1b\n\t"
-                     "add sp, sp, #16\n\t"
-                     "pop {r4-r11, pc}\n\t");
+                     "ldr r8, [sp, #8]\n\t"
+                     "ldr lr, [lr, #20]\n\t" DW33_GROUP_END);
 }
 
-/* ---- border 3x3 pixel: the same with one input pointer per tap (an out-of-image tap points at
- * the pad row, C bytes of -in_off, which the start accumulator's in_off * sum(w) cancels) ---- */
-typedef struct dw33t_args {
-    int32_t groups;        /* 0 */
-    const uint8_t *pm;     /* 4 */
-    int8_t *po;            /* 8 */
-    int32_t oc4;           /* 12 */
-    int32_t out_off;       /* 16 */
-    const uint32_t *blk;   /* 20 */
-    const int8_t *tap[9];  /* 24: first channel of each tap, row-major */
-} dw33t_args_t;
-
-#define DW33T_TAP(OFF)                                                                                               \
-    "ldr r9, [lr, #" OFF "]\n\t"                                                                                     \
-    "ldr r9, [r9, r5]\n\t"                                                                                           \
-    "ldr r10, [r4], #4\n\t"                                                                                          \
-    "sxtb16 r11, r9\n\t"                                                                                             \
-    "sxtb16 r9, r9, ror #8\n\t"                                                                                      \
-    "sxtb16 r12, r10\n\t"                                                                                            \
-    "sxtb16 r10, r10, ror #8\n\t"                                                                                    \
-    "smlabb r0, r11, r12, r0\n\t"                                                                                    \
-    "smlatt r2, r11, r12, r2\n\t"                                                                                    \
-    "smlabb r1, r9, r10, r1\n\t"                                                                                     \
-    "smlatt r3, r9, r10, r3\n\t"
-
-__attribute__((naked, noinline)) static void dw33t_pixel(dw33t_args_t *a)
+__attribute__((naked, noinline)) static void dw33t_pixel(const dw33t_args_t *a)
 {
     (void)a;
-    __asm__ volatile("push {r4-r11, lr}\n\t"
-                     "sub sp, sp, #16\n\t" FRAME_IN
-                     "ldr r4, [r0, #20]\n\t"
-                     "mov r5, #0\n\t"
+    __asm__ volatile(DW33_PROLOGUE("12") "mov r5, #0\n\t"
                      "1:\n\t"
                      "ldr lr, [sp, #0]\n\t"
-                     "ldm r4!, {r0-r3}\n\t" DW33T_TAP("24") DW33T_TAP("28") DW33T_TAP("32") DW33T_TAP("36")
-                         DW33T_TAP("40") DW33T_TAP("44") DW33T_TAP("48") DW33T_TAP("52") DW33T_TAP("56")
+                     "ldm r4!, {r0-r3}\n\t" DW33T_TAP("16") DW33T_TAP("20") DW33T_TAP("24") DW33T_TAP("28")
+                         DW33T_TAP("32") DW33T_TAP("36") DW33T_TAP("40") DW33T_TAP("44") DW33T_TAP("48")
                      "add r5, r5, #4\n\t"
-                     "ldr r6, [sp, #8]\n\t"
-                     "ldr r7, [lr, #12]\n\t"
-                     "ldr r8, [sp, #12]\n\t"
-                     "ldr lr, [lr, #16]\n\t" DW33_EPI("r0", "0") DW33_EPI("r1", "1") DW33_EPI("r2", "2")
-                         DW33_EPI("r3", "3") FRAME_NEXT
-                     "bne 1b\n\t"
-                     "add sp, sp, #16\n\t"
-                     "pop {r4-r11, pc}\n\t");
+                     "ldr r8, [sp, #8]\n\t"
+                     "ldr lr, [lr, #8]\n\t" DW33_GROUP_END);
 }
 
 static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, int mode)
@@ -191,7 +159,7 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
     int k33 = kh == 3 && kw == 3, asm33 = mode == 2 && k33 && g4 == ch;
     dw33_args_t di;  /* interior pixels (asm33): only the input and output pointers change */
     dw33t_args_t dt; /* border pixels (asm33 with a pad row): the tap pointers too */
-    di.groups = dt.groups = g4 >> 2, di.pm = dt.pm = a->mul, di.oc4 = dt.oc4 = oc4;
+    di.groups = dt.groups = g4 >> 2;
     di.out_off = dt.out_off = out_off, di.blk = dt.blk = a->blk;
     di.rs = (int32_t)rstep, di.cs = (int32_t)cstep, di.cs2 = 2 * (int32_t)cstep;
     for (oy = 0; oy < a->oh; oy++) {
@@ -234,10 +202,8 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
             if (ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw) {
                 /* interior: start from the block's bias + offset * sum(w), raw inputs */
                 if (mode == 2 && k33 && g4) {
-                    dw33_args_t d;
-                    d.groups = g4 >> 2, d.pm = a->mul, d.po = po, d.rs = (int32_t)rstep, d.cs = (int32_t)cstep;
-                    d.cs2 = 2 * (int32_t)cstep, d.oc4 = oc4, d.out_off = out_off, d.blk = a->blk, d.in = pin;
-                    dw33_pixel(&d);
+                    di.po = po, di.in = pin;
+                    dw33_pixel(&di);
                 } else {
                     const uint32_t *bk = a->blk;
                     for (c = 0; c < g4; c += 4) {
@@ -249,6 +215,7 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                             for (kx = 0; kx < kw; kx++, ti += cstep)
                                 DW_TAP(dsp_ld32(ti), *bk++);
                         }
+                        bk += 12; /* the group's requantization constants (asm epilogue) */
                         out1(po + c, a0, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
                         out1(po + c + 1, a1, a->mul + 4u * c + 4u, oc4, out_off, lo, hi, mode);
                         out1(po + c + 2, a2, a->mul + 4u * c + 8u, oc4, out_off, lo, hi, mode);
@@ -300,7 +267,7 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     int fast;
 
     if (emc_f(b, CF_DM) != 1u ||
-        (size_t)oc * (5u + emc_f(b, CF_KH) * emc_f(b, CF_KW)) > x->m->scratch_size)
+        (size_t)oc * (17u + emc_f(b, CF_KH) * emc_f(b, CF_KW)) > x->m->scratch_size)
         return 0;
     a.in = (const int8_t *)(x->main + emc_f(b, CF_IN));
     a.out = (int8_t *)(x->main + emc_f(b, CF_OUT));
@@ -316,7 +283,7 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     ntap = a.kh * a.kw;
     a.pad = NULL;
     if (a.in_off >= -127 && a.in_off <= 128) { /* the pad row after the blocks: -in_off must be an int8 */
-        int8_t *pad = (int8_t *)(void *)x->m->scratch + (size_t)oc * (4u + (uint32_t)ntap);
+        int8_t *pad = (int8_t *)(void *)x->m->scratch + (size_t)oc * (16u + (uint32_t)ntap);
         memset(pad, (int8_t)(-a.in_off), (size_t)oc);
         a.pad = pad;
     }
@@ -327,7 +294,7 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     bound = dsp_fast_bound((uint64_t)ntap * 32640u); /* |x + in_off| <= 255, |w| <= 128 */
     fast = a.lo == -128 && a.hi == 127 && bound != 0;
     for (o = 0; o < (oc & ~3); o += 4) {
-        uint32_t *bk = blk + (size_t)(o >> 2) * (4u + (uint32_t)ntap);
+        uint32_t *bk = blk + (size_t)(o >> 2) * (16u + (uint32_t)ntap);
         for (j = 0; j < 4; j++) {
             int32_t sw8 = 0, bv = dsp_ldi32(a.bias + 4u * (o + j)), t;
             for (t = 0; t < ntap; t++)
@@ -336,6 +303,12 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
         }
         for (j = 0; j < ntap; j++)
             bk[4 + j] = dsp_ld32(a.w + (size_t)j * oc + o);
+        for (j = 0; j < 4; j++) { /* multiplier, right shift, half its power of two (fast form) */
+            int32_t r = -dsp_ldi32(a.shf + 4u * (o + j));
+            bk[4 + ntap + 3 * j] = (uint32_t)dsp_ldi32(a.mul + 4u * (o + j));
+            bk[5 + ntap + 3 * j] = (uint32_t)r;
+            bk[6 + ntap + 3 * j] = r >= 1 && r <= 31 ? 1u << (r - 1) : 0u;
+        }
     }
     for (o = 0; o < oc; o++)
         if (!dsp_fast_chan(dsp_ldi32(a.bias + 4u * o), dsp_ldi32(a.shf + 4u * o), bound))

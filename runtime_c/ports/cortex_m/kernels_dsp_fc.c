@@ -1,8 +1,8 @@
 /* GENERIC_FULLY_CONNECTED on the Cortex-M DSP extension (bit-exact with
  * kernels/generic/g_fully_connected.c). Three output rows at a time (asm; the rest two at a time,
  * and any weight offset, in C) share the expansion of the input row: per 4 inputs one input word
- * -> SXTB16 / SXTB16 ROR 8 (+ input offset, SADD16), per row one weight word -> SXTB16 / SXTB16
- * ROR 8 (+ weight offset when nonzero), 2 SMLAD. */
+ * -> SXTAB16 / SXTAB16 ROR 8 (sign extension + input offset), per row one weight word -> SXTB16 /
+ * SXTB16 ROR 8 (+ weight offset when nonzero), 2 SMLAD. */
 #include "emc_dsp.h"
 
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
@@ -11,43 +11,64 @@ enum { F_FLAGS, F_IN, F_OUT, F_BATCH, F_ID, F_OD, F_IN_OFF, F_W_OFF, F_OUT_OFF, 
 
 static inline int32_t wrap_add(int32_t a, int32_t p) { return (int32_t)((uint32_t)a + (uint32_t)p); }
 
-/* 3 output rows over ng >= 1 groups of 4 inputs (weight offset 0): per group one input word
- * (SXTB16 / SXTB16 ROR 8, + input offset by SADD16) shared by the 3 rows' weight words. */
+/* One group of 4 inputs for the 3 rows: SXTAB16 adds the input offset while sign-extending. */
+#define MAC3_GROUP                                                                                                   \
+    "ldr %[v], [%[xp]], #4\n\t"                                                                                      \
+    "sxtab16 %[xb], %[off2], %[v], ror #8\n\t"                                                                       \
+    "sxtab16 %[xa], %[off2], %[v]\n\t"                                                                               \
+    "ldr %[v], [%[w0]], #4\n\t"                                                                                      \
+    "sxtb16 %[t], %[v]\n\t"                                                                                          \
+    "sxtb16 %[v], %[v], ror #8\n\t"                                                                                  \
+    "smlad %[a0], %[xa], %[t], %[a0]\n\t"                                                                            \
+    "smlad %[a0], %[xb], %[v], %[a0]\n\t"                                                                            \
+    "ldr %[v], [%[w1]], #4\n\t"                                                                                      \
+    "sxtb16 %[t], %[v]\n\t"                                                                                          \
+    "sxtb16 %[v], %[v], ror #8\n\t"                                                                                  \
+    "smlad %[a1], %[xa], %[t], %[a1]\n\t"                                                                            \
+    "smlad %[a1], %[xb], %[v], %[a1]\n\t"                                                                            \
+    "ldr %[v], [%[w2]], #4\n\t"                                                                                      \
+    "sxtb16 %[t], %[v]\n\t"                                                                                          \
+    "sxtb16 %[v], %[v], ror #8\n\t"                                                                                  \
+    "smlad %[a2], %[xa], %[t], %[a2]\n\t"                                                                            \
+    "smlad %[a2], %[xb], %[v], %[a2]\n\t"
+
+/* 3 output rows over ng >= 1 groups of 4 inputs (weight offset 0), two groups per trip: per
+ * group one input word (SXTAB16 / SXTAB16 ROR 8 with the input offset) shared by the 3 rows'
+ * weight words. */
 static __attribute__((noinline)) void mac3(const int8_t *xp, const int8_t *w0, const int8_t *w1,
                                                        const int8_t *w2, int32_t ng, uint32_t off2, int32_t acc[3])
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2];
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], n2 = ng >> 1;
     uint32_t xa, xb, v, t;
-    __asm__ volatile("1:\n\t"
-                     "ldr %[xa], [%[xp]], #4\n\t"
-                     "sxtb16 %[xb], %[xa], ror #8\n\t"
-                     "sxtb16 %[xa], %[xa]\n\t"
-                     "sadd16 %[xb], %[xb], %[off2]\n\t"
-                     "sadd16 %[xa], %[xa], %[off2]\n\t"
-                     "ldr %[v], [%[w0]], #4\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad %[a0], %[xa], %[t], %[a0]\n\t"
-                     "smlad %[a0], %[xb], %[v], %[a0]\n\t"
-                     "ldr %[v], [%[w1]], #4\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad %[a1], %[xa], %[t], %[a1]\n\t"
-                     "smlad %[a1], %[xb], %[v], %[a1]\n\t"
-                     "ldr %[v], [%[w2]], #4\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad %[a2], %[xa], %[t], %[a2]\n\t"
-                     "smlad %[a2], %[xb], %[v], %[a2]\n\t"
-                     "subs %[n], %[n], #1\n\t"
-                     "bne 1b\n\t"
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [xp] "+r"(xp), [w0] "+r"(w0), [w1] "+r"(w1),
-                       [w2] "+r"(w2), [n] "+r"(ng), [xa] "=&r"(xa), [xb] "=&r"(xb), [v] "=&r"(v), [t] "=&r"(t)
-                     : [off2] "r"(off2)
-                     : "cc", "memory");
+    if (n2 > 0)
+        __asm__ volatile("1:\n\t" MAC3_GROUP MAC3_GROUP "subs %[n], %[n], #1\n\t"
+                         "bne 1b\n\t"
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [xp] "+r"(xp), [w0] "+r"(w0), [w1] "+r"(w1),
+                           [w2] "+r"(w2), [n] "+r"(n2), [xa] "=&r"(xa), [xb] "=&r"(xb), [v] "=&r"(v), [t] "=&r"(t)
+                         : [off2] "r"(off2)
+                         : "cc", "memory");
+    if (ng & 1)
+        __asm__ volatile(MAC3_GROUP
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [xp] "+r"(xp), [w0] "+r"(w0), [w1] "+r"(w1),
+                           [w2] "+r"(w2), [xa] "=&r"(xa), [xb] "=&r"(xb), [v] "=&r"(v), [t] "=&r"(t)
+                         : [off2] "r"(off2)
+                         : "memory");
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;
+}
+
+/* requantize + offset + clamp one accumulator: the asm epilogue when the layer allows it (mode 2:
+ * dsp_rq_fast, 1: exact SMLAL form, both for the range [-128, 127] and shift <= 0), else C */
+static inline __attribute__((always_inline)) void fc_out(int8_t *po, int32_t acc, const uint8_t *pm, int32_t gap,
+                                                         int32_t out_off, int32_t lo, int32_t hi, int mode)
+{
+    if (mode == 2)
+        dsp_epi1_fast(acc, pm, po, gap, out_off);
+    else if (mode == 1)
+        dsp_epi1_exact(acc, pm, po, gap, out_off);
+    else
+        *po = dsp_clamp(dsp_requant(acc, dsp_rq(dsp_ldi32(pm), dsp_ldi32(pm + gap))) + out_off, lo, hi);
 }
 
 int emc_dsp_fully_connected(emc_exec_t *x)
@@ -64,9 +85,32 @@ int emc_dsp_fully_connected(emc_exec_t *x)
     const int8_t *w = (const int8_t *)(sh + 4u * nm);
     uint32_t off2 = ((uint32_t)in_off & 0xFFFFu) * 0x10001u, woff2 = ((uint32_t)w_off & 0xFFFFu) * 0x10001u;
 
+    int mode;
+    uint32_t bound = dsp_fast_bound((uint64_t)id * 32640u + (w_off ? (uint64_t)id * 255u * 255u : 0u));
+    int32_t gap = (int32_t)(4u * nm); /* multiplier -> shift */
     for (o = 0; o < nm; o++)
         if (!dsp_rq_exact(dsp_ldi32(mul + 4u * o), dsp_ldi32(sh + 4u * o)))
             return 0;
+    /* epilogue: fast when every channel passes dsp_fast_chan, else exact asm when the range is
+     * [-128, 127] and no shift is positive, else C */
+    mode = lo == -128 && hi == 127 ? 2 : 0;
+    if (mode) {
+        uint32_t bor = 0; /* OR of |bias|: >= the largest, enough for the bound */
+        int32_t smin = 0, smax = -31, shv;
+        for (o = 0; o < od; o++) {
+            int32_t bv = dsp_ldi32(bias + 4u * o);
+            bor |= bv < 0 ? 0u - (uint32_t)bv : (uint32_t)bv;
+        }
+        for (o = 0; o < nm; o++) {
+            shv = dsp_ldi32(sh + 4u * o);
+            smin = shv < smin ? shv : smin;
+            smax = shv > smax ? shv : smax;
+        }
+        if (smax > 0)
+            mode = 0;
+        else if (smax == 0 || smin < -31 || bor >= bound) /* dsp_fast_chan for every channel */
+            mode = 1;
+    }
     for (n = 0; n < nb; n++) {
         const int8_t *xr = in + (size_t)n * id;
         int8_t *po = out + (size_t)n * od;
@@ -81,18 +125,15 @@ int emc_dsp_fully_connected(emc_exec_t *x)
                 mac3(xr, w0, w0 + id, w0 + 2 * id, (int32_t)ng, off2, acc);
                 for (j = 0; j < 3; j++) {
                     const int8_t *wr = w0 + (size_t)j * id;
-                    uint32_t q = perch ? 4u * (o + j) : 0u;
                     for (i = ng * 4; i < id; i++)
                         acc[j] = wrap_add(acc[j], wr[i] * (xr[i] + in_off));
-                    po[o + j] = dsp_clamp(dsp_requant(acc[j], dsp_rq(dsp_ldi32(mul + q), dsp_ldi32(sh + q))) + out_off,
-                                          lo, hi);
+                    fc_out(po + o + j, acc[j], mul + (perch ? 4u * (o + j) : 0u), gap, out_off, lo, hi, mode);
                 }
             }
         for (; o < od; o += 2) {
             int pair = o + 1 < od;
             const int8_t *w0 = w + (size_t)o * id, *w1 = pair ? w0 + id : w0, *xp = xr;
             int32_t acc0 = dsp_ldi32(bias + 4u * o), acc1 = pair ? dsp_ldi32(bias + 4u * o + 4u) : 0;
-            dsp_rq_t q0, q1;
             if (w_off == 0) {
                 for (i = ng; i > 0; i--) {
                     uint32_t v = dsp_ld32(xp), xa = __sadd16(__sxtb16(v), off2), xb = __sadd16(dsp_sxtb16_ror8(v), off2);
@@ -122,12 +163,9 @@ int emc_dsp_fully_connected(emc_exec_t *x)
                 acc0 = wrap_add(acc0, (*w0 + w_off) * (*xp + in_off));
                 acc1 = wrap_add(acc1, (*w1 + w_off) * (*xp + in_off));
             }
-            q0 = dsp_rq(dsp_ldi32(mul + (perch ? 4u * o : 0u)), dsp_ldi32(sh + (perch ? 4u * o : 0u)));
-            po[o] = dsp_clamp(dsp_requant(acc0, q0) + out_off, lo, hi);
-            if (pair) {
-                q1 = dsp_rq(dsp_ldi32(mul + (perch ? 4u * o + 4u : 0u)), dsp_ldi32(sh + (perch ? 4u * o + 4u : 0u)));
-                po[o + 1] = dsp_clamp(dsp_requant(acc1, q1) + out_off, lo, hi);
-            }
+            fc_out(po + o, acc0, mul + (perch ? 4u * o : 0u), gap, out_off, lo, hi, mode);
+            if (pair)
+                fc_out(po + o + 1, acc1, mul + (perch ? 4u * o + 4u : 0u), gap, out_off, lo, hi, mode);
         }
     }
     emc_out_main(x, emc_f(b, F_OUT), (size_t)nb * od, EMC_DT_I8);
