@@ -178,6 +178,7 @@ def _synth_cases():
         "fc_shifts_edge": ("fc", dict(ic=16, oc=4, shifts=[2, 0, -31, -6])),
         "add_fast": ("add", dict(ih=5, iw=7, ic=3)),
         "add_narrow_shift0": ("add", dict(ih=4, iw=4, ic=5, act=(-50, 90), shifts=[0, -31, 0])),
+        "add_out_shift_26": ("add", dict(ih=3, iw=5, ic=4, shifts=[-1, -2, -26])),  # beyond the folded form
         # the first layer of an RGB model: K = 27, the asm takes the last channel pair too
         "conv_ic3_oc8_rgb_pad": ("conv", dict(ih=9, iw=8, ic=3, oc=8, stride=(2, 2))),
         # pruned channels (all-zero weights, as in the MLPerf VWW model): skipped pairs, a half-dead

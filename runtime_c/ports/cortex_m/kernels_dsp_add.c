@@ -28,9 +28,16 @@ int emc_dsp_add(emc_exec_t *x)
         tb[v & 255] = dsp_mbqm((v + b_off) * (1 << lsh), bm, bs);
     }
     /* |ta|, |tb| <= 255 * 2^20, so |sum| < 2^29: dsp_rq_fast when the output shift allows it */
-    if ((uint32_t)(-os - 1) < 31u && lo == -128 && hi == 127) {
-        for (i = 0; i < n; i++)
-            po[i] = (int8_t)__ssat(dsp_rq_fast(ta[(uint8_t)pa[i]] + tb[(uint8_t)pb[i]], om, -os) + o_off, 8);
+    if ((uint32_t)(-os - 1) < 23u && lo == -128 && hi == 127) {
+        /* dsp_rq_fast with the output offset folded into the rounding constant: exact, as
+         * o_off << r is a multiple of 2^r and |sum| < 2^29, |c| < 2^30 cannot overflow (r <= 23) */
+        int32_t r = -os, c = (int32_t)(1u << (r - 1)) + (int32_t)((uint32_t)o_off << r);
+        const uint8_t *ua = (const uint8_t *)pa, *ub = (const uint8_t *)pb;
+        for (i = 0; i < n; i++) {
+            int32_t h, t = ta[ua[i]] + tb[ub[i]];
+            __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"((int32_t)((uint32_t)t << 1)), "r"(om));
+            po[i] = (int8_t)__ssat((h + c - (int32_t)((uint32_t)h >> 31)) >> r, 8);
+        }
     } else {
         for (i = 0; i < n; i++)
             po[i] = (int8_t)dsp_clamp32(dsp_mbqm(ta[(uint8_t)pa[i]] + tb[(uint8_t)pb[i]], om, os) + o_off, lo, hi);
