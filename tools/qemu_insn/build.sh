@@ -23,4 +23,5 @@ if [ ! -f "$out/qemu-plugin.h" ]; then
   cp "$tmp"/*/include/qemu/qemu-plugin.h "$out/"
 fi
 gcc -O2 -fPIC -shared -Wall -I"$out" -o "$out/libinsnregion.so" "$here/insnregion.c"
+gcc -O2 -fPIC -shared -Wall -I"$out" -o "$out/libinsnprofile.so" "$here/insnprofile.c"
 echo "$out/libinsnregion.so"

@@ -1,12 +1,12 @@
 """Where do a model's guest instructions go? Runs one kmodel on a QEMU firmware with the
-per-instruction profile plugin (insnprofile.c) and prints instructions per function, and with
---lines per source line (addr2line), counting only what ran between prof_begin and prof_end
-is not attempted: the invokes dominate, so run with -n large enough to drown boot and loading.
+per-instruction profile plugin (insnprofile.c), counting only between prof_begin and prof_end (the
+invokes), and prints instructions per function; --lines: per source line (addr2line); --annotate
+FUNC: FUNC's disassembly with a count per instruction.
 
-    python tools/qemu_insn/profile.py MODEL.kmodel [--target qemu-m4] [--kernels dsp] [-n 3] [--lines 30]
+    python tools/qemu_insn/profile.py MODEL.kmodel [--target qemu-m4] [--kernels dsp] [-n 3]
+                                      [--lines 30] [--annotate mm2_pairs]
 
-Build the plugin first: gcc -O2 -fPIC -shared -Ibuild/qemu_insn -o build/qemu_insn/libinsnprofile.so
-tools/qemu_insn/insnprofile.c (qemu-plugin.h comes from tools/qemu_insn/build.sh)."""
+The plugin is built by tools/qemu_insn/build.sh (with the instruction-count one)."""
 from __future__ import annotations
 
 import argparse
@@ -59,7 +59,9 @@ def main(argv=None):
     elf = firmware.build(a.target, kernels=a.kernels)
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(tmp) / "prof.txt"
-        q = Qemu(a.target, elf, extra=["-plugin", f"{plugin},out={out}", "-d", "plugin"])
+        syms = firmware.elf_symbols(elf)
+        region = f"begin=0x{syms['prof_begin'] & ~1:x},end=0x{syms['prof_end'] & ~1:x}"
+        q = Qemu(a.target, elf, extra=["-plugin", f"{plugin},{region},out={out}", "-d", "plugin"])
         q.start()
         try:
             dev = q.client()
@@ -77,7 +79,7 @@ def main(argv=None):
         i = bisect.bisect_right(addrs, pc) - 1
         per[syms[i][1] if i >= 0 else "?"] += c
     total = sum(per.values())
-    print(f"{total / a.n:,.0f} instructions per invoke (incl. protocol and boot spread over {a.n} invokes)")
+    print(f"{total / a.n:,.0f} instructions per invoke (mean of {a.n})")
     for name, c in per.most_common(a.top):
         print(f"  {c / a.n:>14,.0f}  {100 * c / total:5.1f}%  {name}")
     if a.lines:

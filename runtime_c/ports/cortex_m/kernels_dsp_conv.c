@@ -422,9 +422,15 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
     int bytes = a->in_off >= -127 && a->in_off <= 128; /* -in_off is an int8 */
     for (p = 0; p < npix; p += 2) {
         int two = p + 1 < npix;
+        /* an odd last pixel goes through the asm as the second pixel of a pair whose first column is
+         * all padding; both pixels' outputs then land on the same bytes, the real one last */
+        int solo = !two && fast && lim > 0, sw = solo ? 2 : 0;
         int8_t *out0 = a->out + (size_t)p * oc, *out1 = out0 + oc;
         int32_t y0 = (p / a->ow) * a->sh - a->pt, x0 = (p % a->ow) * a->sw - a->pl;
         int32_t y1 = two ? ((p + 1) / a->ow) * a->sh - a->pt : -(1 << 24), x1 = ((p + 1) % a->ow) * a->sw - a->pl;
+        if (solo) {
+            y1 = y0, x1 = x0, y0 = -(1 << 24);
+        }
         const int8_t *w0 = a->w;
         const uint8_t *pb = a->bias, *pm = a->mul, *ps = a->shf;
         if (grouped) {
@@ -441,15 +447,16 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
                          a->in_off);
         }
         o = 0;
-        if (fast && two && lim > 0) {
+        if (fast && lim > 0) {
             mm2_args_t m2;
-            m2.col = col, m2.w = w0, m2.k = k, m2.ng = ngp, m2.rec = a->rec, m2.out = out0, m2.oc = oc;
+            m2.col = col, m2.w = w0, m2.k = k, m2.ng = ngp, m2.rec = a->rec, m2.out = out0, m2.oc = two ? oc : 0;
             m2.pairs = lim, m2.out_off = out_off;
             if (a->crow) {
                 /* pruned channels: their constant, then the runs of live pairs over it */
                 int32_t q = 0, r;
                 copy_run(out0, a->crow, 2 * lim);
-                copy_run(out1, a->crow, 2 * lim);
+                if (two)
+                    copy_run(out1, a->crow, 2 * lim);
                 while (q < lim) {
                     while (q < lim && !a->live[q])
                         q++;
@@ -499,7 +506,7 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
                 m = dsp_ldi32(pm + 4 * j);
                 sh = dsp_ldi32(ps + 4 * j);
                 f = fast && dsp_fast_chan(dsp_ldi32(pb + 4 * j), sh, bound);
-                out0[o + j] = out8(acc[j], m, sh, out_off, lo, hi, f);
+                out0[o + j] = out8(acc[sw + j], m, sh, out_off, lo, hi, f);
                 if (two)
                     out1[o + j] = out8(acc[2 + j], m, sh, out_off, lo, hi, f);
             }
