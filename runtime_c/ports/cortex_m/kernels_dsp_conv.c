@@ -38,8 +38,14 @@ static void fill_col4(int16_t *dst, const int8_t *in, int32_t ih, int32_t iw, in
 {
     int32_t ky, kx, c;
     int16_t *d = dst;
+    int rowfast = dw == 1 && x0 >= 0 && x0 + kw <= iw;
     for (ky = 0; ky < kh; ky++) {
         int32_t iy = y0 + dh * ky;
+        if (rowfast && iy >= 0 && iy < ih) { /* the row's taps: one contiguous run of kw * ic bytes */
+            expand4(d, in + ((size_t)iy * iw + x0) * ic, (kw * ic) >> 2, off2);
+            d += 2 * kw * ic;
+            continue;
+        }
         for (kx = 0; kx < kw; kx++) {
             int32_t ix = x0 + dw * kx;
             const int8_t *s;
@@ -189,6 +195,7 @@ struct conv_args {
     int16_t *col;
     int32_t ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, in_off, out_off, lo, hi, k, ng, ng4;
     uint32_t off2;      /* in_off in both halfwords */
+    uint32_t pad4;      /* the byte -in_off four times (IC % 4 != 0 columns) */
     int32_t whole;      /* the asm may read 3 bytes past the last weight row (inside the model) */
     int32_t lim;        /* channel pairs the asm takes (the rest: C) */
     const int8_t *crow; /* dead pairs (all-zero weights) exist: every channel's constant output, else NULL */
@@ -202,28 +209,31 @@ struct conv_args {
  * skipped taps), then each group of 4 expanded with SXTB16 / SADD16 straight into [x0 x2][x1 x3]. */
 static void fill_col_bytes(int16_t *dst, int8_t *tmp, const conv_args_t *a, int32_t y0, int32_t x0)
 {
-    int32_t ky, kx, g, ng = a->ng4, ic = a->ic, kw = a->kw, iw = a->iw, run = kw * ic;
-    uint32_t pad4 = ((uint32_t)(-a->in_off) & 0xFFu) * 0x01010101u, off2 = a->off2;
+    int32_t ky, kx, ic = a->ic, kw = a->kw, iw = a->iw, run = kw * ic;
+    uint32_t pad4 = a->pad4;
     int8_t *t = tmp;
     int rowfast = a->dw == 1 && x0 >= 0 && x0 + kw <= iw;
-    for (ky = 0; ky < a->kh; ky++) {
-        int32_t iy = y0 + a->dh * ky;
-        if (iy < 0 || iy >= a->ih)
-            t = fill_run(t, pad4, run);
-        else if (rowfast) /* the row's taps are one contiguous run of kw * ic input bytes */
-            t = copy_run(t, a->in + ((size_t)iy * iw + x0) * ic, run);
-        else
-            for (kx = 0; kx < kw; kx++) {
-                int32_t ix = x0 + a->dw * kx;
-                t = ix < 0 || ix >= iw ? fill_run(t, pad4, ic) : copy_run(t, a->in + ((size_t)iy * iw + ix) * ic, ic);
-            }
-    }
+    if (rowfast && y0 >= 0 && y0 + a->dh * (a->kh - 1) < a->ih) { /* the whole patch is inside */
+        const int8_t *s = a->in + ((size_t)y0 * iw + x0) * ic;
+        size_t rstride = (size_t)a->dh * iw * ic;
+        for (ky = a->kh; ky > 0; ky--, s += rstride)
+            t = copy_run(t, s, run);
+    } else
+        for (ky = 0; ky < a->kh; ky++) {
+            int32_t iy = y0 + a->dh * ky;
+            if (iy < 0 || iy >= a->ih)
+                t = fill_run(t, pad4, run);
+            else if (rowfast) /* the row's taps are one contiguous run of kw * ic input bytes */
+                t = copy_run(t, a->in + ((size_t)iy * iw + x0) * ic, run);
+            else
+                for (kx = 0; kx < kw; kx++) {
+                    int32_t ix = x0 + a->dw * kx;
+                    t = ix < 0 || ix >= iw ? fill_run(t, pad4, ic)
+                                           : copy_run(t, a->in + ((size_t)iy * iw + ix) * ic, ic);
+                }
+        }
     dsp_st32(t, pad4); /* the last group's tail (< 4 bytes) */
-    for (g = 0; g < ng; g++) {
-        uint32_t v = dsp_ld32(tmp + 4 * g);
-        dsp_st32(dst + 8 * g, __sadd16(__sxtb16(v), off2));
-        dsp_st32(dst + 8 * g + 2, __sadd16(dsp_sxtb16_ror8(v), off2));
-    }
+    expand4(dst, tmp, a->ng4, a->off2);
 }
 
 /* Requantize + output offset + activation. fast: dsp_rq_fast (checked per channel,
@@ -335,7 +345,7 @@ typedef struct mm2_args {
     "ldm r4!, {r6, r11, lr}\n\t" MM2_EPIX1(A, "strb r12, [r8]") MM2_EPIX1(B, "strb r12, [r8, r9]")                    \
     "add r4, r4, #4\n\t"
 
-/* For each channel pair: accumulators from the records' biases, the 2x2 SMLAD loop (2 groups per
+/* For each channel pair: accumulators from the records' biases, the 2x2 SMLAD loop (4 groups per
  * trip), requantization + output offset + SSAT of the 4 outputs (EPI: MM2_EPI = dsp_rq_fast, for
  * layers whose computed channels all passed dsp_fast_chan; MM2_EPIX = exact, every shift <= 0),
  * activation range [-128, 127]. Frame: [0] pairs left, [4] record of the pair, [8] output,
@@ -372,9 +382,11 @@ typedef struct mm2_args {
     "mov r3, r1\n\t"                                                                                                 \
     "tst r7, #1\n\t"                                                                                                 \
     "beq 2f\n\t" MM2_GROUP "2:\n\t"                                                                                  \
-    "lsrs r7, r7, #1\n\t"                                                                                            \
+    "tst r7, #2\n\t"                                                                                                 \
+    "beq 5f\n\t" MM2_GROUP MM2_GROUP "5:\n\t"                                                                        \
+    "lsrs r7, r7, #2\n\t"                                                                                            \
     "beq 3f\n\t"                                                                                                     \
-    "4:\n\t" MM2_GROUP MM2_GROUP "subs r7, r7, #1\n\t"                                                               \
+    "4:\n\t" MM2_GROUP MM2_GROUP MM2_GROUP MM2_GROUP "subs r7, r7, #1\n\t"                                           \
     "bne 4b\n\t"                                                                                                     \
     "3:\n\t"                                                                                                         \
     "ldr r4, [sp, #4]\n\t"                                                                                           \
@@ -517,6 +529,9 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
 static int zero_row(const int8_t *w, int32_t k)
 {
     int32_t i = 0;
+    for (; i + 16 <= k; i += 16) /* a pruned row is read whole: 4 words per test */
+        if (dsp_ld32(w + i) | dsp_ld32(w + i + 4) | dsp_ld32(w + i + 8) | dsp_ld32(w + i + 12))
+            return 0;
     for (; i + 4 <= k; i += 4)
         if (dsp_ld32(w + i))
             return 0;
@@ -548,6 +563,7 @@ int emc_dsp_conv2d(emc_exec_t *x)
     a.ng = a.k >> 2;
     a.ng4 = (a.k + 3) >> 2;
     a.off2 = ((uint32_t)a.in_off & 0xFFFFu) * 0x10001u;
+    a.pad4 = ((uint32_t)(-a.in_off) & 0xFFu) * 0x01010101u;
     a.whole = (size_t)(a.w - (const int8_t *)x->m->kmodel) + (size_t)a.oc * a.k + 3u <= x->m->kmodel_size;
     a.col = (int16_t *)(void *)x->m->scratch;
     cols = (size_t)((a.k + 3) & ~3) * ((a.ic & 3) ? 6u : 4u); /* a multiple of 8 */
