@@ -37,13 +37,13 @@ def cpu_scratch(layer):
     """CPU-kernel scratch of one layer (emc_need_cpu_scratch), reserved in every build for the
     Cortex-M DSP kernels: GENERIC_CONV2D two int16 im2col columns (KH*KW*IC each, rounded up to
     a multiple of 4; a third, natural-order one when IC % 4 != 0) + 18 bytes per output channel
-    (requantization record, pruned channels' constant output, live flag), GENERIC_DEPTHWISE_CONV2D (17 + KH*KW) bytes
-    per channel (start accumulator, regrouped weights, requantization constants, pad row), GENERIC_ADD two 256-entry int32 tables."""
+    (requantization record, pruned channels' constant output, live flag), GENERIC_DEPTHWISE_CONV2D (17 + 2*KH*KW) bytes
+    per channel (start accumulator, regrouped int16 weights, requantization constants, pad row), GENERIC_ADD two 256-entry int32 tables."""
     if layer.TYPE == 0x4001:
         k = layer.k_h * layer.k_w * layer.in_c
         return (6 if layer.in_c % 4 else 4) * ((k + 3) // 4 * 4) + 18 * layer.out_c
-    if layer.TYPE == 0x4002:          # depthwise: start accumulator (int32) + weights + 3 int32 constants + pad byte, per channel
-        return (17 + layer.k_h * layer.k_w) * layer.out_c
+    if layer.TYPE == 0x4002:          # depthwise: start accumulator (int32) + int16 weights + 3 int32 constants + pad byte, per channel
+        return (17 + 2 * layer.k_h * layer.k_w) * layer.out_c
     if layer.TYPE == 0x4006:          # add: two 256-entry int32 tables
         return 2048
     return 0

@@ -42,8 +42,8 @@ static inline emc_status_t g_conv_check(emc_check_t *c, int depthwise)
     /* DSP kernels' scratch (ports/cortex_m), counted in every build: conv two int16 im2col
      * columns (+ one natural-order column when IC % 4 != 0) and 18 bytes per output channel (the
      * asm's requantization record, pruned channels' constant output, live flag), depthwise per channel its start
-     * accumulator, weights and requantization constants (16 + KH*KW bytes), and a pad row (1 byte) */
-    emc_need_cpu_scratch(c, depthwise ? (17u + (size_t)emc_f(b, CF_KH) * emc_f(b, CF_KW)) * oc
+     * accumulator, int16 weights and requantization constants (16 + 2*KH*KW bytes), and a pad row (1 byte) */
+    emc_need_cpu_scratch(c, depthwise ? (17u + 2u * (size_t)emc_f(b, CF_KH) * emc_f(b, CF_KW)) * oc
                                       : ((emc_f(b, CF_IC) & 3u) ? 6u : 4u) *
                                                 (((size_t)emc_f(b, CF_KH) * emc_f(b, CF_KW) * emc_f(b, CF_IC) + 3u) &
                                                  ~(size_t)3u) +

@@ -2,10 +2,10 @@
  * kernels/generic/g_depthwise_conv2d.c), depth multiplier 1 (others: portable kernel).
  * NHWC keeps 4 channels in one word: per tap one input word and one weight word, SXTB16 /
  * SXTB16 ROR 8 to halfword pairs, SMLABB / SMLATT into 4 per-channel accumulators.
- * Per layer the weights are regrouped in the arena's CPU scratch ((17 + KH*KW) * C bytes): per group
+ * Per layer the weights are regrouped in the arena's CPU scratch ((17 + 2*KH*KW) * C bytes): per group
  * of 4 channels, bias + input_offset * sum(weights) (the accumulator start of a pixel whose taps
- * are all inside the image: then sum w*(x+off) = that + sum w*x), the group's weight word of
- * every tap, then per channel its multiplier, right shift and rounding half, so the 3x3 asm reads
+ * are all inside the image: then sum w*(x+off) = that + sum w*x), the group's weights of every
+ * tap already sign-extended ([w0 w2], [w1 w3]: one LDRD), then per channel its multiplier, right shift and rounding half, so the 3x3 asm reads
  * everything sequentially (one routine per pixel, fast requantization). Border pixels of a 3x3
  * layer run the same asm with a pointer per tap, out-of-image taps pointing at a row of C bytes
  * of -in_off after the blocks: x + in_off = 0 there, as the reference's skipped taps. Other
@@ -29,10 +29,11 @@ static inline __attribute__((always_inline)) void out1(int8_t *po, int32_t acc, 
 }
 
 /* acc += w * x for the 4 channels of one word of input and of weights */
-#define DW_TAP(V, W)                                                                                                 \
+/* WA, WB: the tap's 4 weights already sign-extended, [w0 w2] and [w1 w3] (the block's pair) */
+#define DW_TAP(V, WA, WB)                                                                                            \
     do {                                                                                                             \
-        uint32_t v_ = (V), w_ = (W), xa_ = __sxtb16(v_), xb_ = dsp_sxtb16_ror8(v_);                                  \
-        uint32_t wa_ = __sxtb16(w_), wb_ = dsp_sxtb16_ror8(w_);                                                      \
+        uint32_t v_ = (V), xa_ = __sxtb16(v_), xb_ = dsp_sxtb16_ror8(v_);                                            \
+        uint32_t wa_ = (WA), wb_ = (WB);                                                                             \
         a0 = __smlabb(xa_, wa_, a0);                                                                                 \
         a2 = __smlatt(xa_, wa_, a2);                                                                                 \
         a1 = __smlabb(xb_, wb_, a1);                                                                                 \
@@ -72,11 +73,9 @@ typedef struct dw33t_args {
 } dw33t_args_t;
 
 #define DW33_MAC                                                                                                     \
-    "ldr r10, [r4], #4\n\t"                                                                                          \
+    "ldrd r12, r10, [r4], #8\n\t"                                                                                    \
     "sxtb16 r11, r9\n\t"                                                                                             \
     "sxtb16 r9, r9, ror #8\n\t"                                                                                      \
-    "sxtb16 r12, r10\n\t"                                                                                            \
-    "sxtb16 r10, r10, ror #8\n\t"                                                                                    \
     "smlabb r0, r11, r12, r0\n\t"                                                                                    \
     "smlatt r2, r11, r12, r2\n\t"                                                                                    \
     "smlabb r1, r9, r10, r1\n\t"                                                                                     \
@@ -212,8 +211,8 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                         bk += 4;
                         for (ky = 0; ky < kh; ky++, ri += rstep) {
                             const int8_t *ti = ri;
-                            for (kx = 0; kx < kw; kx++, ti += cstep)
-                                DW_TAP(dsp_ld32(ti), *bk++);
+                            for (kx = 0; kx < kw; kx++, ti += cstep, bk += 2)
+                                DW_TAP(dsp_ld32(ti), bk[0], bk[1]);
                         }
                         bk += 12; /* the group's requantization constants (asm epilogue) */
                         out1(po + c, a0, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
@@ -267,7 +266,7 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     int fast;
 
     if (emc_f(b, CF_DM) != 1u ||
-        (size_t)oc * (17u + emc_f(b, CF_KH) * emc_f(b, CF_KW)) > x->m->scratch_size)
+        (size_t)oc * (17u + 2u * emc_f(b, CF_KH) * emc_f(b, CF_KW)) > x->m->scratch_size)
         return 0;
     a.in = (const int8_t *)(x->main + emc_f(b, CF_IN));
     a.out = (int8_t *)(x->main + emc_f(b, CF_OUT));
@@ -283,7 +282,7 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     ntap = a.kh * a.kw;
     a.pad = NULL;
     if (a.in_off >= -127 && a.in_off <= 128) { /* the pad row after the blocks: -in_off must be an int8 */
-        int8_t *pad = (int8_t *)(void *)x->m->scratch + (size_t)oc * (16u + (uint32_t)ntap);
+        int8_t *pad = (int8_t *)(void *)x->m->scratch + (size_t)oc * (16u + 2u * (uint32_t)ntap);
         memset(pad, (int8_t)(-a.in_off), (size_t)oc);
         a.pad = pad;
     }
@@ -294,20 +293,23 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     bound = dsp_fast_bound((uint64_t)ntap * 32640u); /* |x + in_off| <= 255, |w| <= 128 */
     fast = a.lo == -128 && a.hi == 127 && bound != 0;
     for (o = 0; o < (oc & ~3); o += 4) {
-        uint32_t *bk = blk + (size_t)(o >> 2) * (16u + (uint32_t)ntap);
+        uint32_t *bk = blk + (size_t)(o >> 2) * (16u + 2u * (uint32_t)ntap);
         for (j = 0; j < 4; j++) {
             int32_t sw8 = 0, bv = dsp_ldi32(a.bias + 4u * (o + j)), t;
             for (t = 0; t < ntap; t++)
                 sw8 += a.w[(size_t)t * oc + o + j];
             bk[j] = (uint32_t)bv + (uint32_t)(sw8 * a.in_off);
         }
-        for (j = 0; j < ntap; j++)
-            bk[4 + j] = dsp_ld32(a.w + (size_t)j * oc + o);
+        for (j = 0; j < ntap; j++) {
+            uint32_t wv = dsp_ld32(a.w + (size_t)j * oc + o);
+            bk[4 + 2 * j] = __sxtb16(wv);
+            bk[5 + 2 * j] = dsp_sxtb16_ror8(wv);
+        }
         for (j = 0; j < 4; j++) { /* multiplier, right shift, half its power of two (fast form) */
             int32_t r = -dsp_ldi32(a.shf + 4u * (o + j));
-            bk[4 + ntap + 3 * j] = (uint32_t)dsp_ldi32(a.mul + 4u * (o + j));
-            bk[5 + ntap + 3 * j] = (uint32_t)r;
-            bk[6 + ntap + 3 * j] = r >= 1 && r <= 31 ? 1u << (r - 1) : 0u;
+            bk[4 + 2 * ntap + 3 * j] = (uint32_t)dsp_ldi32(a.mul + 4u * (o + j));
+            bk[5 + 2 * ntap + 3 * j] = (uint32_t)r;
+            bk[6 + 2 * ntap + 3 * j] = r >= 1 && r <= 31 ? 1u << (r - 1) : 0u;
         }
     }
     for (o = 0; o < oc; o++)
