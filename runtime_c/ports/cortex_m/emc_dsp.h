@@ -188,6 +188,20 @@ static inline __attribute__((always_inline)) void dsp_epi1_exact(int32_t a0, con
                      : "memory");
 }
 
+/* One output whose multiplier is at pm (its shift gap bytes further). mode 2: the channel passed
+ * dsp_fast_chan (SMMULR, asm), 1: activation range [-128, 127] and shift <= 0 (exact SMLAL form,
+ * asm), 0: the exact general form and a clamp, in C. */
+static inline __attribute__((always_inline)) void dsp_out1(int8_t *po, int32_t acc, const uint8_t *pm, int32_t gap,
+                                                           int32_t out_off, int32_t lo, int32_t hi, int mode)
+{
+    if (mode == 2)
+        dsp_epi1_fast(acc, pm, po, gap, out_off);
+    else if (mode == 1)
+        dsp_epi1_exact(acc, pm, po, gap, out_off);
+    else
+        *po = (int8_t)dsp_clamp32(dsp_mbqm(acc, dsp_ldi32(pm), dsp_ldi32(pm + gap)) + out_off, lo, hi);
+}
+
 static inline int dsp_rq_exact(int32_t mult, int32_t shift)
 {
     (void)shift;

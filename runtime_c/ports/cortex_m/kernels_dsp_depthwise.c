@@ -15,20 +15,6 @@
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
 #include "../../kernels/generic/g_conv_common.h"
 
-/* One output. mode 2: every channel dsp_fast_chan (SMMULR, asm), 1: activation range
- * [-128, 127] and every shift <= 0 (exact SMLAL form, asm), 0: exact general form in C. */
-static inline __attribute__((always_inline)) void out1(int8_t *po, int32_t acc, const uint8_t *mul, int32_t oc4,
-                                                       int32_t out_off, int32_t lo, int32_t hi, int mode)
-{
-    if (mode == 2)
-        dsp_epi1_fast(acc, mul, po, oc4, out_off);
-    else if (mode == 1)
-        dsp_epi1_exact(acc, mul, po, oc4, out_off);
-    else
-        *po = (int8_t)dsp_clamp32(dsp_mbqm(acc, dsp_ldi32(mul), dsp_ldi32(mul + oc4)) + out_off, lo, hi);
-}
-
-/* acc += w * x for the 4 channels of one word of input and of weights */
 /* WA, WB: the tap's 4 weights already sign-extended, [w0 w2] and [w1 w3] (the block's pair) */
 #define DW_TAP(V, WA, WB)                                                                                            \
     do {                                                                                                             \
@@ -215,10 +201,10 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                                 DW_TAP(dsp_ld32(ti), bk[0], bk[1]);
                         }
                         bk += 12; /* the group's requantization constants (asm epilogue) */
-                        out1(po + c, a0, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
-                        out1(po + c + 1, a1, a->mul + 4u * c + 4u, oc4, out_off, lo, hi, mode);
-                        out1(po + c + 2, a2, a->mul + 4u * c + 8u, oc4, out_off, lo, hi, mode);
-                        out1(po + c + 3, a3, a->mul + 4u * c + 12u, oc4, out_off, lo, hi, mode);
+                        dsp_out1(po + c, a0, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
+                        dsp_out1(po + c + 1, a1, a->mul + 4u * c + 4u, oc4, out_off, lo, hi, mode);
+                        dsp_out1(po + c + 2, a2, a->mul + 4u * c + 8u, oc4, out_off, lo, hi, mode);
+                        dsp_out1(po + c + 3, a3, a->mul + 4u * c + 12u, oc4, out_off, lo, hi, mode);
                     }
                 }
             } else {
@@ -238,10 +224,10 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                             a3 = __smlatt(xb, wb, a3);
                         }
                     }
-                    out1(po + c, a0, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
-                    out1(po + c + 1, a1, a->mul + 4u * c + 4u, oc4, out_off, lo, hi, mode);
-                    out1(po + c + 2, a2, a->mul + 4u * c + 8u, oc4, out_off, lo, hi, mode);
-                    out1(po + c + 3, a3, a->mul + 4u * c + 12u, oc4, out_off, lo, hi, mode);
+                    dsp_out1(po + c, a0, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
+                    dsp_out1(po + c + 1, a1, a->mul + 4u * c + 4u, oc4, out_off, lo, hi, mode);
+                    dsp_out1(po + c + 2, a2, a->mul + 4u * c + 8u, oc4, out_off, lo, hi, mode);
+                    dsp_out1(po + c + 3, a3, a->mul + 4u * c + 12u, oc4, out_off, lo, hi, mode);
                 }
             }
             for (c = g4; c < ch; c++) {
@@ -250,7 +236,7 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                 for (ky = ky0; ky < ky1; ky++, ri += rstep, rw += wrow)
                     for (j = 0; j < kx1 - kx0; j++)
                         acc = (int32_t)((uint32_t)acc + (uint32_t)(rw[(size_t)j * ch] * (ri[(size_t)j * cstep] + in_off)));
-                out1(po + c, acc, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
+                dsp_out1(po + c, acc, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
             }
         }
     }

@@ -58,19 +58,6 @@ static __attribute__((noinline)) void mac3(const int8_t *xp, const int8_t *w0, c
     acc[2] = a2;
 }
 
-/* requantize + offset + clamp one accumulator: the asm epilogue when the layer allows it (mode 2:
- * dsp_rq_fast, 1: exact SMLAL form, both for the range [-128, 127] and shift <= 0), else C */
-static inline __attribute__((always_inline)) void fc_out(int8_t *po, int32_t acc, const uint8_t *pm, int32_t gap,
-                                                         int32_t out_off, int32_t lo, int32_t hi, int mode)
-{
-    if (mode == 2)
-        dsp_epi1_fast(acc, pm, po, gap, out_off);
-    else if (mode == 1)
-        dsp_epi1_exact(acc, pm, po, gap, out_off);
-    else
-        *po = dsp_clamp(dsp_requant(acc, dsp_rq(dsp_ldi32(pm), dsp_ldi32(pm + gap))) + out_off, lo, hi);
-}
-
 int emc_dsp_fully_connected(emc_exec_t *x)
 {
     const emc_body_t *b = x->b;
@@ -127,7 +114,7 @@ int emc_dsp_fully_connected(emc_exec_t *x)
                     const int8_t *wr = w0 + (size_t)j * id;
                     for (i = ng * 4; i < id; i++)
                         acc[j] = wrap_add(acc[j], wr[i] * (xr[i] + in_off));
-                    fc_out(po + o + j, acc[j], mul + (perch ? 4u * (o + j) : 0u), gap, out_off, lo, hi, mode);
+                    dsp_out1(po + o + j, acc[j], mul + (perch ? 4u * (o + j) : 0u), gap, out_off, lo, hi, mode);
                 }
             }
         for (; o < od; o += 2) {
@@ -163,9 +150,9 @@ int emc_dsp_fully_connected(emc_exec_t *x)
                 acc0 = wrap_add(acc0, (*w0 + w_off) * (*xp + in_off));
                 acc1 = wrap_add(acc1, (*w1 + w_off) * (*xp + in_off));
             }
-            fc_out(po + o, acc0, mul + (perch ? 4u * o : 0u), gap, out_off, lo, hi, mode);
+            dsp_out1(po + o, acc0, mul + (perch ? 4u * o : 0u), gap, out_off, lo, hi, mode);
             if (pair)
-                fc_out(po + o + 1, acc1, mul + (perch ? 4u * o + 4u : 0u), gap, out_off, lo, hi, mode);
+                dsp_out1(po + o + 1, acc1, mul + (perch ? 4u * o + 4u : 0u), gap, out_off, lo, hi, mode);
         }
     }
     emc_out_main(x, emc_f(b, F_OUT), (size_t)nb * od, EMC_DT_I8);
