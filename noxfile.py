@@ -114,5 +114,5 @@ def bench(session):
 @nox.session(python=PY)
 def lint(session):
     session.install("ruff==0.8.4")
-    session.run("ruff", "check", "emc", "tests", "hil_tests", "benchmarks", "noxfile.py",
+    session.run("ruff", "check", "emc", "tests", "hil_tests", "benchmarks", "tools", "noxfile.py",
                 "--select", "E,F,W", "--ignore", "E501,E701,E731")
