@@ -17,7 +17,6 @@ import json
 import pathlib
 import sys
 import time
-import zlib
 
 import numpy as np
 
@@ -96,18 +95,17 @@ def cmd_run(args):
                       round_trip_seconds=round(t_rt, 3), arena_required=res.arena_required, compared_with=src,
                       outputs_identical=[a == b for a, b in zip(outs, want)])
         if args.layers or not all(report["outputs_identical"]):
-            from .compare import first_divergence, kpu_ram_view
+            from .compare import first_divergence, trace_layers
 
-            div = first_divergence(dev, len(data), want_layers)
+            traced = trace_layers(dev, len(data), want_layers)   # before a capture invoke clears it
+            div = first_divergence(dev, len(data), want_layers, traced)
             report["first_diverging_layer"] = None if div is None else div.layer
             if div is not None:
                 report["first_diverging_type"] = div.type
                 report["first_diverging_bytes"] = div.diff_offsets[:16]
-            hw_kpu = "hw_kpu" in info.flags    # same=None: a hardware-KPU map in KPU RAM layout
-            report["layers"] = [dict(index=t.index, type=t.type, size=t.size, t=t.t,
-                                     same=None if kpu_ram_view(t.type, t.size, len(w), hw_kpu)
-                                     else t.size == len(w) and t.crc == zlib.crc32(w))
-                                for t, w in zip(dev.get_trace(), want_layers)]
+            # same=None: not comparable (a hardware-KPU map in KPU RAM layout)
+            report["layers"] = [dict(index=t.index, type=t.type, size=t.size, t=t.t, same=same)
+                                for t, same in zip(*traced)]
         if q is not None and getattr(args, "plugin", False):
             q.stop()
             report["plugin_insns"] = q.plugin_regions()

@@ -26,18 +26,38 @@ def kpu_ram_view(ltype: int, size: int, want_size: int, hw_kpu: bool) -> bool:
     return hw_kpu and ltype == 10240 and size != want_size
 
 
-def first_divergence(dev, input_size: int, expected_layers: list):
-    """Run once with per-layer CRCs, compare them with the PC's per-layer outputs, then capture the
-    first differing layer and locate its differing bytes. Returns None when every layer matches
-    (layers in KPU RAM view on a hardware-KPU device are skipped: kpu_ram_view)."""
+def layer_matches(trace, expected: dict, hw_kpu: bool) -> list:
+    """Per trace record (device TRACE_CRC run): True when its CRC is that of the PC's bytes for the
+    layer (expected: layer index -> bytes), False when not, None when the two cannot be compared (no
+    PC tensor, or a hardware-KPU map in KPU RAM layout: kpu_ram_view)."""
+    out = []
+    for t in trace:
+        want = expected.get(t.index)
+        if want is None or kpu_ram_view(t.type, t.size, len(want), hw_kpu):
+            out.append(None)
+        else:
+            out.append(t.size == len(want) and t.crc == zlib.crc32(want) & 0xFFFFFFFF)
+    return out
+
+
+def trace_layers(dev, input_size: int, expected_layers: list):
+    """One invoke with per-layer CRCs (the input already set). Returns the trace records and, per
+    record, whether the layer matches the PC (layer_matches)."""
     hw_kpu = "hw_kpu" in dev.hello().flags
     dev.invoke(input_size, trace_crc=True)
     trace = dev.get_trace()
-    for t, want in zip(trace, expected_layers):
-        if t.size == len(want) and t.crc == zlib.crc32(want):
+    return trace, layer_matches(trace, dict(enumerate(expected_layers)), hw_kpu)
+
+
+def first_divergence(dev, input_size: int, expected_layers: list, traced=None):
+    """Compare every layer's CRC with the PC's per-layer outputs (trace_layers, or `traced` from an
+    earlier call), then capture the first differing layer and locate its differing bytes. Returns
+    None when every comparable layer matches."""
+    trace, matches = traced or trace_layers(dev, input_size, expected_layers)
+    for t, same in zip(trace, matches):
+        if same is not False:
             continue
-        if kpu_ram_view(t.type, t.size, len(want), hw_kpu):
-            continue
+        want = expected_layers[t.index]
         dev.invoke(input_size, capture_layer=t.index)
         cap = dev.get_layer()
         offs = []

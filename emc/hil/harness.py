@@ -14,7 +14,7 @@ import zlib
 import numpy as np
 
 from . import firmware
-from .compare import kpu_ram_view
+from .compare import layer_matches
 from .protocol import (E_BAD_CRC, E_NO_MODEL, E_STATE, E_TIMEOUT, HilClient, HilError, HilTimeout)
 from .report import Result
 
@@ -224,16 +224,10 @@ def first_divergence(sess: Session, case, x: np.ndarray):
         return hw, dev.get_trace()
 
     hw_kpu, trace = sess.do("trace", traced, case.kmodel, x.tobytes())
-    per_layer = []
-    bad = None
-    for rec in trace:
-        pc = dumps.get(rec.index)
-        if pc is None or kpu_ram_view(rec.type, rec.size, pc[1].nbytes, hw_kpu):
-            continue       # no PC tensor, or a hardware-KPU layer seen in KPU RAM layout
-        same = zlib.crc32(pc[1].tobytes()) & 0xFFFFFFFF == rec.crc
-        per_layer.append([rec.index, str(rec.type), 0.0 if same else float("nan")])
-        if not same and bad is None:
-            bad = rec.index
+    matches = layer_matches(trace, {i: a.tobytes() for i, (_, a) in dumps.items()}, hw_kpu)
+    per_layer = [[rec.index, str(rec.type), 0.0 if same else float("nan")]
+                 for rec, same in zip(trace, matches) if same is not None]
+    bad = next((rec.index for rec, same in zip(trace, matches) if same is False), None)
     if bad is None:
         return "every layer's tensor matches the PC; only the output bytes differ", per_layer
 

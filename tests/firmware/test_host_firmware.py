@@ -59,6 +59,12 @@ def test_first_divergence_found(host_device, kmodels_dir):
     bad[3] = bytes(b)
     d = first_divergence(host_device, x.nbytes, bad)
     assert d.layer == 3 and d.type == 10240 and d.diff_offsets == [100]
+    # the per-layer verdicts come from the traced invoke, not from the capture that follows it
+    from emc.hil.compare import trace_layers
+    traced = trace_layers(host_device, x.nbytes, bad)
+    assert first_divergence(host_device, x.nbytes, bad, traced).layer == 3
+    assert [i for i, same in enumerate(traced[1]) if same is False] == [3]
+    assert all(same for i, same in enumerate(traced[1]) if i != 3)
 
 
 def test_resync_after_garbage(host_device):
