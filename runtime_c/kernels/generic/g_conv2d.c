@@ -9,44 +9,38 @@ static emc_status_t check(emc_check_t *c) { return g_conv_check(c, 0); }
 static void run(emc_exec_t *x)
 {
     const emc_body_t *b = x->b;
-    const int8_t *in = (const int8_t *)(x->main + emc_f(b, CF_IN));
-    int8_t *out = (int8_t *)(x->main + emc_f(b, CF_OUT));
-    int32_t ih = (int32_t)emc_f(b, CF_IH), iw = (int32_t)emc_f(b, CF_IW), ic = (int32_t)emc_f(b, CF_IC);
-    int32_t oh = (int32_t)emc_f(b, CF_OH), ow = (int32_t)emc_f(b, CF_OW), oc = (int32_t)emc_f(b, CF_OC);
-    int32_t kh = (int32_t)emc_f(b, CF_KH), kw = (int32_t)emc_f(b, CF_KW), sh = (int32_t)emc_f(b, CF_SH);
-    int32_t sw = (int32_t)emc_f(b, CF_SW), dh = (int32_t)emc_f(b, CF_DH), dw = (int32_t)emc_f(b, CF_DW);
-    int32_t pt = (int32_t)emc_f(b, CF_PT), pl = (int32_t)emc_f(b, CF_PL), in_off = emc_fi(b, CF_IN_OFF);
-    const int8_t *w = (const int8_t *)(b->p + 4 * CF_N + 12u * (uint32_t)oc);
+    g_conv_t g;
     int32_t oy, ox, o, ky, kx, c;
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
     if (emc_dsp_conv2d(x))
         return;
 #endif
-    for (oy = 0; oy < oh; oy++)
-        for (ox = 0; ox < ow; ox++) {
-            int32_t y0 = oy * sh - pt, x0 = ox * sw - pl;
-            for (o = 0; o < oc; o++) {
+    g_conv_unpack(x, &g);
+    for (oy = 0; oy < g.oh; oy++)
+        for (ox = 0; ox < g.ow; ox++) {
+            int32_t y0 = oy * g.sh - g.pt, x0 = ox * g.sw - g.pl;
+            for (o = 0; o < g.oc; o++) {
                 int64_t acc = 0;
-                const int8_t *wo = w + (size_t)o * kh * kw * ic;
-                for (ky = 0; ky < kh; ky++) {
-                    int32_t iy = y0 + dh * ky;
-                    if (iy < 0 || iy >= ih)
+                const int8_t *wo = g.w + (size_t)o * g.kh * g.kw * g.ic;
+                for (ky = 0; ky < g.kh; ky++) {
+                    int32_t iy = y0 + g.dh * ky;
+                    if (iy < 0 || iy >= g.ih)
                         continue;
-                    for (kx = 0; kx < kw; kx++) {
-                        int32_t ix = x0 + dw * kx;
+                    for (kx = 0; kx < g.kw; kx++) {
+                        int32_t ix = x0 + g.dw * kx;
                         const int8_t *px, *wk;
-                        if (ix < 0 || ix >= iw)
+                        if (ix < 0 || ix >= g.iw)
                             continue;
-                        px = in + ((size_t)iy * iw + ix) * ic;
-                        wk = wo + ((size_t)ky * kw + kx) * ic;
-                        for (c = 0; c < ic; c++)
-                            acc += (int64_t)wk[c] * ((int32_t)px[c] + in_off);
+                        px = g.in + ((size_t)iy * g.iw + ix) * g.ic;
+                        wk = wo + ((size_t)ky * g.kw + kx) * g.ic;
+                        for (c = 0; c < g.ic; c++)
+                            acc += (int64_t)wk[c] * ((int32_t)px[c] + g.in_off);
                     }
                 }
-                out[((size_t)oy * ow + ox) * oc + o] = g_conv_finish(b, acc, (uint32_t)o);
+                g.out[((size_t)oy * g.ow + ox) * g.oc + o] = g_conv_finish(b, acc, (uint32_t)o);
             }
         }
-    emc_out_main(x, emc_f(b, CF_OUT), (size_t)oh * ow * oc, EMC_DT_I8);
+    emc_out_main(x, emc_f(b, CF_OUT), (size_t)g.oh * g.ow * g.oc, EMC_DT_I8);
 }
 
 const emc_kernel_t emc_g_conv2d = {0x4001, 4 * CF_N, "GENERIC_CONV2D", check, run};

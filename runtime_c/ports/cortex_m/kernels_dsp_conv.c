@@ -189,11 +189,9 @@ static inline __attribute__((always_inline)) void mac2x2(const int16_t *col, con
 }
 
 struct conv_args {
-    const int8_t *in, *w;
-    int8_t *out;
-    const uint8_t *bias, *mul, *shf;
+    g_conv_t g;         /* the layer's fields */
     int16_t *col;
-    int32_t ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, in_off, out_off, lo, hi, k, ng, ng4;
+    int32_t k, ng, ng4;
     uint32_t off2;      /* in_off in both halfwords */
     uint32_t pad4;      /* the byte -in_off four times (IC % 4 != 0 columns) */
     int32_t whole;      /* the asm may read 3 bytes past the last weight row (inside the model) */
@@ -209,27 +207,27 @@ struct conv_args {
  * skipped taps), then each group of 4 expanded with SXTB16 / SADD16 straight into [x0 x2][x1 x3]. */
 static void fill_col_bytes(int16_t *dst, int8_t *tmp, const conv_args_t *a, int32_t y0, int32_t x0)
 {
-    int32_t ky, kx, ic = a->ic, kw = a->kw, iw = a->iw, run = kw * ic;
+    int32_t ky, kx, ic = a->g.ic, kw = a->g.kw, iw = a->g.iw, run = kw * ic;
     uint32_t pad4 = a->pad4;
     int8_t *t = tmp;
-    int rowfast = a->dw == 1 && x0 >= 0 && x0 + kw <= iw;
-    if (rowfast && y0 >= 0 && y0 + a->dh * (a->kh - 1) < a->ih) { /* the whole patch is inside */
-        const int8_t *s = a->in + ((size_t)y0 * iw + x0) * ic;
-        size_t rstride = (size_t)a->dh * iw * ic;
-        for (ky = a->kh; ky > 0; ky--, s += rstride)
+    int rowfast = a->g.dw == 1 && x0 >= 0 && x0 + kw <= iw;
+    if (rowfast && y0 >= 0 && y0 + a->g.dh * (a->g.kh - 1) < a->g.ih) { /* the whole patch is inside */
+        const int8_t *s = a->g.in + ((size_t)y0 * iw + x0) * ic;
+        size_t rstride = (size_t)a->g.dh * iw * ic;
+        for (ky = a->g.kh; ky > 0; ky--, s += rstride)
             t = copy_run(t, s, run);
     } else
-        for (ky = 0; ky < a->kh; ky++) {
-            int32_t iy = y0 + a->dh * ky;
-            if (iy < 0 || iy >= a->ih)
+        for (ky = 0; ky < a->g.kh; ky++) {
+            int32_t iy = y0 + a->g.dh * ky;
+            if (iy < 0 || iy >= a->g.ih)
                 t = fill_run(t, pad4, run);
             else if (rowfast) /* the row's taps are one contiguous run of kw * ic input bytes */
-                t = copy_run(t, a->in + ((size_t)iy * iw + x0) * ic, run);
+                t = copy_run(t, a->g.in + ((size_t)iy * iw + x0) * ic, run);
             else
                 for (kx = 0; kx < kw; kx++) {
-                    int32_t ix = x0 + a->dw * kx;
+                    int32_t ix = x0 + a->g.dw * kx;
                     t = ix < 0 || ix >= iw ? fill_run(t, pad4, ic)
-                                           : copy_run(t, a->in + ((size_t)iy * iw + ix) * ic, ic);
+                                           : copy_run(t, a->g.in + ((size_t)iy * iw + ix) * ic, ic);
                 }
         }
     dsp_st32(t, pad4); /* the last group's tail (< 4 bytes) */
@@ -425,38 +423,38 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
      * reads whole weight words, so a padded group would read up to 3 bytes of the next row: it
      * only takes channel pairs that are followed by another row (lim), the rest is done here with
      * the whole groups (nfull) and the last k - 4 * nfull elements one by one. */
-    int32_t npix = a->oh * a->ow, p, o, j, k = a->k, oc = a->oc, ngp = (k + 3) >> 2;
+    int32_t npix = a->g.oh * a->g.ow, p, o, j, k = a->k, oc = a->g.oc, ngp = (k + 3) >> 2;
     int32_t nfull = k >> 2, nt = k - 4 * nfull, lim = a->lim;
-    int32_t out_off = a->out_off, lo = a->lo, hi = a->hi, acc[4];
-    uint32_t off2 = ((uint32_t)a->in_off & 0xFFFFu) * 0x10001u;
+    int32_t out_off = a->g.out_off, lo = a->g.lo, hi = a->g.hi, acc[4];
+    uint32_t off2 = ((uint32_t)a->g.in_off & 0xFFFFu) * 0x10001u;
     int16_t *col = a->col, *last = col + 8 * nfull;
-    int grouped = (a->ic & 3) == 0;
-    int bytes = a->in_off >= -127 && a->in_off <= 128; /* -in_off is an int8 */
+    int grouped = (a->g.ic & 3) == 0;
+    int bytes = a->g.in_off >= -127 && a->g.in_off <= 128; /* -in_off is an int8 */
     for (p = 0; p < npix; p += 2) {
         int two = p + 1 < npix;
         /* an odd last pixel goes through the asm as the second pixel of a pair whose first column is
          * all padding; both pixels' outputs then land on the same bytes, the real one last */
         int solo = !two && fast && lim > 0, sw = solo ? 2 : 0;
-        int8_t *out0 = a->out + (size_t)p * oc, *out1 = out0 + oc;
-        int32_t y0 = (p / a->ow) * a->sh - a->pt, x0 = (p % a->ow) * a->sw - a->pl;
-        int32_t y1 = two ? ((p + 1) / a->ow) * a->sh - a->pt : -(1 << 24), x1 = ((p + 1) % a->ow) * a->sw - a->pl;
+        int8_t *out0 = a->g.out + (size_t)p * oc, *out1 = out0 + oc;
+        int32_t y0 = (p / a->g.ow) * a->g.sh - a->g.pt, x0 = (p % a->g.ow) * a->g.sw - a->g.pl;
+        int32_t y1 = two ? ((p + 1) / a->g.ow) * a->g.sh - a->g.pt : -(1 << 24), x1 = ((p + 1) % a->g.ow) * a->g.sw - a->g.pl;
         if (solo) {
             y1 = y0, x1 = x0, y0 = -(1 << 24);
         }
-        const int8_t *w0 = a->w;
-        const uint8_t *pb = a->bias, *pm = a->mul, *ps = a->shf;
+        const int8_t *w0 = a->g.w;
+        const uint8_t *pb = a->g.bias, *pm = a->g.mul, *ps = a->g.shf;
         if (grouped) {
-            fill_col4(col, a->in, a->ih, a->iw, a->ic, a->kh, a->kw, y0, x0, a->dh, a->dw, off2);
-            fill_col4(col + 4, a->in, a->ih, a->iw, a->ic, a->kh, a->kw, y1, x1, a->dh, a->dw, off2);
+            fill_col4(col, a->g.in, a->g.ih, a->g.iw, a->g.ic, a->g.kh, a->g.kw, y0, x0, a->g.dh, a->g.dw, off2);
+            fill_col4(col + 4, a->g.in, a->g.ih, a->g.iw, a->g.ic, a->g.kh, a->g.kw, y1, x1, a->g.dh, a->g.dw, off2);
         } else if (bytes) {
             int8_t *tmp = (int8_t *)(col + 8 * ngp);
             fill_col_bytes(col, tmp, a, y0, x0);
             fill_col_bytes(col + 4, tmp, a, y1, x1);
         } else {
-            fill_col_any(col, col + 8 * ngp, k, a->in, a->ih, a->iw, a->ic, a->kh, a->kw, y0, x0, a->dh, a->dw,
-                         a->in_off);
-            fill_col_any(col + 4, col + 8 * ngp, k, a->in, a->ih, a->iw, a->ic, a->kh, a->kw, y1, x1, a->dh, a->dw,
-                         a->in_off);
+            fill_col_any(col, col + 8 * ngp, k, a->g.in, a->g.ih, a->g.iw, a->g.ic, a->g.kh, a->g.kw, y0, x0, a->g.dh, a->g.dw,
+                         a->g.in_off);
+            fill_col_any(col + 4, col + 8 * ngp, k, a->g.in, a->g.ih, a->g.iw, a->g.ic, a->g.kh, a->g.kw, y1, x1, a->g.dh, a->g.dw,
+                         a->g.in_off);
         }
         o = 0;
         if (fast && lim > 0) {
@@ -549,63 +547,54 @@ int emc_dsp_conv2d(emc_exec_t *x)
     uint32_t bound;
     size_t cols;
     int allfast;
-    a.in = (const int8_t *)(x->main + emc_f(b, CF_IN));
-    a.out = (int8_t *)(x->main + emc_f(b, CF_OUT));
-    a.ih = (int32_t)emc_f(b, CF_IH), a.iw = (int32_t)emc_f(b, CF_IW), a.ic = (int32_t)emc_f(b, CF_IC);
-    a.oh = (int32_t)emc_f(b, CF_OH), a.ow = (int32_t)emc_f(b, CF_OW), a.oc = (int32_t)emc_f(b, CF_OC);
-    a.kh = (int32_t)emc_f(b, CF_KH), a.kw = (int32_t)emc_f(b, CF_KW), a.sh = (int32_t)emc_f(b, CF_SH);
-    a.sw = (int32_t)emc_f(b, CF_SW), a.dh = (int32_t)emc_f(b, CF_DH), a.dw = (int32_t)emc_f(b, CF_DW);
-    a.pt = (int32_t)emc_f(b, CF_PT), a.pl = (int32_t)emc_f(b, CF_PL), a.in_off = emc_fi(b, CF_IN_OFF);
-    a.out_off = emc_fi(b, CF_OUT_OFF), a.lo = emc_fi(b, CF_ACT_MIN), a.hi = emc_fi(b, CF_ACT_MAX);
-    a.bias = b->p + 4 * CF_N, a.mul = a.bias + 4u * (uint32_t)a.oc, a.shf = a.mul + 4u * (uint32_t)a.oc;
-    a.w = (const int8_t *)(a.shf + 4u * (uint32_t)a.oc);
-    a.k = a.kh * a.kw * a.ic;
+    g_conv_unpack(x, &a.g);
+    a.k = a.g.kh * a.g.kw * a.g.ic;
     a.ng = a.k >> 2;
     a.ng4 = (a.k + 3) >> 2;
-    a.off2 = ((uint32_t)a.in_off & 0xFFFFu) * 0x10001u;
-    a.pad4 = ((uint32_t)(-a.in_off) & 0xFFu) * 0x01010101u;
-    a.whole = (size_t)(a.w - (const int8_t *)x->m->kmodel) + (size_t)a.oc * a.k + 3u <= x->m->kmodel_size;
+    a.off2 = ((uint32_t)a.g.in_off & 0xFFFFu) * 0x10001u;
+    a.pad4 = ((uint32_t)(-a.g.in_off) & 0xFFu) * 0x01010101u;
+    a.whole = (size_t)(a.g.w - (const int8_t *)x->m->kmodel) + (size_t)a.g.oc * a.k + 3u <= x->m->kmodel_size;
     a.col = (int16_t *)(void *)x->m->scratch;
-    cols = (size_t)((a.k + 3) & ~3) * ((a.ic & 3) ? 6u : 4u); /* a multiple of 8 */
-    if (cols + 18u * (size_t)a.oc > x->m->scratch_size)
+    cols = (size_t)((a.k + 3) & ~3) * ((a.g.ic & 3) ? 6u : 4u); /* a multiple of 8 */
+    if (cols + 18u * (size_t)a.g.oc > x->m->scratch_size)
         return 0;
     a.rec = (int32_t *)(void *)(x->m->scratch + cols);
-    for (o = 0; o < a.oc; o++)
-        if (!dsp_rq_exact(dsp_ldi32(a.mul + 4u * o), dsp_ldi32(a.shf + 4u * o)))
+    for (o = 0; o < a.g.oc; o++)
+        if (!dsp_rq_exact(dsp_ldi32(a.g.mul + 4u * o), dsp_ldi32(a.g.shf + 4u * o)))
             return 0;
-    a.lim = (a.k & 3) && !a.whole ? (a.oc - 1) >> 1 : a.oc >> 1;
+    a.lim = (a.k & 3) && !a.whole ? (a.g.oc - 1) >> 1 : a.g.oc >> 1;
     /* Pairs of channels whose weights are all zero (pruned) compute nothing: their outputs are
      * the requantized bias at every pixel, kept in a row of oc bytes after the columns. */
     {
-        int8_t *crow = (int8_t *)(void *)(x->m->scratch + cols + 16u * (size_t)a.oc);
-        uint8_t *live = (uint8_t *)(crow + a.oc);
+        int8_t *crow = (int8_t *)(void *)(x->m->scratch + cols + 16u * (size_t)a.g.oc);
+        uint8_t *live = (uint8_t *)(crow + a.g.oc);
         int32_t ndead = 0;
         for (o = 0; o < a.lim; o++) {
-            live[o] = (uint8_t)!(zero_row(a.w + (size_t)2 * o * a.k, a.k) && zero_row(a.w + (size_t)(2 * o + 1) * a.k, a.k));
+            live[o] = (uint8_t)!(zero_row(a.g.w + (size_t)2 * o * a.k, a.k) && zero_row(a.g.w + (size_t)(2 * o + 1) * a.k, a.k));
             ndead += !live[o];
         }
-        for (o = 0; o < a.oc; o++)
-            crow[o] = (int8_t)dsp_clamp32(dsp_mbqm(dsp_ldi32(a.bias + 4u * o), dsp_ldi32(a.mul + 4u * o),
-                                                   dsp_ldi32(a.shf + 4u * o)) + a.out_off, a.lo, a.hi);
+        for (o = 0; o < a.g.oc; o++)
+            crow[o] = (int8_t)dsp_clamp32(dsp_mbqm(dsp_ldi32(a.g.bias + 4u * o), dsp_ldi32(a.g.mul + 4u * o),
+                                                   dsp_ldi32(a.g.shf + 4u * o)) + a.g.out_off, a.g.lo, a.g.hi);
         a.crow = ndead ? crow : NULL;
         a.live = live;
     }
     bound = dsp_fast_bound((uint64_t)a.k * 32640u); /* |x + in_off| <= 255, |w| <= 128 */
     allfast = 1;
-    for (o = 0; o < a.oc; o++) /* the channels that are computed (dead pairs are not) */
+    for (o = 0; o < a.g.oc; o++) /* the channels that are computed (dead pairs are not) */
         if (o >= 2 * a.lim || a.live[o >> 1])
-            allfast &= dsp_fast_chan(dsp_ldi32(a.bias + 4u * o), dsp_ldi32(a.shf + 4u * o), bound);
-    for (o = 0; o < a.oc; o++)
-        if (dsp_ldi32(a.shf + 4u * o) > 0)
+            allfast &= dsp_fast_chan(dsp_ldi32(a.g.bias + 4u * o), dsp_ldi32(a.g.shf + 4u * o), bound);
+    for (o = 0; o < a.g.oc; o++)
+        if (dsp_ldi32(a.g.shf + 4u * o) > 0)
             break;
-    if (a.lo == -128 && a.hi == 127 && o == a.oc) {
+    if (a.g.lo == -128 && a.g.hi == 127 && o == a.g.oc) {
         allfast = allfast && bound != 0;
-        for (o = 0; o < a.oc; o++) { /* the asm's per-channel records */
-            int32_t r = -dsp_ldi32(a.shf + 4u * o); /* 0..31 */
-            a.rec[4 * o] = dsp_ldi32(a.mul + 4u * o);
+        for (o = 0; o < a.g.oc; o++) { /* the asm's per-channel records */
+            int32_t r = -dsp_ldi32(a.g.shf + 4u * o); /* 0..31 */
+            a.rec[4 * o] = dsp_ldi32(a.g.mul + 4u * o);
             a.rec[4 * o + 1] = r;
             a.rec[4 * o + 2] = allfast ? (r >= 1 ? (int32_t)(1u << (r - 1)) : 0) : (int32_t)~(~0u << r);
-            a.rec[4 * o + 3] = dsp_ldi32(a.bias + 4u * o);
+            a.rec[4 * o + 3] = dsp_ldi32(a.g.bias + 4u * o);
         }
         if (allfast)
             conv_layer(&a, 1, bound, 1);
@@ -613,7 +602,7 @@ int emc_dsp_conv2d(emc_exec_t *x)
             conv_layer(&a, 1, bound, 0);
     } else
         conv_layer(&a, 0, 0, 0);
-    emc_out_main(x, emc_f(b, CF_OUT), (size_t)a.oh * a.ow * a.oc, EMC_DT_I8);
+    emc_out_main(x, emc_f(b, CF_OUT), (size_t)a.g.oh * a.g.ow * a.g.oc, EMC_DT_I8);
     return 1;
 }
 #else

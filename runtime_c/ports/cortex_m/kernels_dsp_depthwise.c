@@ -27,12 +27,9 @@
     } while (0)
 
 typedef struct dw_args {
-    const int8_t *in, *w;
-    int8_t *out;
-    const uint8_t *bias, *mul, *shf;
-    const uint32_t *blk; /* per group: 4 start accumulators, then one weight word per tap */
+    g_conv_t g;          /* the layer's fields (depth multiplier 1: IC = OC) */
+    const uint32_t *blk; /* per group: 4 start accumulators, the taps' weights, requantization constants */
     const int8_t *pad;   /* C bytes of -in_off (border taps of the 3x3 asm), or NULL */
-    int32_t ih, iw, ch, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, in_off, out_off, lo, hi;
 } dw_args_t;
 
 /* ---- 3x3 pixels, every group, dsp_rq_fast epilogue: asm ----
@@ -136,8 +133,8 @@ __attribute__((naked, noinline)) static void dw33t_pixel(const dw33t_args_t *a)
 
 static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, int mode)
 {
-    int32_t ih = a->ih, iw = a->iw, ch = a->ch, kh = a->kh, kw = a->kw, dh = a->dh, dw = a->dw;
-    int32_t out_off = a->out_off, lo = a->lo, hi = a->hi, in_off = a->in_off;
+    int32_t ih = a->g.ih, iw = a->g.iw, ch = a->g.oc, kh = a->g.kh, kw = a->g.kw, dh = a->g.dh, dw = a->g.dw;
+    int32_t out_off = a->g.out_off, lo = a->g.lo, hi = a->g.hi, in_off = a->g.in_off;
     size_t rstep = (size_t)dh * iw * ch, cstep = (size_t)dw * ch, wrow = (size_t)kw * ch;
     uint32_t off2 = ((uint32_t)in_off & 0xFFFFu) * 0x10001u;
     int32_t oy, ox, c, ky, kx, j, g4 = ch & ~3, oc4 = 4 * ch;
@@ -147,20 +144,20 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
     di.groups = dt.groups = g4 >> 2;
     di.out_off = dt.out_off = out_off, di.blk = dt.blk = a->blk;
     di.rs = (int32_t)rstep, di.cs = (int32_t)cstep, di.cs2 = 2 * (int32_t)cstep;
-    for (oy = 0; oy < a->oh; oy++) {
-        int32_t y0 = oy * a->sh - a->pt, ky0 = 0, ky1 = kh;
+    for (oy = 0; oy < a->g.oh; oy++) {
+        int32_t y0 = oy * a->g.sh - a->g.pt, ky0 = 0, ky1 = kh;
         int rowin = y0 >= 0 && y0 + dh * (kh - 1) < ih;
         while (ky0 < kh && y0 + dh * ky0 < 0)
             ky0++;
         while (ky1 > ky0 && y0 + dh * (ky1 - 1) >= ih)
             ky1--;
-        for (ox = 0; ox < a->ow; ox++) {
-            int32_t x0 = ox * a->sw - a->pl, kx0 = 0, kx1 = kw;
-            int8_t *po = a->out + ((size_t)oy * a->ow + ox) * ch;
+        for (ox = 0; ox < a->g.ow; ox++) {
+            int32_t x0 = ox * a->g.sw - a->g.pl, kx0 = 0, kx1 = kw;
+            int8_t *po = a->g.out + ((size_t)oy * a->g.ow + ox) * ch;
             const int8_t *pin, *pw;
             if (asm33) {
                 if (rowin && x0 >= 0 && x0 + 2 * dw < iw) {
-                    di.po = po, di.in = a->in + ((size_t)y0 * iw + x0) * ch;
+                    di.po = po, di.in = a->g.in + ((size_t)y0 * iw + x0) * ch;
                     dw33_pixel(&di);
                     continue;
                 }
@@ -171,7 +168,7 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                             int32_t iy = y0 + dh * ky, ix = x0 + dw * kx;
                             dt.tap[t] = iy < 0 || iy >= ih || ix < 0 || ix >= iw
                                             ? a->pad
-                                            : a->in + ((size_t)iy * iw + ix) * ch;
+                                            : a->g.in + ((size_t)iy * iw + ix) * ch;
                         }
                     dt.po = po;
                     dw33t_pixel(&dt);
@@ -182,8 +179,8 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                 kx0++;
             while (kx1 > kx0 && x0 + dw * (kx1 - 1) >= iw)
                 kx1--;
-            pin = a->in + ((size_t)(y0 + dh * ky0) * iw + (x0 + dw * kx0)) * ch;
-            pw = a->w + ((size_t)ky0 * kw + kx0) * ch;
+            pin = a->g.in + ((size_t)(y0 + dh * ky0) * iw + (x0 + dw * kx0)) * ch;
+            pw = a->g.w + ((size_t)ky0 * kw + kx0) * ch;
             if (ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw) {
                 /* interior: start from the block's bias + offset * sum(w), raw inputs */
                 if (mode == 2 && k33 && g4) {
@@ -201,16 +198,16 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                                 DW_TAP(dsp_ld32(ti), bk[0], bk[1]);
                         }
                         bk += 12; /* the group's requantization constants (asm epilogue) */
-                        dsp_out1(po + c, a0, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
-                        dsp_out1(po + c + 1, a1, a->mul + 4u * c + 4u, oc4, out_off, lo, hi, mode);
-                        dsp_out1(po + c + 2, a2, a->mul + 4u * c + 8u, oc4, out_off, lo, hi, mode);
-                        dsp_out1(po + c + 3, a3, a->mul + 4u * c + 12u, oc4, out_off, lo, hi, mode);
+                        dsp_out1(po + c, a0, a->g.mul + 4u * c, oc4, out_off, lo, hi, mode);
+                        dsp_out1(po + c + 1, a1, a->g.mul + 4u * c + 4u, oc4, out_off, lo, hi, mode);
+                        dsp_out1(po + c + 2, a2, a->g.mul + 4u * c + 8u, oc4, out_off, lo, hi, mode);
+                        dsp_out1(po + c + 3, a3, a->g.mul + 4u * c + 12u, oc4, out_off, lo, hi, mode);
                     }
                 }
             } else {
                 for (c = 0; c < g4; c += 4) {
-                    int32_t a0 = dsp_ldi32(a->bias + 4u * c), a1 = dsp_ldi32(a->bias + 4u * c + 4u);
-                    int32_t a2 = dsp_ldi32(a->bias + 4u * c + 8u), a3 = dsp_ldi32(a->bias + 4u * c + 12u);
+                    int32_t a0 = dsp_ldi32(a->g.bias + 4u * c), a1 = dsp_ldi32(a->g.bias + 4u * c + 4u);
+                    int32_t a2 = dsp_ldi32(a->g.bias + 4u * c + 8u), a3 = dsp_ldi32(a->g.bias + 4u * c + 12u);
                     const int8_t *ri = pin + c, *rw = pw + c;
                     for (ky = ky0; ky < ky1; ky++, ri += rstep, rw += wrow) {
                         const int8_t *ti = ri, *tw = rw;
@@ -224,19 +221,19 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                             a3 = __smlatt(xb, wb, a3);
                         }
                     }
-                    dsp_out1(po + c, a0, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
-                    dsp_out1(po + c + 1, a1, a->mul + 4u * c + 4u, oc4, out_off, lo, hi, mode);
-                    dsp_out1(po + c + 2, a2, a->mul + 4u * c + 8u, oc4, out_off, lo, hi, mode);
-                    dsp_out1(po + c + 3, a3, a->mul + 4u * c + 12u, oc4, out_off, lo, hi, mode);
+                    dsp_out1(po + c, a0, a->g.mul + 4u * c, oc4, out_off, lo, hi, mode);
+                    dsp_out1(po + c + 1, a1, a->g.mul + 4u * c + 4u, oc4, out_off, lo, hi, mode);
+                    dsp_out1(po + c + 2, a2, a->g.mul + 4u * c + 8u, oc4, out_off, lo, hi, mode);
+                    dsp_out1(po + c + 3, a3, a->g.mul + 4u * c + 12u, oc4, out_off, lo, hi, mode);
                 }
             }
             for (c = g4; c < ch; c++) {
-                int32_t acc = dsp_ldi32(a->bias + 4u * c);
+                int32_t acc = dsp_ldi32(a->g.bias + 4u * c);
                 const int8_t *ri = pin + c, *rw = pw + c;
                 for (ky = ky0; ky < ky1; ky++, ri += rstep, rw += wrow)
                     for (j = 0; j < kx1 - kx0; j++)
                         acc = (int32_t)((uint32_t)acc + (uint32_t)(rw[(size_t)j * ch] * (ri[(size_t)j * cstep] + in_off)));
-                dsp_out1(po + c, acc, a->mul + 4u * c, oc4, out_off, lo, hi, mode);
+                dsp_out1(po + c, acc, a->g.mul + 4u * c, oc4, out_off, lo, hi, mode);
             }
         }
     }
@@ -254,63 +251,54 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     if (emc_f(b, CF_DM) != 1u ||
         (size_t)oc * (17u + 2u * emc_f(b, CF_KH) * emc_f(b, CF_KW)) > x->m->scratch_size)
         return 0;
-    a.in = (const int8_t *)(x->main + emc_f(b, CF_IN));
-    a.out = (int8_t *)(x->main + emc_f(b, CF_OUT));
-    a.ih = (int32_t)emc_f(b, CF_IH), a.iw = (int32_t)emc_f(b, CF_IW), a.ch = oc;
-    a.oh = (int32_t)emc_f(b, CF_OH), a.ow = (int32_t)emc_f(b, CF_OW);
-    a.kh = (int32_t)emc_f(b, CF_KH), a.kw = (int32_t)emc_f(b, CF_KW), a.sh = (int32_t)emc_f(b, CF_SH);
-    a.sw = (int32_t)emc_f(b, CF_SW), a.dh = (int32_t)emc_f(b, CF_DH), a.dw = (int32_t)emc_f(b, CF_DW);
-    a.pt = (int32_t)emc_f(b, CF_PT), a.pl = (int32_t)emc_f(b, CF_PL), a.in_off = emc_fi(b, CF_IN_OFF);
-    a.out_off = emc_fi(b, CF_OUT_OFF), a.lo = emc_fi(b, CF_ACT_MIN), a.hi = emc_fi(b, CF_ACT_MAX);
-    a.bias = b->p + 4 * CF_N, a.mul = a.bias + 4u * (uint32_t)oc, a.shf = a.mul + 4u * (uint32_t)oc;
-    a.w = (const int8_t *)(a.shf + 4u * (uint32_t)oc);
+    g_conv_unpack(x, &a.g);
     a.blk = blk;
-    ntap = a.kh * a.kw;
+    ntap = a.g.kh * a.g.kw;
     a.pad = NULL;
-    if (a.in_off >= -127 && a.in_off <= 128) { /* the pad row after the blocks: -in_off must be an int8 */
+    if (a.g.in_off >= -127 && a.g.in_off <= 128) { /* the pad row after the blocks: -in_off must be an int8 */
         int8_t *pad = (int8_t *)(void *)x->m->scratch + (size_t)oc * (16u + 2u * (uint32_t)ntap);
-        memset(pad, (int8_t)(-a.in_off), (size_t)oc);
+        memset(pad, (int8_t)(-a.g.in_off), (size_t)oc);
         a.pad = pad;
     }
     for (o = 0; o < oc; o++)
-        if (!dsp_rq_exact(dsp_ldi32(a.mul + 4u * o), dsp_ldi32(a.shf + 4u * o)))
+        if (!dsp_rq_exact(dsp_ldi32(a.g.mul + 4u * o), dsp_ldi32(a.g.shf + 4u * o)))
             return 0;
     /* per group of 4 channels: bias + in_off * sum(w), then the weight word of each tap */
     bound = dsp_fast_bound((uint64_t)ntap * 32640u); /* |x + in_off| <= 255, |w| <= 128 */
-    fast = a.lo == -128 && a.hi == 127 && bound != 0;
+    fast = a.g.lo == -128 && a.g.hi == 127 && bound != 0;
     for (o = 0; o < (oc & ~3); o += 4) {
         uint32_t *bk = blk + (size_t)(o >> 2) * (16u + 2u * (uint32_t)ntap);
         for (j = 0; j < 4; j++) {
-            int32_t sw8 = 0, bv = dsp_ldi32(a.bias + 4u * (o + j)), t;
+            int32_t sw8 = 0, bv = dsp_ldi32(a.g.bias + 4u * (o + j)), t;
             for (t = 0; t < ntap; t++)
-                sw8 += a.w[(size_t)t * oc + o + j];
-            bk[j] = (uint32_t)bv + (uint32_t)(sw8 * a.in_off);
+                sw8 += a.g.w[(size_t)t * oc + o + j];
+            bk[j] = (uint32_t)bv + (uint32_t)(sw8 * a.g.in_off);
         }
         for (j = 0; j < ntap; j++) {
-            uint32_t wv = dsp_ld32(a.w + (size_t)j * oc + o);
+            uint32_t wv = dsp_ld32(a.g.w + (size_t)j * oc + o);
             bk[4 + 2 * j] = __sxtb16(wv);
             bk[5 + 2 * j] = dsp_sxtb16_ror8(wv);
         }
         for (j = 0; j < 4; j++) { /* multiplier, right shift, half its power of two (fast form) */
-            int32_t r = -dsp_ldi32(a.shf + 4u * (o + j));
-            bk[4 + 2 * ntap + 3 * j] = (uint32_t)dsp_ldi32(a.mul + 4u * (o + j));
+            int32_t r = -dsp_ldi32(a.g.shf + 4u * (o + j));
+            bk[4 + 2 * ntap + 3 * j] = (uint32_t)dsp_ldi32(a.g.mul + 4u * (o + j));
             bk[5 + 2 * ntap + 3 * j] = (uint32_t)r;
             bk[6 + 2 * ntap + 3 * j] = r >= 1 && r <= 31 ? 1u << (r - 1) : 0u;
         }
     }
     for (o = 0; o < oc; o++)
-        if (!dsp_fast_chan(dsp_ldi32(a.bias + 4u * o), dsp_ldi32(a.shf + 4u * o), bound))
+        if (!dsp_fast_chan(dsp_ldi32(a.g.bias + 4u * o), dsp_ldi32(a.g.shf + 4u * o), bound))
             fast = 0;
     for (o = 0; o < oc; o++)
-        if (dsp_ldi32(a.shf + 4u * o) > 0)
+        if (dsp_ldi32(a.g.shf + 4u * o) > 0)
             break;
     if (fast)
         dw_layer(&a, 2);
-    else if (a.lo == -128 && a.hi == 127 && o == oc)
+    else if (a.g.lo == -128 && a.g.hi == 127 && o == oc)
         dw_layer(&a, 1);
     else
         dw_layer(&a, 0);
-    emc_out_main(x, emc_f(b, CF_OUT), (size_t)a.oh * a.ow * oc, EMC_DT_I8);
+    emc_out_main(x, emc_f(b, CF_OUT), (size_t)a.g.oh * a.g.ow * oc, EMC_DT_I8);
     return 1;
 }
 #else
