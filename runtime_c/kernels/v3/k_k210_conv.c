@@ -289,7 +289,8 @@ const uint8_t *emc_kpu_conv_sw(const uint8_t *regs, const uint8_t *wts, const ui
     uint32_t o, ic, ky, kx, y, xx, ksz;
     emc_kpu_layout_t li;
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
-    int dsp32;
+    int dsp32, pad33;
+    uint8_t *padded;
 #endif
 
     decode(regs, &g);
@@ -316,6 +317,10 @@ const uint8_t *emc_kpu_conv_sw(const uint8_t *regs, const uint8_t *wts, const ui
             }
         }
         dsp32 = maxw < 32768u && 255u * maxw * n < ((uint64_t)1 << 31);
+        /* 3x3: a padded copy of each input channel fits in the int64 acc's upper half (the 32-bit
+         * sums use the lower half; + 1 byte: the window sums read one word past the last tap) */
+        pad33 = ksz == 3u && (size_t)(g.w + 2u) * (g.h + 2u) + 1u <= hw * sizeof(int32_t);
+        padded = (uint8_t *)(void *)((int32_t *)(void *)acc + hw);
     }
 #endif
 
@@ -327,6 +332,21 @@ const uint8_t *emc_kpu_conv_sw(const uint8_t *regs, const uint8_t *wts, const ui
          * does not depend on o unless depthwise, so a normal conv computes it once. */
         if (g.dw || o == 0) {
             memset(xterm, 0, hw * sizeof *xterm);
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+            if (pad33) /* window sums of the padded channel: 3 USADA8 per pixel */
+                for (ic = ic0; ic < ic1; ic++) {
+                    emc_dsp_kpu_pad(padded, in_base + (size_t)(ic / li.groups) * li.chan_rows * 64u +
+                                                (size_t)(ic % li.groups) * li.row_pitch,
+                                    (size_t)li.row_len * 64u, g.w, g.h, g.pad_value);
+                    for (y = 0; y < g.h; y++)
+                        for (xx = 0; xx < g.w; xx++) {
+                            int64_t sx = dsp_win33(padded + (size_t)y * (g.w + 2u) + xx, g.w + 2u);
+                            xterm[(size_t)y * g.w + xx] =
+                                wadd(xterm[(size_t)y * g.w + xx], wmul(g.arg_x, sx) >> g.shr_x);
+                        }
+                }
+            else
+#endif
             for (ic = ic0; ic < ic1; ic++) {
                 const uint8_t *chan = in_base + (size_t)(ic / li.groups) * li.chan_rows * 64u +
                                       (size_t)(ic % li.groups) * li.row_pitch;
@@ -360,7 +380,11 @@ const uint8_t *emc_kpu_conv_sw(const uint8_t *regs, const uint8_t *wts, const ui
                     wv[t] = eight ? wts[wi] : (uint32_t)(wts[2 * wi] | (wts[2 * wi + 1] << 8));
                     sum_w += wv[t];
                 }
-                emc_dsp_kpu_acc(acc32, chan, (size_t)li.row_len * 64u, g.w, g.h, ksz, pad, wv, g.pad_value);
+                if (pad33) {
+                    emc_dsp_kpu_pad(padded, chan, (size_t)li.row_len * 64u, g.w, g.h, g.pad_value);
+                    emc_dsp_kpu_acc33(acc32, padded, g.w, g.h, wv);
+                } else
+                    emc_dsp_kpu_acc(acc32, chan, (size_t)li.row_len * 64u, g.w, g.h, ksz, pad, wv, g.pad_value);
                 term_w = wadd(term_w, wmul(g.arg_w, sum_w) >> g.shr_w);
             }
             for (i = hw; i-- > 0;)

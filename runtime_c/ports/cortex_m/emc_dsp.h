@@ -28,6 +28,9 @@ int emc_dsp_add(emc_exec_t *x);
  * u8 input * wv[tap] (wv < 2^15), one input channel; the caller guarantees no sum reaches 2^31. */
 void emc_dsp_kpu_acc(int32_t *acc, const uint8_t *chan, size_t stride, uint32_t w, uint32_t h, uint32_t ksz,
                      int32_t pad, const uint32_t *wv, uint32_t pad_value);
+/* the same for 3x3 / padding 1 over a padded copy of the channel ((w + 2) x (h + 2) bytes) */
+void emc_dsp_kpu_pad(uint8_t *dst, const uint8_t *chan, size_t stride, uint32_t w, uint32_t h, uint32_t pad_value);
+void emc_dsp_kpu_acc33(int32_t *acc, const uint8_t *P, uint32_t w, uint32_t h, const uint32_t *wv);
 
 /* SXTB16(v ROR 8): bytes 1 and 3 sign-extended to halfwords, one instruction (GCC 12's
  * arm_acle.h has no __ror, and GCC does not fold a rotate into SXTB16 itself). */
@@ -46,6 +49,14 @@ static inline uint32_t dsp_ld32(const void *p)
     return v;
 }
 static inline void dsp_st32(void *p, uint32_t v) { memcpy(p, &v, 4); }
+/* sum of the 3x3 bytes at p (rows pw apart); reads one byte past each row's three */
+static inline uint32_t dsp_win33(const uint8_t *p, uint32_t pw)
+{
+    uint32_t s = __usada8(dsp_ld32(p) & 0xFFFFFFu, 0u, 0u);
+    s = __usada8(dsp_ld32(p + pw) & 0xFFFFFFu, 0u, s);
+    return __usada8(dsp_ld32(p + 2u * pw) & 0xFFFFFFu, 0u, s);
+}
+
 static inline int32_t dsp_ldi32(const void *p)
 {
     int32_t v;
