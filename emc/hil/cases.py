@@ -90,7 +90,7 @@ def _device_inputs(name, m, n, images=()):
     for i in range(len(xs), n):
         r = _rng(name, i)
         if dtype == "u8":
-            xs.append(r.integers(0, 256, shape, dtype=np.uint8) if len(shape) != 3
+            xs.append(r.integers(0, 256, shape, dtype=np.uint8) if len(shape) != 3 or shape[0] > 3
                       else np.ascontiguousarray(textures(1, shape[1], shape[2], int(r.integers(1 << 30)))[0]
                                                 .transpose(2, 0, 1)[:shape[0]]))
         elif dtype == "i8":

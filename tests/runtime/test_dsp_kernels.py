@@ -235,3 +235,48 @@ def test_software_kpu_dsp_byte_identical():
     cs = [cases.build(m, 1) for m in ("cifar10-maixemc-hw", "mbnet-k210", "inception-k210")]
     for c, (outs, _arena) in zip(cs, _run_all("qemu-m4", "dsp", cs)):
         assert outs == _expected(c), f"{c.name}: DSP firmware differs from the PC reference"
+
+
+@pytest.mark.slow
+def test_synthetic_k210_models_software_kpu_dsp():
+    """The software KPU's Cortex-M paths (3x3 over a padded copy, USADA8 window sums, 1x1 words)
+    on the synthetic K210 chains: widths 20/10/5/3 (odd widths: the last pixel of a pair), every
+    pool type, depthwise, 16-bit weights, shifted arg_x/arg_w, pad values != 0."""
+    if not _have_qemu():
+        pytest.skip("needs arm-none-eabi-gcc, make and qemu-system-arm")
+    from emc.hil.cases import _device_inputs, _finish
+    from emc.kmodel import load
+    from emc.kmodel import KModel
+    from emc.kmodel.layers import K210Conv
+    from .synth_v3 import kpu_model
+    cs = []
+    for name, km in (("kpu8", kpu_model(0, True)), ("kpu16", kpu_model(3, False))):
+        data = km.to_bytes()
+        cs.append(_finish(name, "k210", data, _device_inputs(name, load(data), 2)))
+    # odd width whose every pixel reaches the output unsaturated (bn / 8, identity activation):
+    # the last pixel of each row goes through the 3x3 routine's single-pixel tail
+    rng = np.random.default_rng(11)
+    ic, h, w, oc = 3, 5, 7, 4
+    identity = ([-(1 << 35)] + [0] * 15, [0] + [1] * 15, [0] * 16, [0] * 16)
+    conv = K210Conv.make(weights=rng.integers(0, 4, (oc, ic, 3, 3)), in_shape=(ic, h, w), src_row=0,
+                         dst_row=16384, main_out=0, bn=([1] * oc, [0] * oc, [3] * oc), act=identity,
+                         pad_value=7, arg_x=-1, shr_x=2)
+    data = KModel([conv], outputs=[(0, oc * h * w)], main_mem_usage=oc * h * w).to_bytes()
+    odd = _finish("k210_odd_width", "k210", data, [rng.integers(0, 21, (ic, h, w)).astype(np.uint8)
+                                                    for _ in range(2)])
+    want = np.concatenate([np.ravel(e) for exp in odd.expected for e in exp])
+    assert 0 < want.min() and want.max() < 255, "the odd-width case must not saturate"
+    cs.append(odd)
+    from emc.hil import harness
+    dut = harness.QemuDut("qemu-m4", kernels="dsp", log=lambda *a: None)
+    try:
+        sess = harness.Session(dut, log=lambda *a: None)
+        for c in cs:
+            assert _outputs(sess, c)[0] == _expected(c), f"{c.name}: DSP firmware differs from the PC reference"
+            # every layer, not only the outputs: a K210 map can be lost downstream (pooling, clamps)
+            for x in c.inputs:
+                _, per_layer = harness.first_divergence(sess, c, np.ascontiguousarray(x))
+                bad = [row for row in per_layer if row[2] != 0.0]
+                assert per_layer and not bad, f"{c.name}: layers differ from the PC: {bad}"
+    finally:
+        dut.close()
