@@ -41,6 +41,9 @@ static inline uint32_t dsp_sxtb16_ror8(uint32_t v)
     return r;
 }
 
+/* v rotated right by 8 (ROR; for SXTAB16 of bytes 1 and 3) */
+static inline uint32_t dsp_ror8(uint32_t v) { return (v >> 8) | (v << 24); }
+
 /* Unaligned / type-punned 32-bit load and store (one LDR/STR on ARMv7E-M). */
 static inline uint32_t dsp_ld32(const void *p)
 {

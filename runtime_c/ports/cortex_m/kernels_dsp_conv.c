@@ -3,10 +3,11 @@
  * with the input offset added (padding = 0, which adds nothing, like the skipped taps of the
  * reference), every group of 4 stored reordered [x0 x2][x1 x3] so that SXTB16(w) and
  * SXTB16(w ROR 8) of 4 raw int8 weights pair with them in SMLAD, the two pixels' groups
- * interleaved (8 int16 per group; the last group zero padded when K % 4 != 0). A 2 pixels x 2 output channels
- * block (inline asm, unrolled twice): per group 2 weight LDR, 2 LDRD, 4 SXTB16, 8 SMLAD.
- * Scratch: 2 * align4(K) int16, + align4(K) int16 (natural-order column) when IC % 4 != 0; the
- * loader reserves 4 * align4(K) or 6 * align4(K) bytes (emc_need_cpu_scratch in g_conv_check).
+ * interleaved (8 int16 per group; the last group zero padded when K % 4 != 0). A 2 pixels x 2
+ * output channels block (naked asm, 4 groups per trip): per group 2 weight LDR, 2 LDRD, 4 SXTB16,
+ * 8 SMLAD. Scratch (emc_need_cpu_scratch in g_conv_check): 4 * align4(K) bytes of columns (6 *
+ * when IC % 4 != 0: the raw bytes of a column are gathered there first), then 18 bytes per output
+ * channel (requantization records, pruned channels' constant row, live flags).
  * The 32-bit SMLAD accumulator wraps exactly like the reference's g_wrap32(int64 sum). */
 #include "emc_dsp.h"
 
@@ -30,117 +31,6 @@ static inline __attribute__((always_inline)) void expand4(int16_t *d, const int8
                      : "cc", "memory");
 }
 
-/* ic % 4 == 0: expand one column (one output pixel's receptive field) into dst, each group of 4
- * as the two words [x0 x2][x1 x3], groups 8 int16 apart (the other pixel's column fills the
- * other half). A pixel with y0 far outside the image gives an all-padding (zero) column. */
-static void fill_col4(int16_t *dst, const int8_t *in, int32_t ih, int32_t iw, int32_t ic, int32_t kh, int32_t kw,
-                      int32_t y0, int32_t x0, int32_t dh, int32_t dw, uint32_t off2)
-{
-    int32_t ky, kx, c;
-    int16_t *d = dst;
-    int rowfast = dw == 1 && x0 >= 0 && x0 + kw <= iw;
-    for (ky = 0; ky < kh; ky++) {
-        int32_t iy = y0 + dh * ky;
-        if (rowfast && iy >= 0 && iy < ih) { /* the row's taps: one contiguous run of kw * ic bytes */
-            expand4(d, in + ((size_t)iy * iw + x0) * ic, (kw * ic) >> 2, off2);
-            d += 2 * kw * ic;
-            continue;
-        }
-        for (kx = 0; kx < kw; kx++) {
-            int32_t ix = x0 + dw * kx;
-            const int8_t *s;
-            if (iy < 0 || iy >= ih || ix < 0 || ix >= iw) {
-                for (c = 0; c < ic; c += 4, d += 8) {
-                    dsp_st32(d, 0);
-                    dsp_st32(d + 2, 0);
-                }
-                continue;
-            }
-            s = in + ((size_t)iy * iw + ix) * ic;
-            expand4(d, s, ic >> 2, off2);
-            d += 2 * ic;
-        }
-    }
-}
-
-/* Any ic: the column in natural order into tmp (align4(k) int16, 4-byte aligned, zero padded to a
- * whole group), then group g to dst[8g..8g+3] as [x0 x2][x1 x3]. */
-static void fill_col_any(int16_t *dst, int16_t *tmp, int32_t k, const int8_t *in, int32_t ih, int32_t iw,
-                         int32_t ic, int32_t kh, int32_t kw, int32_t y0, int32_t x0, int32_t dh, int32_t dw,
-                         int32_t in_off)
-{
-    int32_t ky, kx, c, g, ng = (k + 3) >> 2, run = kw * ic;
-    int16_t *t = tmp;
-    for (ky = 0; ky < kh; ky++) {
-        int32_t iy = y0 + dh * ky;
-        if (dw == 1 && iy >= 0 && iy < ih && x0 >= 0 && x0 + kw <= iw) {
-            /* the row's taps are one contiguous run of kw * ic input bytes */
-            const int8_t *s = in + ((size_t)iy * iw + x0) * ic;
-            for (c = 0; c < run; c++)
-                t[c] = (int16_t)(s[c] + in_off);
-            t += run;
-            continue;
-        }
-        for (kx = 0; kx < kw; kx++, t += ic) {
-            int32_t ix = x0 + dw * kx;
-            const int8_t *s;
-            if (iy < 0 || iy >= ih || ix < 0 || ix >= iw) {
-                for (c = 0; c < ic; c++)
-                    t[c] = 0;
-                continue;
-            }
-            s = in + ((size_t)iy * iw + ix) * ic;
-            if (ic == 3) { /* RGB input layers */
-                t[0] = (int16_t)(s[0] + in_off);
-                t[1] = (int16_t)(s[1] + in_off);
-                t[2] = (int16_t)(s[2] + in_off);
-            } else if (ic == 1) {
-                t[0] = (int16_t)(s[0] + in_off);
-            } else {
-                for (c = 0; c < ic; c++)
-                    t[c] = (int16_t)(s[c] + in_off);
-            }
-        }
-    }
-    for (c = k; c < 4 * ng; c++)
-        tmp[c] = 0;
-    for (g = 0; g < ng; g++) {
-        uint32_t u0 = dsp_ld32(tmp + 4 * g), u1 = dsp_ld32(tmp + 4 * g + 2);
-        dsp_st32(dst + 8 * g, (u0 & 0xFFFFu) | (u1 << 16));
-        dsp_st32(dst + 8 * g + 2, (u0 >> 16) | (u1 & 0xFFFF0000u));
-    }
-}
-
-/* a few bytes, unaligned words first (runs of kw * ic bytes are short: 3, 9, ...); written out
- * so that GCC does not turn them into library calls */
-static inline __attribute__((always_inline)) int8_t *copy_run(int8_t *d, const int8_t *s, int32_t n)
-{
-    for (; n >= 4; n -= 4, d += 4, s += 4)
-        dsp_st32(d, dsp_ld32(s));
-    if (n & 2) {
-        d[0] = s[0], d[1] = s[1];
-        d += 2, s += 2;
-    }
-    if (n & 1)
-        *d++ = *s;
-    return d;
-}
-
-static inline __attribute__((always_inline)) int8_t *fill_run(int8_t *d, uint32_t pad4, int32_t n)
-{
-    for (; n >= 4; n -= 4, d += 4)
-        dsp_st32(d, pad4);
-    if (n & 2) {
-        d[0] = d[1] = (int8_t)pad4;
-        d += 2;
-    }
-    if (n & 1)
-        *d++ = (int8_t)pad4;
-    return d;
-}
-
-typedef struct conv_args conv_args_t;
-static void fill_col_bytes(int16_t *dst, int8_t *tmp, const conv_args_t *a, int32_t y0, int32_t x0);
 
 #define MAC_GROUP(X0, X1)                                                                                            \
     "ldr %[v], [%[w0]], #4\n\t"                                                                                      \
@@ -188,7 +78,7 @@ static inline __attribute__((always_inline)) void mac2x2(const int16_t *col, con
     acc[3] = a11;
 }
 
-struct conv_args {
+typedef struct conv_args {
     g_conv_t g;         /* the layer's fields */
     int16_t *col;
     int32_t k, ng, ng4;
@@ -199,9 +89,72 @@ struct conv_args {
     const int8_t *crow; /* dead pairs (all-zero weights) exist: every channel's constant output, else NULL */
     const uint8_t *live; /* per asm channel pair: 0 = both channels dead */
     int32_t *rec;       /* per channel {multiplier, right shift, half (allfast) or mask, bias} for the asm */
-};
+} conv_args_t;
 
-/* Any ic, when -in_off fits in int8 (always, for TFLite's int8 zero points): the column's raw
+/* a few bytes, unaligned words first (runs of kw * ic bytes are short: 3, 9, ...); written out
+ * so that GCC does not turn them into library calls */
+static inline __attribute__((always_inline)) int8_t *copy_run(int8_t *d, const int8_t *s, int32_t n)
+{
+    for (; n >= 4; n -= 4, d += 4, s += 4)
+        dsp_st32(d, dsp_ld32(s));
+    if (n & 2) {
+        d[0] = s[0], d[1] = s[1];
+        d += 2, s += 2;
+    }
+    if (n & 1)
+        *d++ = *s;
+    return d;
+}
+
+static inline __attribute__((always_inline)) int8_t *fill_run(int8_t *d, uint32_t pad4, int32_t n)
+{
+    for (; n >= 4; n -= 4, d += 4)
+        dsp_st32(d, pad4);
+    if (n & 2) {
+        d[0] = d[1] = (int8_t)pad4;
+        d += 2;
+    }
+    if (n & 1)
+        *d++ = (int8_t)pad4;
+    return d;
+}
+
+/* ic % 4 == 0: expand one column (one output pixel's receptive field) into dst, each group of 4
+ * as the two words [x0 x2][x1 x3], groups 8 int16 apart (the other pixel's column fills the
+ * other half). A pixel with y0 far outside the image gives an all-padding (zero) column. */
+static void fill_col4(int16_t *dst, const conv_args_t *a, int32_t y0, int32_t x0)
+{
+    const int8_t *in = a->g.in;
+    int32_t ky, kx, c, ih = a->g.ih, iw = a->g.iw, ic = a->g.ic, kh = a->g.kh, kw = a->g.kw, dh = a->g.dh;
+    int32_t dw = a->g.dw;
+    uint32_t off2 = a->off2;
+    int16_t *d = dst;
+    int rowfast = dw == 1 && x0 >= 0 && x0 + kw <= iw;
+    for (ky = 0; ky < kh; ky++) {
+        int32_t iy = y0 + dh * ky;
+        if (rowfast && iy >= 0 && iy < ih) { /* the row's taps: one contiguous run of kw * ic bytes */
+            expand4(d, in + ((size_t)iy * iw + x0) * ic, (kw * ic) >> 2, off2);
+            d += 2 * kw * ic;
+            continue;
+        }
+        for (kx = 0; kx < kw; kx++) {
+            int32_t ix = x0 + dw * kx;
+            const int8_t *s;
+            if (iy < 0 || iy >= ih || ix < 0 || ix >= iw) {
+                for (c = 0; c < ic; c += 4, d += 8) {
+                    dsp_st32(d, 0);
+                    dsp_st32(d + 2, 0);
+                }
+                continue;
+            }
+            s = in + ((size_t)iy * iw + ix) * ic;
+            expand4(d, s, ic >> 2, off2);
+            d += 2 * ic;
+        }
+    }
+}
+
+/* Any ic (-in_off is an int8: the loader keeps in_off in [-127, 128], g_conv_check): the column's raw
  * bytes gathered in natural order into tmp (align4(k) + 4 bytes), out-of-image taps and the tail
  * of the last group as the byte -in_off (which the offset turns into 0, like the reference's
  * skipped taps), then each group of 4 expanded with SXTB16 / SADD16 straight into [x0 x2][x1 x3]. */
@@ -426,10 +379,8 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
     int32_t npix = a->g.oh * a->g.ow, p, o, j, k = a->k, oc = a->g.oc, ngp = (k + 3) >> 2;
     int32_t nfull = k >> 2, nt = k - 4 * nfull, lim = a->lim;
     int32_t out_off = a->g.out_off, lo = a->g.lo, hi = a->g.hi, acc[4];
-    uint32_t off2 = ((uint32_t)a->g.in_off & 0xFFFFu) * 0x10001u;
     int16_t *col = a->col, *last = col + 8 * nfull;
     int grouped = (a->g.ic & 3) == 0;
-    int bytes = a->g.in_off >= -127 && a->g.in_off <= 128; /* -in_off is an int8 */
     for (p = 0; p < npix; p += 2) {
         int two = p + 1 < npix;
         /* an odd last pixel goes through the asm as the second pixel of a pair whose first column is
@@ -437,24 +388,20 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
         int solo = !two && fast && lim > 0, sw = solo ? 2 : 0;
         int8_t *out0 = a->g.out + (size_t)p * oc, *out1 = out0 + oc;
         int32_t y0 = (p / a->g.ow) * a->g.sh - a->g.pt, x0 = (p % a->g.ow) * a->g.sw - a->g.pl;
-        int32_t y1 = two ? ((p + 1) / a->g.ow) * a->g.sh - a->g.pt : -(1 << 24), x1 = ((p + 1) % a->g.ow) * a->g.sw - a->g.pl;
+        int32_t y1 = two ? ((p + 1) / a->g.ow) * a->g.sh - a->g.pt : -(1 << 24);
+        int32_t x1 = ((p + 1) % a->g.ow) * a->g.sw - a->g.pl;
         if (solo) {
             y1 = y0, x1 = x0, y0 = -(1 << 24);
         }
         const int8_t *w0 = a->g.w;
         const uint8_t *pb = a->g.bias, *pm = a->g.mul, *ps = a->g.shf;
         if (grouped) {
-            fill_col4(col, a->g.in, a->g.ih, a->g.iw, a->g.ic, a->g.kh, a->g.kw, y0, x0, a->g.dh, a->g.dw, off2);
-            fill_col4(col + 4, a->g.in, a->g.ih, a->g.iw, a->g.ic, a->g.kh, a->g.kw, y1, x1, a->g.dh, a->g.dw, off2);
-        } else if (bytes) {
+            fill_col4(col, a, y0, x0);
+            fill_col4(col + 4, a, y1, x1);
+        } else {
             int8_t *tmp = (int8_t *)(col + 8 * ngp);
             fill_col_bytes(col, tmp, a, y0, x0);
             fill_col_bytes(col + 4, tmp, a, y1, x1);
-        } else {
-            fill_col_any(col, col + 8 * ngp, k, a->g.in, a->g.ih, a->g.iw, a->g.ic, a->g.kh, a->g.kw, y0, x0, a->g.dh, a->g.dw,
-                         a->g.in_off);
-            fill_col_any(col + 4, col + 8 * ngp, k, a->g.in, a->g.ih, a->g.iw, a->g.ic, a->g.kh, a->g.kw, y1, x1, a->g.dh, a->g.dw,
-                         a->g.in_off);
         }
         o = 0;
         if (fast && lim > 0) {
@@ -570,7 +517,8 @@ int emc_dsp_conv2d(emc_exec_t *x)
         uint8_t *live = (uint8_t *)(crow + a.g.oc);
         int32_t ndead = 0;
         for (o = 0; o < a.lim; o++) {
-            live[o] = (uint8_t)!(zero_row(a.g.w + (size_t)2 * o * a.k, a.k) && zero_row(a.g.w + (size_t)(2 * o + 1) * a.k, a.k));
+            const int8_t *w2 = a.g.w + (size_t)2 * o * a.k;
+            live[o] = (uint8_t)!(zero_row(w2, a.k) && zero_row(w2 + a.k, a.k));
             ndead += !live[o];
         }
         for (o = 0; o < a.g.oc; o++)

@@ -5,11 +5,12 @@
  * Per layer the weights are regrouped in the arena's CPU scratch ((17 + 2*KH*KW) * C bytes): per group
  * of 4 channels, bias + input_offset * sum(weights) (the accumulator start of a pixel whose taps
  * are all inside the image: then sum w*(x+off) = that + sum w*x), the group's weights of every
- * tap already sign-extended ([w0 w2], [w1 w3]: one LDRD), then per channel its multiplier, right shift and rounding half, so the 3x3 asm reads
- * everything sequentially (one routine per pixel, fast requantization). Border pixels of a 3x3
- * layer run the same asm with a pointer per tap, out-of-image taps pointing at a row of C bytes
- * of -in_off after the blocks: x + in_off = 0 there, as the reference's skipped taps. Other
- * border pixels add the offset per tap (SADD16) and skip out-of-image taps as the reference does. */
+ * tap already sign-extended ([w0 w2], [w1 w3]: one LDRD), then per channel its multiplier, right
+ * shift and rounding half, so the 3x3 asm reads everything sequentially (one routine per pixel,
+ * fast requantization). Border pixels of a 3x3 layer run the same asm with a pointer per tap,
+ * out-of-image taps pointing at a row of C bytes of -in_off after the blocks: x + in_off = 0
+ * there, as the reference's skipped taps. Other border pixels add the offset per tap (SADD16) and
+ * skip out-of-image taps as the reference does. */
 #include "emc_dsp.h"
 
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
@@ -29,7 +30,7 @@
 typedef struct dw_args {
     g_conv_t g;          /* the layer's fields (depth multiplier 1: IC = OC) */
     const uint32_t *blk; /* per group: 4 start accumulators, the taps' weights, requantization constants */
-    const int8_t *pad;   /* C bytes of -in_off (border taps of the 3x3 asm), or NULL */
+    const int8_t *pad;   /* C bytes of -in_off (border taps of the 3x3 asm) */
 } dw_args_t;
 
 /* ---- 3x3 pixels, every group, dsp_rq_fast epilogue: asm ----
@@ -161,19 +162,15 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                     dw33_pixel(&di);
                     continue;
                 }
-                if (a->pad) {
-                    int32_t t = 0;
-                    for (ky = 0; ky < 3; ky++)
-                        for (kx = 0; kx < 3; kx++, t++) {
-                            int32_t iy = y0 + dh * ky, ix = x0 + dw * kx;
-                            dt.tap[t] = iy < 0 || iy >= ih || ix < 0 || ix >= iw
-                                            ? a->pad
-                                            : a->g.in + ((size_t)iy * iw + ix) * ch;
-                        }
-                    dt.po = po;
-                    dw33t_pixel(&dt);
-                    continue;
-                }
+                for (ky = 0, j = 0; ky < 3; ky++) /* border: a pointer per tap */
+                    for (kx = 0; kx < 3; kx++, j++) {
+                        int32_t iy = y0 + dh * ky, ix = x0 + dw * kx;
+                        dt.tap[j] = iy < 0 || iy >= ih || ix < 0 || ix >= iw ? a->pad
+                                                                             : a->g.in + ((size_t)iy * iw + ix) * ch;
+                    }
+                dt.po = po;
+                dw33t_pixel(&dt);
+                continue;
             }
             while (kx0 < kw && x0 + dw * kx0 < 0)
                 kx0++;
@@ -232,7 +229,8 @@ static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, i
                 const int8_t *ri = pin + c, *rw = pw + c;
                 for (ky = ky0; ky < ky1; ky++, ri += rstep, rw += wrow)
                     for (j = 0; j < kx1 - kx0; j++)
-                        acc = (int32_t)((uint32_t)acc + (uint32_t)(rw[(size_t)j * ch] * (ri[(size_t)j * cstep] + in_off)));
+                        acc = (int32_t)((uint32_t)acc +
+                                        (uint32_t)(rw[(size_t)j * ch] * (ri[(size_t)j * cstep] + in_off)));
                 dsp_out1(po + c, acc, a->g.mul + 4u * c, oc4, out_off, lo, hi, mode);
             }
         }
@@ -254,12 +252,9 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     g_conv_unpack(x, &a.g);
     a.blk = blk;
     ntap = a.g.kh * a.g.kw;
-    a.pad = NULL;
-    if (a.g.in_off >= -127 && a.g.in_off <= 128) { /* the pad row after the blocks: -in_off must be an int8 */
-        int8_t *pad = (int8_t *)(void *)x->m->scratch + (size_t)oc * (16u + 2u * (uint32_t)ntap);
-        memset(pad, (int8_t)(-a.g.in_off), (size_t)oc);
-        a.pad = pad;
-    }
+    /* the pad row after the blocks (-in_off is an int8: the loader keeps in_off in [-127, 128]) */
+    a.pad = (int8_t *)(void *)x->m->scratch + (size_t)oc * (16u + 2u * (uint32_t)ntap);
+    memset((void *)a.pad, (int8_t)(-a.g.in_off), (size_t)oc);
     for (o = 0; o < oc; o++)
         if (!dsp_rq_exact(dsp_ldi32(a.g.mul + 4u * o), dsp_ldi32(a.g.shf + 4u * o)))
             return 0;

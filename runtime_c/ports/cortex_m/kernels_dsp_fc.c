@@ -123,7 +123,7 @@ int emc_dsp_fully_connected(emc_exec_t *x)
             int32_t acc0 = dsp_ldi32(bias + 4u * o), acc1 = pair ? dsp_ldi32(bias + 4u * o + 4u) : 0;
             if (w_off == 0) {
                 for (i = ng; i > 0; i--) {
-                    uint32_t v = dsp_ld32(xp), xa = __sadd16(__sxtb16(v), off2), xb = __sadd16(dsp_sxtb16_ror8(v), off2);
+                    uint32_t v = dsp_ld32(xp), xa = __sxtab16(off2, v), xb = __sxtab16(off2, dsp_ror8(v));
                     uint32_t u = dsp_ld32(w0), t = dsp_ld32(w1);
                     xp += 4;
                     w0 += 4;
@@ -135,7 +135,7 @@ int emc_dsp_fully_connected(emc_exec_t *x)
                 }
             } else {
                 for (i = ng; i > 0; i--) {
-                    uint32_t v = dsp_ld32(xp), xa = __sadd16(__sxtb16(v), off2), xb = __sadd16(dsp_sxtb16_ror8(v), off2);
+                    uint32_t v = dsp_ld32(xp), xa = __sxtab16(off2, v), xb = __sxtab16(off2, dsp_ror8(v));
                     uint32_t u = dsp_ld32(w0), t = dsp_ld32(w1);
                     xp += 4;
                     w0 += 4;
