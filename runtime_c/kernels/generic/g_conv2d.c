@@ -9,13 +9,12 @@ static emc_status_t check(emc_check_t *c) { return g_conv_check(c, 0); }
 static void run(emc_exec_t *x)
 {
     const emc_body_t *b = x->b;
-    g_conv_t g;
     int32_t oy, ox, o, ky, kx, c;
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
     if (emc_dsp_conv2d(x))
         return;
 #endif
-    g_conv_unpack(x, &g);
+    const g_conv_t g = g_conv_get(x);
     for (oy = 0; oy < g.oh; oy++)
         for (ox = 0; ox < g.ow; ox++) {
             int32_t y0 = oy * g.sh - g.pt, x0 = ox * g.sw - g.pl;

@@ -64,20 +64,24 @@ typedef struct g_conv {
     int32_t ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, in_off, out_off, lo, hi, dm;
 } g_conv_t;
 
-static inline void g_conv_unpack(const emc_exec_t *x, g_conv_t *g)
+/* by value: a local copy whose address is never taken stays in registers even across the int8
+ * stores of a kernel (which could alias anything reached through a pointer) */
+static inline g_conv_t g_conv_get(const emc_exec_t *x)
 {
     const emc_body_t *b = x->b;
-    g->in = (const int8_t *)(x->main + emc_f(b, CF_IN));
-    g->out = (int8_t *)(x->main + emc_f(b, CF_OUT));
-    g->ih = (int32_t)emc_f(b, CF_IH), g->iw = (int32_t)emc_f(b, CF_IW), g->ic = (int32_t)emc_f(b, CF_IC);
-    g->oh = (int32_t)emc_f(b, CF_OH), g->ow = (int32_t)emc_f(b, CF_OW), g->oc = (int32_t)emc_f(b, CF_OC);
-    g->kh = (int32_t)emc_f(b, CF_KH), g->kw = (int32_t)emc_f(b, CF_KW), g->sh = (int32_t)emc_f(b, CF_SH);
-    g->sw = (int32_t)emc_f(b, CF_SW), g->dh = (int32_t)emc_f(b, CF_DH), g->dw = (int32_t)emc_f(b, CF_DW);
-    g->pt = (int32_t)emc_f(b, CF_PT), g->pl = (int32_t)emc_f(b, CF_PL), g->in_off = emc_fi(b, CF_IN_OFF);
-    g->out_off = emc_fi(b, CF_OUT_OFF), g->lo = emc_fi(b, CF_ACT_MIN), g->hi = emc_fi(b, CF_ACT_MAX);
-    g->dm = (int32_t)emc_f(b, CF_DM);
-    g->bias = b->p + 4 * CF_N, g->mul = g->bias + 4u * (uint32_t)g->oc, g->shf = g->mul + 4u * (uint32_t)g->oc;
-    g->w = (const int8_t *)(g->shf + 4u * (uint32_t)g->oc);
+    g_conv_t g;
+    g.in = (const int8_t *)(x->main + emc_f(b, CF_IN));
+    g.out = (int8_t *)(x->main + emc_f(b, CF_OUT));
+    g.ih = (int32_t)emc_f(b, CF_IH), g.iw = (int32_t)emc_f(b, CF_IW), g.ic = (int32_t)emc_f(b, CF_IC);
+    g.oh = (int32_t)emc_f(b, CF_OH), g.ow = (int32_t)emc_f(b, CF_OW), g.oc = (int32_t)emc_f(b, CF_OC);
+    g.kh = (int32_t)emc_f(b, CF_KH), g.kw = (int32_t)emc_f(b, CF_KW), g.sh = (int32_t)emc_f(b, CF_SH);
+    g.sw = (int32_t)emc_f(b, CF_SW), g.dh = (int32_t)emc_f(b, CF_DH), g.dw = (int32_t)emc_f(b, CF_DW);
+    g.pt = (int32_t)emc_f(b, CF_PT), g.pl = (int32_t)emc_f(b, CF_PL), g.in_off = emc_fi(b, CF_IN_OFF);
+    g.out_off = emc_fi(b, CF_OUT_OFF), g.lo = emc_fi(b, CF_ACT_MIN), g.hi = emc_fi(b, CF_ACT_MAX);
+    g.dm = (int32_t)emc_f(b, CF_DM);
+    g.bias = b->p + 4 * CF_N, g.mul = g.bias + 4u * (uint32_t)g.oc, g.shf = g.mul + 4u * (uint32_t)g.oc;
+    g.w = (const int8_t *)(g.shf + 4u * (uint32_t)g.oc);
+    return g;
 }
 
 /* bias + requantize + clamp of one accumulator (64-bit sum wrapped to int32 like TFLM's int32

@@ -494,7 +494,7 @@ int emc_dsp_conv2d(emc_exec_t *x)
     uint32_t bound;
     size_t cols;
     int allfast;
-    g_conv_unpack(x, &a.g);
+    a.g = g_conv_get(x);
     a.k = a.g.kh * a.g.kw * a.g.ic;
     a.ng = a.k >> 2;
     a.ng4 = (a.k + 3) >> 2;

@@ -249,7 +249,7 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     if (emc_f(b, CF_DM) != 1u ||
         (size_t)oc * (17u + 2u * emc_f(b, CF_KH) * emc_f(b, CF_KW)) > x->m->scratch_size)
         return 0;
-    g_conv_unpack(x, &a.g);
+    a.g = g_conv_get(x);
     a.blk = blk;
     ntap = a.g.kh * a.g.kw;
     /* the pad row after the blocks (-in_off is an int8: the loader keeps in_off in [-127, 128]) */
