@@ -72,15 +72,20 @@ def fold_batchnorm(g):
         b = np.zeros(len(scale)) if b is None else np.asarray(b, np.float64)
         prod.attrs["weights"] = w.astype(np.float32)
         prod.attrs["bias"] = (b * scale + offset).astype(np.float32)
-        prod.attrs["act"] = op.attrs.get("act", "linear")
-        if "alpha" in op.attrs:
-            prod.attrs["alpha"] = op.attrs["alpha"]
-        prod.attrs.setdefault("fused", []).append(op.name)
-        g.ops.remove(op)
-        _rename_uses(g, op.outputs[0], prod.outputs[0])
-        # keep the BN's output name for the fused tensor (reports, user-facing outputs)
-        g.tensors.pop(op.outputs[0], None)
+        _absorb(g, op, prod, op.attrs.get("act", "linear"))
     return g
+
+
+def _absorb(g, op, prod, act):
+    """`op` (a batch norm or an activation) becomes part of its producer `prod`: the producer takes
+    its activation, its consumers read the producer's output, and its own output tensor goes."""
+    prod.attrs["act"] = act
+    if "alpha" in op.attrs:
+        prod.attrs["alpha"] = op.attrs["alpha"]
+    prod.attrs.setdefault("fused", []).append(op.name)
+    g.ops.remove(op)
+    _rename_uses(g, op.outputs[0], prod.outputs[0])
+    g.tensors.pop(op.outputs[0], None)
 
 
 def fuse_activations(g):
@@ -91,13 +96,7 @@ def fuse_activations(g):
         if prod is None or prod.type not in ("conv2d", "depthwise_conv2d", "dense", "batch_norm", "add") \
                 or prod.attrs.get("act", "linear") != "linear" or not _single_use(g, op.inputs[0]):
             continue
-        prod.attrs["act"] = op.attrs["act"]
-        if "alpha" in op.attrs:
-            prod.attrs["alpha"] = op.attrs["alpha"]
-        prod.attrs.setdefault("fused", []).append(op.name)
-        g.ops.remove(op)
-        _rename_uses(g, op.outputs[0], prod.outputs[0])
-        g.tensors.pop(op.outputs[0], None)
+        _absorb(g, op, prod, op.attrs["act"])
     return g
 
 
