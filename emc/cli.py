@@ -7,7 +7,8 @@ import sys
 
 import numpy as np
 
-from .kmodel import KModelError, load
+from .errors import run_cli
+from .kmodel import load
 
 
 def _fmt_bytes(n):
@@ -98,7 +99,10 @@ def cmd_run(args):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="emc", description="Embedded/Edge Model Convertor: kmodel v3 for K210 and MCUs")
+    p = argparse.ArgumentParser(prog="emc", description="Embedded/Edge Model Convertor: kmodel v3 for K210 and MCUs",
+                                epilog="--debug (anywhere): print the traceback of a failure. Exit codes: 0 ok, "
+                                       "1 verdict failed, 2 bad input or usage, 3 device/link, 130 interrupted "
+                                       "(docs/errors.md)")
     sub = p.add_subparsers(dest="cmd", required=True)
     pi = sub.add_parser("info", help="show what is in a kmodel")
     pi.add_argument("model")
@@ -124,16 +128,14 @@ def build_parser():
     return p
 
 
-def main(argv=None):
+def _main(argv):
     args = build_parser().parse_args(argv)
-    try:
-        return args.fn(args)
-    except KModelError as e:
-        print(f"emc: error: {e}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError) as e:
-        print(f"emc: error: {e}", file=sys.stderr)
-        return 2
+    return args.fn(args)
+
+
+def main(argv=None):
+    """The `emc` command: exit codes and messages as docs/errors.md says (--debug: tracebacks)."""
+    return run_cli(_main, "emc", argv)
 
 
 if __name__ == "__main__":
