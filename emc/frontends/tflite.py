@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, QuantParams, UnsupportedLayersError
+from .tflite_verify import verify_tflite
 
 _TYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 7: np.int16, 9: np.int8}
 _FUSED = {0: "linear", 1: "relu", 3: "relu6", 4: "tanh"}
@@ -77,6 +78,7 @@ def load_tflite(source, name=None) -> Graph:
         with open(source, "rb") as f:
             data = f.read()
         label = str(source)
+    verify_tflite(data, label)          # every offset, length and index checked before tflite reads any
     model = tflite.Model.GetRootAsModel(data, 0)
     if model.SubgraphsLength() != 1:
         raise UnsupportedLayersError([(label, "Model", f"{model.SubgraphsLength()} subgraphs")], label)
