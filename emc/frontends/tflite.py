@@ -108,7 +108,6 @@ def load_tflite(source, name=None) -> Graph:
         shape = r.shape(i)[1:]
         g.add_input(tn(i), shape, quant=act_quant(i))
     bad = []
-    failed = set()
     ops = []
     for k in range(sg.OperatorsLength()):
         op = sg.Operators(k)
@@ -134,18 +133,16 @@ def load_tflite(source, name=None) -> Graph:
         if code == "RESHAPE":
             ins = ins[:1]
         out = tn(outs[0])
-        dyn = [i for i in ins if i >= 0 and r.const(i) is None]
-        if any(tn(i) in failed for i in dyn):
-            bad.append((out, code, "input comes from an unsupported layer"))
-            failed.add(out)
-            continue
         try:
             reason = _convert(g, r, op, code, ins, out, tn)
         except Exception as e:  # noqa: BLE001
             reason = f"{type(e).__name__}: {e}"
         if reason:
             bad.append((out, code, reason))
-            failed.add(out)
+            # a stand-in with the op's output shape, so that the ops after it are checked for themselves:
+            # the error lists the unsupported operators, not every one downstream of the first
+            if out not in g.tensors:
+                g.add_tensor(out, r.shape(outs[0])[1:])
             continue
         g.tensors[out].shape = r.shape(outs[0])[1:]
         if outs[0] in tname:
