@@ -1,11 +1,14 @@
 """Frontends: framework model -> emc.ir.Graph.
 
-Each frontend collects every layer it cannot express and raises one UnsupportedLayersError
-listing them all (name and type), instead of failing on the first.
+Each frontend raises one UnsupportedLayersError naming every layer it cannot express for itself
+(name, type, reason; the first one listed is the root cause), not the layers that only follow one.
+Damaged files, dynamic input shapes and NaN/Inf weights are InputErrors naming the file (docs/errors.md).
 """
 from __future__ import annotations
 
 import os
+
+import numpy as np
 
 from ..errors import InputError
 from ..ir import Graph, UnsupportedLayersError
@@ -69,9 +72,29 @@ def fixed_input_shape(shape, input_name, label):
 
 def load(network, **kwargs) -> Graph:
     """Dispatch on what `network` is: a Graph, a path (.tflite / .h5 / .keras), a TFLite buffer,
-    a Keras model, or a TensorLayer 2 model."""
+    a Keras model, or a TensorLayer 2 model. Every weight is checked to be finite."""
     if isinstance(network, Graph):
         return network
+    g = _load(network, **kwargs)
+    label = os.fspath(network) if isinstance(network, (str, os.PathLike)) else None
+    check_finite_weights(g, label)
+    return g
+
+
+def check_finite_weights(g, label=None):
+    """NaN or Inf in a layer's weights (a diverged training run) is refused by layer and attribute:
+    quantization would turn it into a model whose every output is garbage."""
+    for op in g.ops:
+        for key, v in op.attrs.items():
+            if isinstance(v, np.ndarray) and v.dtype.kind == "f" and not np.isfinite(v).all():
+                bad = ~np.isfinite(v)
+                i = tuple(int(k) for k in np.unravel_index(int(np.argmax(bad)), v.shape))
+                raise InputError(f"{key} of layer '{op.name}' ({op.source_type or op.type}) holds "
+                                 f"{int(bad.sum())} NaN/Inf values (first {v[i]} at {i})",
+                                 file=label or f"model '{g.name}'")
+
+
+def _load(network, **kwargs) -> Graph:
     if isinstance(network, (bytes, bytearray, memoryview)):
         from .tflite import load_tflite
         return load_tflite(bytes(network), **kwargs)
