@@ -231,7 +231,8 @@ def verify_tflite(data, label="tflite buffer"):
     data = bytes(data)
     n = len(data)
     if n == 0:
-        raise TFLiteFormatError("empty file (0 bytes); a .tflite starts with a root offset and 'TFL3'", file=label)
+        raise TFLiteFormatError("empty file (0 bytes); a .tflite starts with a root offset and 'TFL3'", file=label,
+                                offset=0)
     for magic, what in _MAGICS:
         if data.startswith(magic) and data[4:8] != FILE_IDENTIFIER:
             raise TFLiteFormatError(f"this is {what}, not a .tflite", file=label, offset=0)
