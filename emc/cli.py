@@ -100,7 +100,8 @@ def build_parser():
     pr = sub.add_parser("run", help="run a kmodel on the PC reference (bit-exact with the device)")
     pr.add_argument("model")
     pr.add_argument("input", help="an image, or a .npy holding the input tensor as layer 0 takes it")
-    pr.add_argument("--input-func", default="img_0_1", help="image preprocessing for float image inputs")
+    pr.add_argument("--input-func", help="pixel mapping for float image inputs: img_0_1 (default), img_-1_1, "
+                                         "img_0_255")
     pr.add_argument("--resize", action="store_true",
                     help="resize an image of another size to the model input (otherwise an error)")
     pr.add_argument("--out", help="save outputs (.npy for one, .npz for several)")

@@ -263,6 +263,11 @@ def test_run_inputs_checked(k210_model, tmp_path, capsys):
         rc, _, line = emc(["run", k210_model, tmp_path / name], capsys)
         assert rc == 2 and str(tmp_path / name) in line and expect[name] in line, line
         assert digest(tmp_path / name) == before
+    for extra, flag in ((["--resize"], "--resize"), (["--input-func", "img_0_1"], "--input-func")):
+        rc, _, line = emc(["run", k210_model, tmp_path / "chw.npy", *extra], capsys)
+        assert rc == 2 and flag in line and "not to a .npy" in line
+    rc, _, line = emc(["run", k210_model, tmp_path / "same.png", "--input-func", "img_-1_1"], capsys)
+    assert rc == 2 and "raw pixels" in line
     rc, _, line = emc(["run", k210_model, tmp_path / "chw.npy", "--out", tmp_path / "chw.npy"], capsys)
     assert rc == 2 and "refusing to overwrite" in line
     rc, _, _ = emc(["run", k210_model, tmp_path / "chw.npy", "--out", tmp_path / "y"], capsys)
