@@ -3,7 +3,6 @@ through the C runtime under ASan+UBSan (load must refuse or run cleanly, never c
 exact-arena contract, and run libFuzzer for a bounded time."""
 import os
 import pathlib
-import shutil
 import struct
 import subprocess
 
@@ -14,15 +13,6 @@ from .conftest import V3_FILES
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MUTATIONS = (0, 1, 0xFFFFFFFF, 0x7FFFFFFF, 0x80000000)
-
-
-@pytest.fixture(scope="session")
-def fuzz_bin(tmp_path_factory):
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc not available")
-    out = tmp_path_factory.mktemp("fuzzbin")
-    subprocess.run(["bash", str(ROOT / "fuzz" / "build.sh"), str(out)], check=True, capture_output=True)
-    return out
 
 
 def field_offsets(data):
