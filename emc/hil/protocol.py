@@ -120,11 +120,16 @@ class FrameParser:
         self.bad_crc = 0
         self.noise = bytearray()
         self.markers: list = []
+        self.sink = None          # optional callable receiving every skipped byte string (faultlink)
 
     def feed(self, data: bytes) -> None:
         self.buf += data
 
     def _skip(self, n: int) -> None:
+        if n <= 0:
+            return
+        if self.sink is not None:
+            self.sink(bytes(self.buf[:n]))
         self.dropped += n
         old = len(self.noise)
         self.noise += self.buf[:n]
@@ -496,9 +501,11 @@ class HilClient:
             self._read_some()
 
     def request(self, cmd: int, payload: bytes = b"", timeout: float | None = None,
-                retry_timeouts: bool = True) -> bytes:
+                retry_timeouts: bool = True, retry_partial: bool = True) -> bytes:
         """Send and wait, retrying lost or garbled frames. retry_timeouts=False: a timeout is final
-        (INVOKE: a device that is still computing or is stuck gains nothing from a second request)."""
+        (INVOKE: a device that is still computing or is stuck gains nothing from a second request).
+        retry_partial=False: the device's TIMEOUT error (our frame arrived too slowly) is final (the
+        caller sends a smaller frame instead)."""
         timeout = (self.timeout if timeout is None else timeout) + self.wire_seconds(2 * len(payload) + 64)
         for attempt in range(self.retries + 1):
             seq = self.send(cmd, payload)
@@ -506,7 +513,7 @@ class HilClient:
                 return self.wait_reply(cmd, seq, timeout)
             except HilError as e:
                 transient = (isinstance(e, HilTimeout) and retry_timeouts) or (
-                    type(e) is HilError and e.code in (E_BAD_CRC, E_TIMEOUT))
+                    type(e) is HilError and (e.code == E_BAD_CRC or (e.code == E_TIMEOUT and retry_partial)))
                 if not transient or attempt == self.retries:
                     raise
                 self.stats["retries"] += 1
@@ -592,7 +599,7 @@ class HilClient:
         timed out (a line slower than the chunk assumed), retry with half the chunk."""
         while True:
             try:
-                return self.request(cmd, make_payload(self._chunk()))
+                return self.request(cmd, make_payload(self._chunk()), retry_partial=self._chunk() <= MIN_CHUNK)
             except HilError as e:
                 slow = (type(e) is HilError and e.code == E_TIMEOUT) or isinstance(e, HilTimeout)
                 if not slow or self._chunk() <= MIN_CHUNK:
