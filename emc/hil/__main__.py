@@ -54,7 +54,7 @@ def _input_bytes(path, model):
     return data
 
 
-def _expected(model_path, model, data):
+def _expected(model_bytes, model, data):
     """PC outputs and per-layer outputs (native C runtime, else the Python reference)."""
     from ..reference.memory import DTYPES
 
@@ -63,7 +63,7 @@ def _expected(model_path, model, data):
     try:
         from ..native import NativeModel
 
-        outs, dumps = NativeModel(pathlib.Path(model_path).read_bytes()).run(x, dump=True)
+        outs, dumps = NativeModel(model_bytes).run(x, dump=True)
         layers = [np.ascontiguousarray(dumps[i][1]).tobytes() for i in sorted(dumps)]
         src = "native C runtime"
     except Exception:  # noqa: BLE001
@@ -110,14 +110,20 @@ def cmd_run(args):
     model_path = pathlib.Path(args.model)
     kmodel = load(model_path)                   # a bad kmodel: KModelError naming the file (exit 2)
     model = model_path.read_bytes()
+    notes = list(kmodel.notes)
+    if kmodel.byte_swapped:                     # the device gets (and QEMU preloads) the little-endian file
+        from ..kmodel.container import swap_words
+        model = swap_words(model)
     data = _input_bytes(args.input, kmodel)
-    want, want_layers, src = _expected(model_path, kmodel, data)
+    want, want_layers, src = _expected(model, kmodel, data)
     timeout = args.invoke_timeout if args.invoke_timeout is not None else invoke_timeout(macs(kmodel))
     t0 = time.monotonic()
     q = dev = None
     report = {"model": str(model_path), "input": str(args.input), "invoke_timeout_seconds": round(timeout, 1)}
+    if notes:
+        report["notes"] = notes
     try:
-        q, dev = _device(args, model_path, preload=not args.no_preload, input_data=data, invoke_timeout=timeout)
+        q, dev = _device(args, model, preload=not args.no_preload, input_data=data, invoke_timeout=timeout)
         preloaded = q is not None and not args.no_preload
         info = dev.hello()
         report.update(target=info.target, flags=info.flags)

@@ -22,6 +22,12 @@
  * a directory, a pipe or a device has no meaningful size (ftell gives -1 or garbage), so only
  * regular files are accepted, their size is bounded, and a file that changes size while being
  * read is refused. Returns NULL after printing one line naming the file. */
+static uint32_t emc_rd32_le(const void *p)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+}
+
 static void *slurp(const char *path, size_t *size)
 {
     struct stat st;
@@ -91,6 +97,14 @@ int main(int argc, char **argv)
     model = slurp(argv[1], &msize);
     if (!model)
         return 2;
+    if (msize >= 4 && emc_rd32_le(model) == 0x03000000u) {
+        if (emc_kmodel_fix_byte_order(model, msize) != EMC_OK) {
+            fprintf(stderr, "emc_run: error: %s: %s, %zu bytes: not a whole number of 32-bit words\n", argv[1],
+                    emc_status_str(EMC_E_BYTE_SWAPPED), msize);
+            return 2 + (int)EMC_E_BYTE_SWAPPED;
+        }
+        fprintf(stderr, "emc_run: note: %s: %s: swapped every word back\n", argv[1], emc_status_str(EMC_E_BYTE_SWAPPED));
+    }
     s = emc_arena_required(model, msize, NULL, &need);
     if (s != EMC_OK) {
         fprintf(stderr, "%s: %s\n", argv[1], emc_status_str(s));
