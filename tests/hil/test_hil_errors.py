@@ -263,3 +263,41 @@ def test_slow_line_still_syncs_loads_and_runs(host_fw):
         kill(procs)
     assert res.transferred == len(model) and outs == want
     assert stats["chunk_reductions"] >= 1 and stats["device_timeouts"] >= 1, stats
+
+
+@pytest.mark.slow
+def test_cli_runs_a_byte_swapped_kmodel(host_fw, iris, tmp_path):
+    """A kmodel in K210 flash-image byte order: loaded, sent to the device swapped back, outputs
+    identical to the PC; the report carries the note."""
+    from emc.kmodel.container import swap_words
+    model, x = iris
+    swapped = tmp_path / "swapped.kmodel"
+    swapped.write_bytes(swap_words(model.read_bytes()))
+    url, procs, log = spawn_linked_host()
+    try:
+        r, _ = hil_cli("run", swapped, "--input", x, "--port", url)
+    finally:
+        kill(procs)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["outputs_identical"] == [True] and "byte-swapped" in rep["notes"][0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["qemu-m4", "qemu-rv64"])
+def test_qemu_firmware_prints_its_boot_banner_and_resets_are_seen(target):
+    """The QEMU firmwares print HIL BOOT at start and after RESET 1; a client that sees it during
+    a command raises DeviceReset (here: the reset is requested without telling the client)."""
+    from emc.hil import qemu
+    if not (firmware.toolchain_available(target) and qemu.qemu_available(target)):
+        pytest.skip(f"{target}: cross toolchain or QEMU missing")
+    with qemu.Qemu(target, firmware.build(target)) as q:
+        dev = q.client(timeout=3.0)
+        assert dev.parser.markers and dev.parser.markers[0][0] == "reset"      # the start-up banner
+        dev.send(P.RESET, b"\x01")                  # behind the client's back: the CPU resets
+        t0 = time.monotonic()
+        with pytest.raises(P.DeviceReset, match="reset during HELLO"):
+            dev.request(P.HELLO, timeout=20)
+        assert time.monotonic() - t0 < 10
+        dev.sync(timeout=10)
+        assert dev.hello().target == target
