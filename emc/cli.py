@@ -27,6 +27,8 @@ def cmd_info(args):
     print(f"  flags: 0x{m.flags:x} ({'8-bit' if m.eight_bit else '16-bit'} KPU weights)   "
           f"max_start_address: {m.max_start_address}   main_mem_usage: {_fmt_bytes(m.main_mem_usage)}")
     print(f"  input: {dtype} {shape}")
+    for note in m.notes:
+        print(f"  note: {note}")
     for i, ((addr, osize), dt) in enumerate(zip(m.outputs, m.output_dtypes())):
         print(f"  output {i}: main[{addr}:{addr + osize}] {dt}, {osize} bytes")
     print(f"  {'#':>3} {'type':<34} {'body':>9}  details")
