@@ -112,7 +112,7 @@ def build_parser():
     pr.add_argument("--fused-fp", action="store_true",
                     help="float multiply-add with one rounding, as the GCC-built K210 SDK runtime computes")
     pr.set_defaults(fn=cmd_run)
-    for mod in ("cli_convert", "hil.cli"):      # parts that add their own subcommands
+    for mod in ("cli_convert", "hil.cli", "export_c"):      # parts that add their own subcommands
         try:
             plug = __import__(f"emc.{mod}", fromlist=["add_parser"])
         except ImportError:
