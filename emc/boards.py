@@ -401,6 +401,18 @@ def build_env(env: Env, vendor: pathlib.Path, jobs: int = 2) -> dict:
             cmd = cmd + ["-x", "assembler-with-cpp"]
         jobs_list.append((cmd, obj, src))
 
+    model = env.get("custom_emc_model")
+    if model:               # what firmware_common/pio/emc_model_data.py does in PlatformIO
+        from emc.export_c import export
+
+        gen = out / "emc_model"
+        gen.mkdir(parents=True, exist_ok=True)
+        src_model = (env.project / model).resolve()
+        c_file = gen / "model_data.c"
+        if not c_file.exists() or c_file.stat().st_mtime < src_model.stat().st_mtime:
+            export(src_model, c_file)
+        common.append("-I" + str(gen))
+        add("model", c_file)
     for s in _src_filter(src_dir, env.get("build_src_filter", "+<*>")):
         add("src", s)
     for lib in libs:

@@ -148,8 +148,11 @@ void board_init(hil_board_info_t *b)
     b->capture_max = sizeof capture_buf;
 }
 
+/* HIL_NO_MAIN: the board layer alone, for programs with their own main (examples/) */
+#ifndef HIL_NO_MAIN
 int main(void)
 {
     hil_main();
     return 0;
 }
+#endif

@@ -314,8 +314,11 @@ void SysTick_Handler(void)
     HAL_IncTick();
 }
 
+/* HIL_NO_MAIN: the board layer alone, for programs with their own main (examples/) */
+#ifndef HIL_NO_MAIN
 int main(void)
 {
     hil_main();
     return 0;
 }
+#endif
