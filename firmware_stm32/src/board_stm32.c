@@ -7,8 +7,9 @@
  * CPU cycles). Model, input, arena and capture buffers are static arrays sized per board by
  * build flags (platformio.ini). The QEMU builds use board_mps2.c instead.
  *
- * NOT BUILT IN THIS REPOSITORY'S CI: the ststm32 platform and the STM32Cube framework come only
- * from PlatformIO's registry (see firmware_stm32/platformio.ini).
+ * Built with PlatformIO (platformio.ini) or, offline, by `nox -s boards -- --vendor DIR` (emc/boards.py:
+ * the same envs against the STM32Cube HAL given in DIR, with this project's include/stm32*_hal_conf.h).
+ * -DHIL_NO_MAIN leaves main() to the program (examples/example_main.c).
  */
 #include <stdint.h>
 #include <string.h>
