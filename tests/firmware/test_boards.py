@@ -12,7 +12,7 @@ import pytest
 
 from emc import boards
 
-STM32 = {"nucleo_l4r5zi", "nucleo_f446re", "nucleo_h743zi",
+STM32 = {"nucleo_l4r5zi", "nucleo_f446re", "nucleo_h743zi", "qemu_netduinoplus2",
          "example_nucleo_l4r5zi", "example_nucleo_f446re", "example_nucleo_h743zi"}
 K210 = {"sipeed-maix-bit", "example_sipeed_maix_bit"}
 
