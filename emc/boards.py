@@ -321,6 +321,7 @@ def _stale(obj: pathlib.Path, src: pathlib.Path, cmd: list) -> bool:
 
 
 def _compile(job):
+    """Compile one file when stale. Returns (error text or None); warnings are kept in <obj>.warn."""
     cmd, obj, src = job
     if not _stale(obj, src, cmd):
         return None
@@ -329,8 +330,20 @@ def _compile(job):
                        capture_output=True, text=True)
     if r.returncode != 0:
         return f"{src}:\n{r.stderr[-3000:]}"
+    obj.with_suffix(".warn").write_text(r.stderr)
     obj.with_suffix(".cmd").write_text(" ".join(cmd))
     return None
+
+
+def _warnings(jobs) -> dict:
+    """{source: number of compiler warnings} of the files that had any (from the last compile)."""
+    out = {}
+    for _cmd, obj, src in jobs:
+        w = obj.with_suffix(".warn")
+        n = w.read_text().count("warning:") if w.exists() else 0
+        if n:
+            out[str(src)] = n
+    return out
 
 
 def _memory_regions(ld: pathlib.Path, search: list) -> dict:
@@ -440,7 +453,7 @@ def build_env(env: Env, vendor: pathlib.Path, jobs: int = 2) -> dict:
         raise BoardsError(f"[env:{env.name}] link failed:\n{r.stderr[-3000:]}")
     flash_limit, ram_limit = limits(env, ldscript, ld_search)
     return dict(env=env.name, elf=str(elf), **image_sizes(elf), flash_limit=flash_limit, ram_limit=ram_limit,
-                platform=env.platform, board=env.get("board"))
+                platform=env.platform, board=env.get("board"), warnings=_warnings(jobs_list))
 
 
 def _project_option(project: pathlib.Path, key: str, default: str) -> str:
@@ -512,8 +525,9 @@ def main(argv=None) -> int:
         reason = fits(row, envs[n])
         row["fits"] = reason is None
         rows.append(row)
-        print(f"{n}: flash {row['flash_bytes']}/{row['flash_limit']}, RAM {row['ram_bytes']}/{row['ram_limit']}"
-              + ("" if reason is None else f"  DOES NOT FIT: {reason}"))
+        nwarn = sum(row["warnings"].values())
+        print(f"{n}: flash {row['flash_bytes']}/{row['flash_limit']}, RAM {row['ram_bytes']}/{row['ram_limit']}, "
+              f"{nwarn} compiler warnings" + ("" if reason is None else f"  DOES NOT FIT: {reason}"))
         if reason and rc == EXIT_OK:
             rc = EXIT_FIT
     if a.json:
