@@ -78,6 +78,9 @@ def read_envs(project: str | os.PathLike) -> dict:
     if not ini.is_file():
         raise BoardsError(f"{ini}: no such file")
     cp = _read_ini(ini)
+    extra = cp.get("platformio", "extra_configs", fallback="")
+    if extra:               # PlatformIO's [platformio] extra_configs: more ini files, paths relative to the project
+        cp.read([pdir / e for e in extra.split()] + [ini])      # the project's own file wins
 
     def section(name, seen=()):
         if name in seen:
