@@ -112,7 +112,7 @@ def build_parser():
     pr.add_argument("--runtime", choices=("reference", "c", "both"), default="reference",
                     help="the numpy reference, the C runtime built for this PC, or both compared byte for byte")
     pr.set_defaults(fn=cmd_run)
-    for mod in ("cli_convert", "hil.cli"):      # parts that add their own subcommands
+    for mod in ("cli_convert", "hil.cli", "export_c"):      # parts that add their own subcommands
         try:
             plug = __import__(f"emc.{mod}", fromlist=["add_parser"])
         except ImportError:
