@@ -94,8 +94,16 @@ def main(argv=None):
             print(f"  {c / a.n:>14,.0f}  {where}")
     if a.annotate:
         by_pc = dict(counts)
-        dis = subprocess.run(["arm-none-eabi-objdump", "-d", "--no-show-raw-insn", f"--disassemble={a.annotate}",
-                              str(elf)], capture_output=True, text=True, check=True).stdout
+        # static functions share names (every kernel's `run`): annotate the busiest one of that name
+        starts = [i for i, (_, name) in enumerate(syms) if name == a.annotate]
+        if not starts:
+            raise SystemExit(f"{a.annotate}: no such function in {elf}")
+        busy = {i: sum(c for pc, c in counts if syms[i][0] <= pc < (syms[i + 1][0] if i + 1 < len(syms) else 1 << 62))
+                for i in starts}
+        i = max(starts, key=busy.get)
+        rng = [f"--start-address=0x{syms[i][0]:x}"] + ([f"--stop-address=0x{syms[i + 1][0]:x}"] if i + 1 < len(syms) else [])
+        dis = subprocess.run(["arm-none-eabi-objdump", "-d", "--no-show-raw-insn", *rng, str(elf)],
+                             capture_output=True, text=True, check=True).stdout
         for line in dis.splitlines():
             head = line.strip().split(":", 1)[0]
             try:
