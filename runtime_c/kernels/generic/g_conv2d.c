@@ -21,13 +21,14 @@ static void im2col(const g_conv_t *g, int32_t oy, int32_t ox, int16_t *col)
         int32_t iy = y0 + g->dh * ky;
         for (kx = 0; kx < g->kw; kx++, col += g->ic) {
             int32_t ix = x0 + g->dw * kx;
-            const int8_t *px = g->in + ((size_t)iy * g->iw + ix) * g->ic;
-            if (iy < 0 || iy >= g->ih || ix < 0 || ix >= g->iw)
+            if (iy < 0 || iy >= g->ih || ix < 0 || ix >= g->iw) {
                 for (c = 0; c < g->ic; c++)
                     col[c] = 0;
-            else
+            } else {
+                const int8_t *px = g->in + ((size_t)iy * g->iw + ix) * g->ic;
                 for (c = 0; c < g->ic; c++)
                     col[c] = (int16_t)(px[c] + g->in_off);
+            }
         }
     }
 }

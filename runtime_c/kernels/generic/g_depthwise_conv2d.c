@@ -43,9 +43,14 @@ static void run(emc_exec_t *x)
             int8_t *out = g.out + ((size_t)oy * g.ow + ox) * g.oc;
             tap_range(y0, g.dh, g.kh, g.ih, &ky0, &ky1);
             tap_range(x0, g.dw, g.kw, g.iw, &kx0, &kx1);
+            if (kx0 >= kx1) /* the window lies in the padding: no tap, and no pointer outside the input */
+                ky1 = ky0;
             /* input and weights of tap (ky0, kx0), channel 0 */
-            const int8_t *in0 = g.in + ((size_t)(y0 + g.dh * ky0) * g.iw + x0 + g.dw * kx0) * g.ic;
-            const int8_t *w00 = g.w + ((size_t)ky0 * g.kw + kx0) * g.oc;
+            const int8_t *in0 = g.in, *w00 = g.w;
+            if (ky0 < ky1) {
+                in0 += ((size_t)(y0 + g.dh * ky0) * g.iw + x0 + g.dw * kx0) * g.ic;
+                w00 += ((size_t)ky0 * g.kw + kx0) * g.oc;
+            }
             for (o = 0; o < vec; o += 4) {
                 uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
                 for (ky = ky0; ky < ky1; ky++) {
