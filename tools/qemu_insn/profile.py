@@ -82,6 +82,16 @@ def main(argv=None):
     print(f"{total / a.n:,.0f} instructions per invoke (mean of {a.n})")
     for name, c in per.most_common(a.top):
         print(f"  {c / a.n:>14,.0f}  {100 * c / total:5.1f}%  {name}")
+    # instructions outside the layer kernels (runtime dispatch, per-layer hook, HIL firmware):
+    # every PC whose source file is not under runtime_c/kernels or runtime_c/ports
+    pcs = [pc for pc, _ in counts]
+    where = subprocess.run(["arm-none-eabi-addr2line", "-e", str(elf)], input="\n".join(hex(p) for p in pcs),
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    kern = ("runtime_c/kernels/", "runtime_c/ports/")
+    outside = sum(c for (_, c), w in zip(counts, where) if not any(k in w for k in kern))
+    n_layers = len(load(model).layers)
+    print(f"outside the kernels: {outside / a.n:,.0f} instructions per invoke, {outside / a.n / n_layers:,.0f} per "
+          f"layer ({n_layers} layers)")
     if a.lines:
         busiest = sorted(counts, key=lambda pc_c: -pc_c[1])
         lines = collections.Counter()
