@@ -27,6 +27,8 @@ def cmd_info(args):
     print(f"  flags: 0x{m.flags:x} ({'8-bit' if m.eight_bit else '16-bit'} KPU weights)   "
           f"max_start_address: {m.max_start_address}   main_mem_usage: {_fmt_bytes(m.main_mem_usage)}")
     print(f"  input: {dtype} {shape}")
+    for note in m.notes:
+        print(f"  note: {note}")
     for i, ((addr, osize), dt) in enumerate(zip(m.outputs, m.output_dtypes())):
         print(f"  output {i}: main[{addr}:{addr + osize}] {dt}, {osize} bytes")
     print(f"  {'#':>3} {'type':<34} {'body':>9}  details")
@@ -111,7 +113,7 @@ def build_parser():
     pr.add_argument("--runtime", choices=("reference", "c", "both"), default="reference",
                     help="the numpy reference, the C runtime built for this PC, or both compared byte for byte")
     pr.set_defaults(fn=cmd_run)
-    for mod in ("cli_convert", "hil.cli"):      # parts that add their own subcommands
+    for mod in ("cli_convert", "hil.cli", "export_c"):      # parts that add their own subcommands
         try:
             plug = __import__(f"emc.{mod}", fromlist=["add_parser"])
         except ImportError:
