@@ -268,6 +268,8 @@ def test_run_inputs_checked(k210_model, tmp_path, capsys):
         assert rc == 2 and flag in line and "not to a .npy" in line
     rc, _, line = emc(["run", k210_model, tmp_path / "same.png", "--input-func", "img_-1_1"], capsys)
     assert rc == 2 and "raw pixels" in line
+    rc, _, line = emc(["run", k210_model, tmp_path / "chw.npy", "--runtime", "c", "--dump", tmp_path / "d"], capsys)
+    assert rc == 2 and "--runtime reference only" in line and not (tmp_path / "d").exists()
     rc, _, line = emc(["run", k210_model, tmp_path / "chw.npy", "--out", tmp_path / "chw.npy"], capsys)
     assert rc == 2 and "refusing to overwrite" in line
     rc, _, _ = emc(["run", k210_model, tmp_path / "chw.npy", "--out", tmp_path / "y"], capsys)
