@@ -111,6 +111,10 @@ class QemuDut(Dut):
             self.restart()
         return True, want_inp is not None and self.qemu.preload_input == want_inp
 
+    @property
+    def icount(self) -> bool:
+        return self.qemu.icount
+
     def close(self):
         self.client = None
         self.qemu.close()
@@ -276,7 +280,7 @@ def check_case(sess: Session, case, *, diverge=True, layer_check_macs=200_000_00
         r.inputs += 1
         counts.append(res.count)
         # under QEMU -icount shift=0 one guest instruction is one virtual ns
-        icount = isinstance(dut, QemuDut) and dut.qemu.icount and res.counter == "virtual_ns"
+        icount = getattr(dut, "icount", False) and res.counter == "virtual_ns"
         r.counter = "instructions" if icount else res.counter
         outs_all.append(outs)
         exp = [np.ascontiguousarray(e).tobytes() for e in case.expected[i]]

@@ -35,6 +35,8 @@ class Result:
     errors_vs_float: list = dataclasses.field(default_factory=list)     # flattened errors for the histogram
     notes: list = dataclasses.field(default_factory=list)
     status: str = "pass"                     # pass / fail / error
+    place: str = ""                          # labgrid place and exporter the case ran on (board farm)
+    exporter: str = ""
 
     @property
     def macs_per_insn(self):
