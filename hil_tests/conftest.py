@@ -270,7 +270,15 @@ def _farm_finish(session, results, exitstatus):
     coord = _coordinator(config)
     for freed in coord.release_held_by(_run_prefix()):
         print(f"released place {freed} at the end of the run")
-    have = {(r.model, r.target) for r in results}
+    # a case run twice (its worker died and xdist ran it again elsewhere): keep its best outcome
+    rank = {"pass": 0, "fail": 1, "error": 2}
+    best = {}
+    for r in results:
+        key = (r.model, r.target)
+        if key not in best or rank.get(r.status, 3) < rank.get(best[key].status, 3):
+            best[key] = r
+    results = list(best.values())
+    have = set(best)
     reasons = _FARM.get("reasons", {})
     exporters = {}
     for m, t, place in _farm_plan(config):

@@ -70,14 +70,15 @@ def _wait_port(host, port, proc, what, timeout=20.0):
 class Board:
     """One QEMU board: serial line and gdbstub on loopback TCP ports."""
 
-    def __init__(self, target: str, place: str, exporter: str, host: str = LOOPBACK):
-        self.target, self.place, self.exporter, self.host = target, place, exporter, host
-        self.probe_port = free_port(host)
-        self.qemu = Qemu(target, firmware.build(target), extra=["-gdb", f"tcp:{host}:{self.probe_port}"])
+    def __init__(self, target: str, place: str, exporter: str):
+        self.target, self.place, self.exporter, self.host = target, place, exporter, LOOPBACK
+        self.probe_port = free_port()
+        self.uart_port = free_port()
+        self.qemu = Qemu(target, firmware.build(target), extra=["-gdb", f"tcp:{LOOPBACK}:{self.probe_port}"],
+                         serial_port=self.uart_port)
 
     def start(self):
-        url = self.qemu.start()                 # socket://127.0.0.1:PORT (QEMU picked the port)
-        self.uart_port = int(url.rsplit(":", 1)[1])
+        self.qemu.start()
 
     def resources(self) -> dict:
         serial = dict(host=self.host, protocol="raw", speed=115200)
@@ -88,9 +89,9 @@ class Board:
 class Farm:
     """Coordinator, exporters, QEMU boards and places; `with Farm(...) as f:` stops all of it."""
 
-    def __init__(self, targets=QEMU_TARGETS, per_target: int = 1, exporters: int = 2, host: str = LOOPBACK,
-                 workdir=None, log=print):
-        self.host, self.log = host, log
+    def __init__(self, targets=QEMU_TARGETS, per_target: int = 1, exporters: int = 2, workdir=None, log=print):
+        # loopback only: the coordinator and exporters have no authentication (docs/farm.md: hosts over SSH)
+        self.host, self.log = LOOPBACK, log
         self.n_exporters = max(1, exporters)
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="emc-farm-")
         self.workdir = pathlib.Path(workdir or self._tmp.name)
@@ -100,7 +101,7 @@ class Farm:
             for t in targets:
                 if t not in QEMU_TARGETS:
                     raise FarmError(f"unknown QEMU target {t!r}; known: {', '.join(QEMU_TARGETS)}")
-                self.boards.append(Board(t, f"{t}-{n}", f"exporter{i % self.n_exporters + 1}", host))
+                self.boards.append(Board(t, f"{t}-{n}", f"exporter{i % self.n_exporters + 1}"))
                 i += 1
         self.coordinator_proc = None
         self.exporters: dict[str, subprocess.Popen] = {}

@@ -89,17 +89,22 @@ class Coordinator:
         out = {}
         target = Target(name)
         for (rname, cls), entry in entries.items():
+            if "params" not in (entry.data or {}) or not entry.avail:    # what an exporter's exit leaves
+                raise PlaceLost(f"place {name}: resource {'/'.join(self._path_of(place, rname))} "
+                                "is no longer exported (its exporter went away)")
             res = target_factory.make_resource(target, cls, rname, entry.args)
             res.extra = entry.extra
-            out[rname] = (self._exporter_of(place, rname), res, entry.avail)
+            out[rname] = (self._path_of(place, rname)[0], res, entry.avail)
         return out
 
     @staticmethod
-    def _exporter_of(place, rname):
+    def _path_of(place, rname) -> tuple:
+        """(exporter, group, class, name) of one of the place's resources."""
         for path in place.acquired_resources:
-            if path[3] == rname:
-                return path[0]
-        return "?"
+            match = place.getmatch(path)
+            if (match.rename if match and match.rename else path[3]) == rname:
+                return tuple(path)
+        return ("?", "?", "?", rname)
 
     def address_of(self, res) -> tuple:
         """(host, port) to connect to, through an SSH forward when LG_PROXY asks for one."""
@@ -220,7 +225,6 @@ class PlaceDut(SerialDut):
         todo = [(sym, data) for sym, data in (("__hil_model_start", model), ("__hil_input_start", want_inp))
                 if data is not None and self.staged.get(sym) != data]
         if todo:
-            self.connect()              # QEMU opens its gdbstub once its serial line has a client
             host, port = self.coord.address_of(self.probe_res)
             try:
                 probe = GdbProbe(host, port)
