@@ -6,9 +6,9 @@ report. Options:
   --models default|all|name,name      the model matrix (emc.hil.cases)
   --inputs N                          inputs per model (default 3)
   --report DIR                        where report.md/html, PNGs and results.json go
-  --lg-places all|name,name           run on places of a labgrid farm (coordinator: --lg-coordinator or
-                                      LG_COORDINATOR); each test is pinned to a place of its target and
-                                      pytest-xdist (-n PLACES --dist loadgroup) gives a worker per place
+  --lg-places all|name,name           run on the places of a labgrid farm (docs/farm.md); every test is
+                                      pinned to a place of its target; -n PLACES: a worker per place
+  --farm-coordinator HOST:PORT        the labgrid coordinator (default: $LG_COORDINATOR)
   --farm-json FILE                    with --lg-places: rows {model, target, place, exporter, bit_exact}
 """
 from __future__ import annotations
@@ -41,6 +41,7 @@ def pytest_addoption(parser):
     g.addoption("--report", default=str(ROOT / "build" / "hil_report"), help="report directory")
     g.addoption("--lg-places", default=None, help="'all' or a comma list of labgrid places to run on")
     g.addoption("--farm-json", default=None, help="with --lg-places: write the per-case rows here")
+    g.addoption("--farm-coordinator", default=None, help="labgrid coordinator HOST:PORT (default: $LG_COORDINATOR)")
 
 
 def _worker(config):
@@ -54,7 +55,7 @@ def _farm_mode(config):
 def _coordinator(config):
     if "coord" not in _FARM:
         from emc.hil.labgrid_place import Coordinator
-        address = config.getoption("lg_coordinator") or os.environ.get("LG_COORDINATOR", "127.0.0.1:20408")
+        address = config.getoption("--farm-coordinator") or os.environ.get("LG_COORDINATOR", "127.0.0.1:20408")
         try:
             _FARM["coord"] = Coordinator(address)
         except ConnectionError as e:
@@ -88,6 +89,9 @@ def _run_prefix():
 
 def pytest_configure(config):
     if _farm_mode(config):
+        if config.getoption("--flash"):
+            raise pytest.UsageError("--flash with --lg-places: flash the boards from their exporter hosts "
+                                    "(docs/farm.md, 'Firmware on the boards')")
         os.environ.setdefault("EMC_FARM_RUN", str(os.getpid()))
         # who holds a place, as the coordinator sees it: a dead worker's places can be told apart
         os.environ["LG_USERNAME"] = f"{_run_prefix()}{_worker(config) or 'main'}-{os.getpid()}"

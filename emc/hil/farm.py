@@ -202,8 +202,8 @@ def pytest_command(farm: Farm, json_path, report_dir, models="default", extra=()
     """The bench under pytest-xdist, one worker per place, each test pinned to a place's group."""
     report_dir = pathlib.Path(report_dir)
     return [sys.executable, "-m", "pytest", str(ROOT / "hil_tests"), "-p", "no:cacheprovider", "-q",
-            "-n", str(len(farm.boards)), "--dist", "loadgroup",
-            "--lg-coordinator", farm.address, "--lg-places", "all", "--models", models,
+            "-n", str(len(farm.boards)),
+            "--farm-coordinator", farm.address, "--lg-places", "all", "--models", models,
             f"--farm-json={json_path}", f"--junitxml={report_dir / 'junit.xml'}", f"--report={report_dir}",
             *extra]
 
