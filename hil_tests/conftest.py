@@ -26,7 +26,7 @@ from emc.hil import cases, harness, report
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 _RESULTS: list = []
 _DUTS: dict = {}
-_FARM: dict = {}            # coordinator session, {test id: (model, target, place)}, failure reasons
+_FARM: dict = {}            # farm mode: coordinator session, plan, failure reasons, lost places
 
 
 def pytest_addoption(parser):
@@ -149,7 +149,10 @@ def _place_session(request, bench_model, dut_name):
     from emc.hil.labgrid_place import PlaceDut, PlaceLost
     place = request.node.get_closest_marker("xdist_group").args[0]
     dut = _DUTS.get(place)
+    lost = _FARM.setdefault("lost", {})
     try:
+        if place in lost:           # could not be acquired or set up before: same reason
+            raise PlaceLost(lost[place])
         if dut is None:
             dut = PlaceDut(_coordinator(request.config), place, log=print)
             _DUTS[place] = harness.Session(dut, log=print)
@@ -157,6 +160,7 @@ def _place_session(request, bench_model, dut_name):
             dut.dut.check()
     except Exception as e:      # noqa: BLE001 - every reason is reported as this case's error
         reason = str(e) if isinstance(e, PlaceLost) else f"place {place}: {type(e).__name__}: {e}"
+        lost.setdefault(place, reason)
         _record(_error_result(bench_model, dut_name, reason, getattr(dut, "dut", None), place), request.config)
         raise PlaceLost(reason) from e
     return _DUTS[place]
@@ -284,16 +288,18 @@ def _farm_finish(session, results, exitstatus):
     results = list(best.values())
     have = set(best)
     reasons = _FARM.get("reasons", {})
-    exporters = {}
     for m, t, place in _farm_plan(config):
         if (m, t) not in have:
             why = next((v for k, v in reasons.items() if k.endswith(f"[{m}-{t}]")), "no result (not run)")
             results.append(_error_result(m, t, why, place=place))
-    for r in results:
-        exporters.setdefault(r.place, r.exporter)
-    rows = [{"model": r.model, "target": r.target, "place": r.place, "exporter": r.exporter or exporters.get(r.place, ""),
-             "bit_exact": r.inputs > 0 and r.bit_exact == r.inputs, "status": r.status,
-             "inputs": r.inputs, "reason": None if r.status == "pass" else "; ".join(r.notes[-1:]) or r.first_divergence}
+    places = coord.places()
+    for r in results:           # a case that never reached its board: the exporter from the place's match
+        if not r.exporter and r.place in places and places[r.place].matches:
+            r.exporter = places[r.place].matches[0].exporter
+    rows = [{"model": r.model, "target": r.target, "place": r.place, "exporter": r.exporter,
+             "bit_exact": r.inputs > 0 and r.bit_exact == r.inputs, "status": r.status, "inputs": r.inputs,
+             "reason": None if r.status == "pass" else (r.first_divergence if r.status == "fail" else None)
+             or (r.notes[-1] if r.notes else "not bit-exact")}
             for r in sorted(results, key=lambda r: (r.model, r.target))]
     verdict = "pass" if (rows and exitstatus == 0 and all(x["status"] == "pass" and x["bit_exact"] for x in rows)) \
         else "fail"

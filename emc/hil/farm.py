@@ -28,7 +28,7 @@ import time
 
 from . import firmware
 from .labgrid_place import Coordinator
-from .qemu import Qemu
+from .qemu import Qemu, QemuError
 
 LOOPBACK = "127.0.0.1"
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -224,7 +224,7 @@ def _main(argv=None):
     targets = [t.strip() for t in a.targets.split(",") if t.strip()]
     try:
         farm = Farm(targets, a.per_target, a.exporters).start()
-    except (FarmError, ConnectionError, OSError) as e:
+    except (FarmError, firmware.FirmwareError, QemuError, ConnectionError, OSError) as e:
         print(f"emc.hil.farm: {e}", file=sys.stderr)
         return 2
     try:

@@ -168,23 +168,30 @@ class PlaceDut(SerialDut):
     PRELOAD_INPUT_ABOVE = 8192
 
     def __init__(self, coordinator: Coordinator, place: str, **kw):
-        self.coord, self.place = coordinator, place
         tags = coordinator.places()[place].tags
-        self.target = tags.get("target", place)
+        super().__init__("", name=tags.get("target", place), **kw)     # the port: once acquired
+        self.coord, self.place, self.target = coordinator, place, self.name
         self.icount = tags.get("icount") == "1"     # QEMU -icount shift=0: virtual ns are instructions
+        self.exporter, self.probe_res, self.staged, self.symbols = "?", None, {}, {}
+        self.lost: str | None = None
         coordinator.acquire(place)
         self.acquired = True
-        self.lost: str | None = None
-        res = coordinator.resources(place)
+        try:
+            self._resolve()
+        except Exception:
+            self.release()
+            raise
+
+    def _resolve(self):
+        """The place's serial line (and probe) as this host reaches them."""
+        res = self.coord.resources(self.place)
         if "uart" not in res:
-            raise PlaceLost(f"place {place} has no resource named 'uart' (have: {', '.join(res) or 'none'})")
+            raise PlaceLost(f"place {self.place} has no resource named 'uart' (have: {', '.join(res) or 'none'})")
         self.exporter, uart, _ = res["uart"]
-        host, port = coordinator.address_of(uart)
+        host, port = self.coord.address_of(uart)
         scheme = "rfc2217" if getattr(uart, "protocol", "raw") == "rfc2217" else "socket"
-        super().__init__(f"{scheme}://{host}:{port}", name=self.target, baudrate=getattr(uart, "speed", 115200), **kw)
+        self.port, self.baudrate = f"{scheme}://{host}:{port}", getattr(uart, "speed", None) or 115200
         self.probe_res = res["probe"][1] if "probe" in res else None
-        self.staged: dict = {}
-        self.symbols = {}
         if self.probe_res is not None and self.target in firmware.TARGETS:
             elf = firmware.build(self.target)           # the same sources the place's QEMU runs
             self.symbols = firmware.elf_symbols(elf)
