@@ -50,18 +50,19 @@ def ensure_system_packages(session, plugin=True):
                         "sudo bash tools/qemu_insn/build.sh")
 
 
-SERIAL_PROVIDER = "pyserial-labgrid==3.5.0.2"    # labgrid's fork; provides the same `serial` module
+SERIAL_PROVIDER = "pyserial-labgrid==3.5.0.2"    # labgrid's fork of pyserial: the same `serial` module
 
 
 def install(session, extras):
-    freeze = session.run("python", "-m", "pip", "list", "--format=freeze", silent=True, log=False) or ""
-    if not any(line.startswith("pyserial==") for line in freeze.split()):
-        session.install("-e", f".[{extras}]")
-        return
-    # a venv made before the switch to labgrid's fork: pyserial and the fork share their files
-    session.run("python", "-m", "pip", "uninstall", "-y", "-q", "pyserial")
     session.install("-e", f".[{extras}]")
-    session.install("--force-reinstall", "--no-deps", SERIAL_PROVIDER)
+    # platformio requires pyserial and labgrid its fork pyserial-labgrid: both install the package
+    # `serial`. Keep one provider, the fork (a superset that platformio imports unchanged); pip then
+    # lists platformio's pyserial requirement as unmet, which changes nothing at run time.
+    freeze = session.run_install("python", "-m", "pip", "list", "--format=freeze", silent=True, log=False) or ""
+    names = {line.split("==")[0].lower() for line in freeze.split()}
+    if {"pyserial", "pyserial-labgrid"} <= names:
+        session.run_install("python", "-m", "pip", "uninstall", "-y", "-q", "pyserial")
+        session.install("--force-reinstall", "--no-deps", SERIAL_PROVIDER)
 
 
 @nox.session(python=PY)
