@@ -72,13 +72,26 @@ class Board:
 
     def __init__(self, target: str, place: str, exporter: str):
         self.target, self.place, self.exporter, self.host = target, place, exporter, LOOPBACK
-        self.probe_port = free_port()
-        self.uart_port = free_port()
-        self.qemu = Qemu(target, firmware.build(target), extra=["-gdb", f"tcp:{LOOPBACK}:{self.probe_port}"],
-                         serial_port=self.uart_port)
+        self.elf = firmware.build(target)
+        self.qemu = None
 
-    def start(self):
-        self.qemu.start()
+    def start(self, attempts: int = 3):
+        """QEMU on two free loopback ports (picked here: another process may take one first, so retry)."""
+        for attempt in range(attempts):
+            self.probe_port, self.uart_port = free_port(), free_port()
+            self.qemu = Qemu(self.target, self.elf, extra=["-gdb", f"tcp:{LOOPBACK}:{self.probe_port}"],
+                             serial_port=self.uart_port)
+            try:
+                self.qemu.start()
+                return
+            except QemuError:
+                self.qemu.close()
+                if attempt == attempts - 1:
+                    raise
+
+    def stop(self):
+        if self.qemu is not None:
+            self.qemu.close()
 
     def resources(self) -> dict:
         serial = dict(host=self.host, protocol="raw", speed=115200)
@@ -163,7 +176,7 @@ class Farm:
         for p in list(self.exporters.values()) + ([self.coordinator_proc] if self.coordinator_proc else []):
             _terminate(p)
         for b in self.boards:
-            b.qemu.close()
+            b.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -178,7 +191,7 @@ class Farm:
     def pids(self) -> dict:
         out = {"coordinator": self.coordinator_proc.pid}
         out.update({name: p.pid for name, p in self.exporters.items()})
-        out.update({f"qemu {b.place}": b.qemu.proc.pid for b in self.boards if b.qemu.proc is not None})
+        out.update({f"qemu {b.place}": b.qemu.proc.pid for b in self.boards if b.qemu and b.qemu.proc})
         return out
 
     def board(self, place: str) -> Board:
