@@ -139,8 +139,8 @@ def _flash(board, config):
 
 
 def _error_result(model, target, reason, dut=None, place=""):
-    return report.Result(model, target, status="error", notes=[reason], place=getattr(dut, "place", place),
-                         exporter=getattr(dut, "exporter", ""))
+    return report.Result(model, target, status="error", error=reason, notes=[reason],
+                         place=getattr(dut, "place", place), exporter=getattr(dut, "exporter", ""))
 
 
 def _place_session(request, bench_model, dut_name):
@@ -204,11 +204,6 @@ def record(request):
     def add(result):
         _record(result, request.config)
     return add
-
-
-@pytest.fixture
-def error_result():
-    return _error_result
 
 
 def pytest_runtest_logreport(report):
@@ -298,8 +293,7 @@ def _farm_finish(session, results, exitstatus):
             r.exporter = places[r.place].matches[0].exporter
     rows = [{"model": r.model, "target": r.target, "place": r.place, "exporter": r.exporter,
              "bit_exact": r.inputs > 0 and r.bit_exact == r.inputs, "status": r.status, "inputs": r.inputs,
-             "reason": None if r.status == "pass" else (r.first_divergence if r.status == "fail" else None)
-             or (r.notes[-1] if r.notes else "not bit-exact")}
+             "reason": None if r.status == "pass" else r.error or r.first_divergence or "not bit-exact"}
             for r in sorted(results, key=lambda r: (r.model, r.target))]
     verdict = "pass" if (rows and exitstatus == 0 and all(x["status"] == "pass" and x["bit_exact"] for x in rows)) \
         else "fail"

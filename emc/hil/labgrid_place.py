@@ -18,7 +18,7 @@ import asyncio
 import socket
 
 from . import firmware
-from .harness import SerialDut
+from .harness import SerialDut, transient
 from .protocol import HilClient
 
 USER_PREFIX = "emc-hil-"
@@ -216,13 +216,10 @@ class PlaceDut(SerialDut):
             raise PlaceLost(self.lost)
         try:
             return super().connect()
-        except (OSError, EOFError) as e:
+        except Exception as e:          # noqa: BLE001 - classified below
             self.close()
-            self._lose(f"board not reachable at {self.port}", e)
-        except Exception as e:          # noqa: BLE001 - serial errors and sync timeouts alike
-            self.close()
-            if type(e).__name__ in ("SerialException", "HilTimeout"):
-                self._lose(f"board not answering at {self.port}", e)
+            if transient(e):            # the line does not open or the board does not answer on it
+                self._lose(f"board not reachable at {self.port}", e)
             raise
 
     def stage(self, model, inp):
