@@ -226,6 +226,8 @@ class PlaceDut(SerialDut):
         if not self.symbols:
             return False, False
         want_inp = inp if inp is not None and len(inp) > self.PRELOAD_INPUT_ABOVE else None
+        if inp is not None and want_inp is None:
+            self.staged.pop("__hil_input_start", None)     # this input goes over the line, into that buffer
         todo = [(sym, data) for sym, data in (("__hil_model_start", model), ("__hil_input_start", want_inp))
                 if data is not None and self.staged.get(sym) != data]
         if todo:
