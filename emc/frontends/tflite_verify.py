@@ -4,7 +4,7 @@ The `tflite` package reads flatbuffers without any check: a truncated file, rand
 end in struct.error, IndexError or a silently wrong array. This module walks the whole file the way
 TFLite's own verifier (flatbuffers::Verifier + the schema) does: every table header and vtable, every
 offset, vector length and string inside the file, each scalar field inside its table; then the model's
-meaning: tensor, buffer and opcode indices in range, tensor shapes non-negative, constant buffers exactly
+meaning: tensor, buffer and opcode indices in range, tensor dimensions positive, constant buffers exactly
 as large as their tensor's shape and type, quantization parameters consistent and finite, options tables
 of the type the operator reads. Anything wrong is one TFLiteFormatError naming the file, the place
 (subgraph/tensor/operator) and the byte offset. After `verify_tflite` returned, the readers
@@ -333,8 +333,9 @@ def _check_subgraph(v, si, sg, buffers, codes):
 def _check_tensor(v, t, where, buffers):
     """Check one tensor; True if it is a constant (its buffer holds data)."""
     shape = v.vec_at(t, 0, "i32")
-    if any(d < 0 for d in shape):
-        v.fail(f"shape {tuple(shape)} has a negative dimension", t.fields.get(0), where)
+    if any(d <= 0 for d in shape):      # 0: an empty tensor, which no layer EMC converts can compute
+        v.fail(f"shape {tuple(shape)} has a {'negative' if min(shape) < 0 else 'zero'} dimension",
+               t.fields.get(0), where)
     count = math.prod(shape)
     if count > MAX_ELEMENTS:
         v.fail(f"shape {tuple(shape)} has {count} elements", t.fields.get(0), where)
@@ -365,7 +366,7 @@ def _check_quant(v, q, shape, where):
     if not scales:
         return
     at = q.fields.get(2)
-    if zps and len(zps) != len(scales):
+    if len(zps) != len(scales):         # as TFLite's InterpreterBuilder requires
         v.fail(f"{len(scales)} quantization scales but {len(zps)} zero points", at, where)
     bad = [s for s in scales if not (math.isfinite(s) and s > 0)]
     if bad:

@@ -198,6 +198,7 @@ def _layer(M, code, op, ins, outs, addr):
             raise ImportError_(f"conv output {oh}x{ow} != computed {eoh}x{eow}")
         xs, xz = _q(x)
         os_, oz = _q(o)
+        _q(w)                                  # the weights must be quantized too
         fs = w["scale"] if w["scale"].size > 1 else np.repeat(w["scale"], oc)
         mult, shift = zip(*(quantize_multiplier(float(xs) * float(s) / float(os_)) for s in fs))
         bias = M.data(ins[2], "<i4") if len(ins) > 2 and ins[2] >= 0 else np.zeros(oc, np.int32)
@@ -215,6 +216,7 @@ def _layer(M, code, op, ins, outs, addr):
         batches = int(np.prod(x["shape"])) // idp
         xs, xz = _q(x)
         os_, oz = _q(o)
+        _q(w)                                  # the weights must be quantized too
         per_ch = w["scale"].size > 1
         # TFLM GetQuantizedConvolutionMultipler: float product, then double division
         scales = w["scale"] if per_ch else w["scale"][:1]
