@@ -155,6 +155,8 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
 def _save_generic(network, filepath, report):
     """target='generic': an int8 .tflite imported as is onto the generic MCU layers (emc.backends.generic)."""
     from .backends.generic import import_tflite
+    from .backends.generic.tflite_import import ImportError_
+    from .errors import InputError
     if isinstance(network, (bytes, bytearray)):
         data = bytes(network)
     elif isinstance(network, (str, os.PathLike)) and os.fspath(network).lower().endswith(".tflite"):
@@ -164,7 +166,11 @@ def _save_generic(network, filepath, report):
         raise ValueError("target 'generic' takes an int8 .tflite file (no requantization); "
                          "convert other models to int8 TFLite first")
     t = time.time()
-    model = import_tflite(data)
+    label = os.fspath(network) if isinstance(network, (str, os.PathLike)) else "tflite buffer"
+    try:
+        model = import_tflite(data, label)
+    except ImportError_ as e:                  # the importer sees bytes only: name the file
+        raise InputError(str(e), file=label) from e
     size = _save(model, filepath)
     from .backends.k210 import LayerInfo
     infos = [LayerInfo(i, layer.NAME, "", "CPU", (), ()) for i, layer in enumerate(model.layers)]

@@ -910,7 +910,8 @@ class K210Compiler:
             if any(t not in self.homes for t in op.inputs):
                 if op.name not in skip:
                     own = self.plan_conv(op)[1] if op.type in ("conv2d", "depthwise_conv2d") else None
-                    self.bad.append((op.name, op.source_type or op.type, own or "input comes from an unsupported layer"))
+                    if own:          # a layer unsupported for itself; the others only follow the cause
+                        self.bad.append((op.name, op.source_type or op.type, own))
                 continue
             if op.name in skip:
                 continue
