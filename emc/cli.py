@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from .errors import run_cli
+from .errors import EXIT_MISMATCH, InputError, UsageError, run_cli
 from .kmodel import load
 
 
@@ -54,6 +54,17 @@ def cmd_info(args):
     return 0
 
 
+def _run_c_runtime(path, x):
+    """The same inference on the C runtime (host build of runtime_c, compiled on first use)."""
+    from .native import NativeError, NativeModel
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        return NativeModel(data).run(x)
+    except NativeError as e:            # the C loader's verdict on the file: bad input, not a bug
+        raise InputError(f"the C runtime refuses it: {e}", file=path) from e
+
+
 def cmd_run(args):
     from .outputs import atomic_open, refuse_overwrite
     from .reference import run
@@ -65,7 +76,21 @@ def cmd_run(args):
     refuse_overwrite(out_path, [args.model, args.input], "--out")
     x = load_run_input(args.input, m, args.input_func, resize=args.resize)
     dump = {} if args.dump else None
-    outs = run(m, x, dump=dump, fused_fp=args.fused_fp)
+    if args.runtime == "c":
+        if args.dump or args.fused_fp:
+            raise UsageError("--dump and --fused-fp apply to --runtime reference only")
+        outs = _run_c_runtime(args.model, x)
+    else:
+        outs = run(m, x, dump=dump, fused_fp=args.fused_fp)
+    if args.runtime == "both":
+        c_outs = _run_c_runtime(args.model, x)
+        same = len(c_outs) == len(outs) and all(
+            np.asarray(a).tobytes() == np.asarray(b).astype(np.asarray(a).dtype).tobytes()
+            for a, b in zip(c_outs, outs))
+        print(f"C runtime vs PC reference: {'byte-identical' if same else 'DIFFERENT'} "
+              f"({len(outs)} output{'s' * (len(outs) != 1)})")
+        if not same:
+            return EXIT_MISMATCH
     np.set_printoptions(precision=6, suppress=True, linewidth=120, threshold=64)
     for i, o in enumerate(outs):
         extra = f"  argmax {int(np.argmax(o))}" if o.size > 1 else ""
@@ -102,7 +127,8 @@ def build_parser():
     pr = sub.add_parser("run", help="run a kmodel on the PC reference (bit-exact with the device)")
     pr.add_argument("model")
     pr.add_argument("input", help="an image, or a .npy holding the input tensor as layer 0 takes it")
-    pr.add_argument("--input-func", default="img_0_1", help="image preprocessing for float image inputs")
+    pr.add_argument("--input-func", help="pixel mapping for float image inputs: img_0_1 (default), img_-1_1, "
+                                         "img_0_255")
     pr.add_argument("--resize", action="store_true",
                     help="resize an image of another size to the model input (otherwise an error)")
     pr.add_argument("--out", help="save outputs (.npy for one, .npz for several)")

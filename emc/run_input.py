@@ -21,19 +21,30 @@ from .errors import InputError
 _NP = {"u8": np.uint8, "i8": np.int8, "f32": np.float32}
 
 
-def load_run_input(path, model, input_func="img_0_1", resize=False, note=None):
-    """The model input from `path` (.npy or image), as layer 0 of `model` takes it."""
+def load_run_input(path, model, input_func=None, resize=False, note=None):
+    """The model input from `path` (.npy or image), as layer 0 of `model` takes it. input_func (the pixel
+    mapping of float image inputs, default img_0_1) and resize apply to images only: given where they do
+    not apply, they are a UsageError rather than silently ignored."""
+    from .errors import UsageError
     path = os.fspath(path)
     dtype, shape = model.input_spec()
+    float_image = dtype == "f32" and len(shape) == 4 and shape[0] == 1 and shape[3] in (1, 3)
     if path.lower().endswith(".npy"):
+        if resize or input_func is not None:
+            raise UsageError(f"{'--resize' if resize else '--input-func'} applies to images, not to a .npy "
+                             f"(which holds the input tensor as is)")
         return _from_npy(path, dtype, tuple(shape), note)
+    if input_func is not None and not float_image:
+        raise UsageError(f"--input-func does not apply: the model takes {dtype} {shape}"
+                         + (" raw pixels (the pixel mapping is inside the kmodel)" if dtype == "u8" else ""))
     from .images import DATASET_FUNCS, ImageError, pixels_for_kpu, read_rgb
     try:
         if dtype == "u8" and len(shape) == 3:              # K210: raw pixels, planar CHW
             return pixels_for_kpu(path, shape, resize=resize)
-        if dtype == "f32" and len(shape) == 4 and shape[0] == 1 and shape[3] in (1, 3):   # generic float NHWC
+        if float_image:                                    # generic float NHWC
+            input_func = input_func or "img_0_1"
             if input_func not in DATASET_FUNCS:
-                raise InputError(f"unknown --input-func {input_func!r}; one of {', '.join(DATASET_FUNCS)}")
+                raise UsageError(f"unknown --input-func {input_func!r}; one of {', '.join(DATASET_FUNCS)}")
             px = read_rgb(path, shape[1:3], shape[3], resize=resize)
             return DATASET_FUNCS[input_func](px)[None].astype(np.float32)
     except ImageError as e:

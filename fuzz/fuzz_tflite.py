@@ -99,14 +99,17 @@ def check(data: bytes, named=None):
     return res
 
 
-def run(seeds, mutants, seed=0, crashes=None, log=print):
+def run(seeds, mutants, seed=0, crashes=None, log=None):
     """Fuzz: `mutants` mutants spread over the seed files. Returns (counts, unexpected list)."""
     rng = random.Random(seed)
     named = named_errors()
     blobs = [(os.path.basename(p), open(p, "rb").read()) for p in seeds]
     counts = collections.Counter()
     unexpected = []
+    t0 = time.time()
     for k in range(mutants):
+        if log and k and k % 250 == 0:
+            log(f"  ... {k} mutants, {len(unexpected)} unexpected, {time.time() - t0:.0f} s")
         name, data = blobs[k % len(blobs)]
         m = mutate(data, rng)
         for reader, outcome in check(m, named):
@@ -132,7 +135,7 @@ def main(argv=None):
     ap.add_argument("--crashes", default=None)
     a = ap.parse_args(argv)
     t = time.time()
-    counts, unexpected = run(a.models, a.mutants, a.seed, a.crashes)
+    counts, unexpected = run(a.models, a.mutants, a.seed, a.crashes, log=lambda m: print(m, flush=True))
     dt = time.time() - t
     for k, v in sorted(counts.items()):
         print(f"  {k:40s} {v}")

@@ -263,6 +263,13 @@ def test_run_inputs_checked(k210_model, tmp_path, capsys):
         rc, _, line = emc(["run", k210_model, tmp_path / name], capsys)
         assert rc == 2 and str(tmp_path / name) in line and expect[name] in line, line
         assert digest(tmp_path / name) == before
+    for extra, flag in ((["--resize"], "--resize"), (["--input-func", "img_0_1"], "--input-func")):
+        rc, _, line = emc(["run", k210_model, tmp_path / "chw.npy", *extra], capsys)
+        assert rc == 2 and flag in line and "not to a .npy" in line
+    rc, _, line = emc(["run", k210_model, tmp_path / "same.png", "--input-func", "img_-1_1"], capsys)
+    assert rc == 2 and "raw pixels" in line
+    rc, _, line = emc(["run", k210_model, tmp_path / "chw.npy", "--runtime", "c", "--dump", tmp_path / "d"], capsys)
+    assert rc == 2 and "--runtime reference only" in line and not (tmp_path / "d").exists()
     rc, _, line = emc(["run", k210_model, tmp_path / "chw.npy", "--out", tmp_path / "chw.npy"], capsys)
     assert rc == 2 and "refusing to overwrite" in line
     rc, _, _ = emc(["run", k210_model, tmp_path / "chw.npy", "--out", tmp_path / "y"], capsys)
@@ -352,3 +359,56 @@ def test_ctrl_c_is_130_without_traceback(k210_model, tmp_path):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.strip() == "emc: interrupted"
     assert not (tmp_path / "y.npy").exists()
+
+
+# ---- Keras 3 -------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_keras3_sequential_and_functional_files_convert(tmp_path, capsys):
+    """Keras 3 gives a Sequential's layers several inbound nodes: .keras and legacy .h5, Sequential and
+    Functional, all convert, and the kmodel agrees with Keras on a calibration input."""
+    import keras
+    from keras import layers as L
+    from emc.kmodel import load
+    from emc.reference import run
+    rng = np.random.default_rng(0)
+    x = rng.random((8, 16, 16, 3)).astype(np.float32)
+    np.save(tmp_path / "cal.npy", x)
+    keras.utils.set_random_seed(1)
+    seq = keras.Sequential([keras.Input((16, 16, 3)), L.Conv2D(8, 3, padding="same", activation="relu"),
+                            L.Conv2D(8, 3, padding="same", activation="relu"), L.GlobalAveragePooling2D(), L.Dense(5)])
+    i = keras.Input((16, 16, 3))
+    fn = keras.Model(i, L.Dense(5)(L.GlobalAveragePooling2D()(L.Conv2D(8, 3, padding="same", activation="relu")(i))))
+    for name, m in (("seq", seq), ("fn", fn)):
+        want = m.predict(x[:1], verbose=0)[0]
+        for ext in (".keras", ".h5"):
+            p = tmp_path / f"{name}{ext}"
+            m.save(p)
+            out = tmp_path / f"{name}{ext}.kmodel"
+            rc, _, line = emc(["convert", p, "-o", out, "-d", tmp_path / "cal.npy", "--eval", "0", "-q"], capsys)
+            assert rc == 0, line
+            km = load(out)
+            px = np.clip(np.round(x[0] * 255), 0, 255).astype(np.uint8).transpose(2, 0, 1)
+            got = run(km, px)[0]
+            assert np.corrcoef(got.ravel(), want.ravel())[0, 1] > 0.99, (name, ext)
+
+
+@pytest.mark.slow
+def test_keras_root_cause_and_dynamic_shape(tmp_path, capsys):
+    import keras
+    from keras import layers as L
+    np.save(tmp_path / "cal.npy", np.random.default_rng(0).random((4, 16, 16, 3)).astype(np.float32))
+    bad = keras.Sequential([keras.Input((16, 16, 3)), L.Conv2D(4, 3, padding="same"),
+                            L.Conv2DTranspose(4, 3, name="deconv"), L.Conv2D(4, 3, padding="same", name="after"),
+                            L.Flatten(name="flat"), L.Dense(3, name="head")])
+    bad.save(tmp_path / "bad.keras")
+    rc, _, line = emc(["convert", tmp_path / "bad.keras", "-o", tmp_path / "o.kmodel", "-d", tmp_path / "cal.npy"],
+                      capsys)
+    assert rc == 2 and "1 unsupported layer(s)" in line and "deconv (Conv2DTranspose)" in line, line
+    assert "after" not in line and "head" not in line and str(tmp_path / "bad.keras") in line
+    dyn = keras.Sequential([keras.Input((None, None, 3)), L.Conv2D(4, 3), L.GlobalAveragePooling2D(), L.Dense(2)])
+    dyn.save(tmp_path / "dyn.keras")
+    rc, _, line = emc(["convert", tmp_path / "dyn.keras", "-o", tmp_path / "o.kmodel", "-d", tmp_path / "cal.npy"],
+                      capsys)
+    assert rc == 2 and "dynamic shape (None, None, 3)" in line and "keras.Input(shape=(H, W, 3))" in line, line
+    assert not (tmp_path / "o.kmodel").exists()
