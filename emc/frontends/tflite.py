@@ -37,7 +37,7 @@ class _Reader:
         return self.sg.Tensors(i)
 
     def name(self, i):
-        return self.tensor(i).Name().decode(errors="replace")
+        return (self.tensor(i).Name() or b"").decode(errors="replace")    # the name is optional
 
     def shape(self, i):
         s = self.tensor(i).ShapeAsNumpy()
@@ -85,7 +85,7 @@ def load_tflite(source, name=None) -> Graph:
     sg = model.Subgraphs(0)
     r = _Reader(model, sg)
     codes = _codes()
-    g = Graph(name or (sg.Name().decode() if sg.Name() else "tflite_model"))
+    g = Graph(name or (sg.Name().decode(errors="replace") if sg.Name() else "tflite_model"))
     tname = {}
 
     def tn(i):

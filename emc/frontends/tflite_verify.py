@@ -71,6 +71,13 @@ _OP_OPTIONS = {"CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv2D
                "GELU": "GeluOptions", "LEAKY_RELU": "LeakyReluOptions",
                "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions"}
 
+# builtin operator -> how many inputs it has at least (TFLite's kernels check it in Prepare; the readers index them)
+_OP_MIN_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "ADD": 2, "MUL": 2, "SUB": 2,
+                  "MEAN": 2, "PAD": 2, "PADV2": 2, "RESHAPE": 1, "CONCATENATION": 1, "MAX_POOL_2D": 1,
+                  "AVERAGE_POOL_2D": 1, "SOFTMAX": 1, "RELU": 1, "RELU6": 1, "LOGISTIC": 1, "TANH": 1,
+                  "HARD_SWISH": 1, "ELU": 1, "GELU": 1, "LEAKY_RELU": 1, "RESIZE_NEAREST_NEIGHBOR": 1,
+                  "QUANTIZE": 1, "DEQUANTIZE": 1}
+
 # TensorType -> bytes per element (types without a fixed size are not size-checked)
 _ITEMSIZE = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 8: 8, 9: 1, 10: 8, 11: 16, 12: 8, 15: 4, 16: 2, 18: 2}
 _TYPE_NAMES = {0: "FLOAT32", 1: "FLOAT16", 2: "INT32", 3: "UINT8", 4: "INT64", 5: "STRING", 6: "BOOL",
@@ -302,6 +309,9 @@ def _check_subgraph(v, si, sg, buffers, codes):
                 if not (0 <= ti < nt or (optional and ti == -1)):
                     v.fail(f"{what} {j} is tensor {ti}, but there are {nt} tensors", op.fields[1 if optional else 2],
                            where)
+        need = _OP_MIN_INPUTS.get(code, 0)
+        if len(ins) < need or any(ti == -1 for ti in ins[:need]):
+            v.fail(f"{len(ins)} inputs {tuple(ins)}, {code} takes at least {need}", op.fields.get(1, op.pos), where)
         # operators run in file order: each input must exist by then (TFLite would read garbage)
         for j, ti in enumerate(ins):
             if ti != -1 and ti not in available:

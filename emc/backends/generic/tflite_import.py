@@ -73,8 +73,8 @@ class _Model:
         q = t.Quantization()
         scales = q.ScaleAsNumpy() if q is not None and q.ScaleLength() else np.zeros(0, F32)
         zps = q.ZeroPointAsNumpy() if q is not None and q.ZeroPointLength() else np.zeros(0, np.int64)
-        return dict(name=t.Name().decode(errors="replace"), shape=tuple(int(v) for v in t.ShapeAsNumpy()),
-                    type=t.Type(),
+        return dict(name=(t.Name() or b"").decode(errors="replace"),
+                    shape=tuple(int(v) for v in t.ShapeAsNumpy()), type=t.Type(),
                     scale=np.asarray(scales, F32), zp=np.asarray(zps, np.int64), buffer=t.Buffer())
 
     def data(self, i, dtype):
