@@ -1,4 +1,4 @@
-"""Sessions: tests (the CI command), demo (the main job), hil, firmware, bench, quick, lint.
+"""Sessions: tests (the CI command), demo (the main job), hil, firmware, boards, bench, quick, lint.
 
 Each session installs its Python packages itself. System packages (cross toolchains, QEMU, clang)
 are installed with apt when running as root, otherwise the exact apt command is printed."""
@@ -97,6 +97,20 @@ def firmware(session):
     install(session, "test")
     session.run("python", "-m", "emc.hil", "sizes", env=ENV)
     session.run("python", "-m", "pytest", "tests/firmware", "-n", "2", "--dist", "loadgroup", "-q", env=ENV)
+
+
+@nox.session(python=PY)
+def boards(session):
+    """Real-board firmwares and examples (Nucleo L4R5ZI/F446RE/H743ZI, Sipeed Maix Bit) built from their
+    platformio.ini envs with the cross compilers here, against vendor code given with
+    `-- --vendor DIR [--json FILE]` (STM32Cube HAL/CMSIS, Kendryte standalone SDK: docs/boards.md).
+    Fails when an image does not fit its chip; without --vendor it skips and says why."""
+    if "--vendor" not in session.posargs:
+        session.skip("no --vendor DIR: the STM32Cube HAL/CMSIS and the Kendryte standalone SDK are not part "
+                     "of this project (docs/boards.md); run: nox -s boards -- --vendor DIR --json FILE")
+    ensure_system_packages(session, plugin=False)
+    session.install("-e", ".")
+    session.run("python", "-m", "emc.boards", *session.posargs, env=ENV)
 
 
 @nox.session(python=PY)

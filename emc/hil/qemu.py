@@ -35,6 +35,9 @@ MACHINES = {
     "qemu-m4": ["qemu-system-arm", "-M", "mps2-an386", "-semihosting-config", "enable=on,target=native"],
     "qemu-m7": ["qemu-system-arm", "-M", "mps2-an500", "-semihosting-config", "enable=on,target=native"],
     "qemu-rv64": ["qemu-system-riscv64", "-M", "virt", "-bios", "none", "-m", "128M"],
+    # STM32F405 with the real-HAL F4 board layer (emc.boards env qemu_netduinoplus2): QEMU wires its
+    # -serial options to USART1, USART2, ... in order; the firmware talks on USART2
+    "qemu-netduinoplus2": ["qemu-system-arm", "-M", "netduinoplus2", "-serial", "null"],
 }
 
 _TCP_RE = re.compile(r"disconnected:tcp:([0-9.]+):(\d+)")
