@@ -1,4 +1,4 @@
-"""Sessions: tests (the CI command), demo (the main job), hil, firmware, boards, bench, quick, lint.
+"""Sessions: tests (the CI command), demo (the main job), hil, farm, firmware, boards, bench, quick, lint.
 
 Each session installs its Python packages itself. System packages (cross toolchains, QEMU, clang)
 are installed with apt when running as root, otherwise the exact apt command is printed."""
@@ -50,8 +50,19 @@ def ensure_system_packages(session, plugin=True):
                         "sudo bash tools/qemu_insn/build.sh")
 
 
+SERIAL_PROVIDER = "pyserial-labgrid==3.5.0.2"    # labgrid's fork of pyserial: the same `serial` module
+
+
 def install(session, extras):
     session.install("-e", f".[{extras}]")
+    # platformio requires pyserial and labgrid its fork pyserial-labgrid: both install the package
+    # `serial`. Keep one provider, the fork (a superset that platformio imports unchanged); pip then
+    # lists platformio's pyserial requirement as unmet, which changes nothing at run time.
+    freeze = session.run_install("python", "-m", "pip", "list", "--format=freeze", silent=True, log=False) or ""
+    names = {line.split("==")[0].lower() for line in freeze.split()}
+    if {"pyserial", "pyserial-labgrid"} <= names:
+        session.run_install("python", "-m", "pip", "uninstall", "-y", "-q", "pyserial")
+        session.install("--force-reinstall", "--no-deps", SERIAL_PROVIDER)
 
 
 @nox.session(python=PY)
@@ -88,6 +99,18 @@ def hil(session):
     args = session.posargs or ["--dut", "qemu-m4,qemu-m7,qemu-rv64"]
     session.run("python", "-m", "pytest", "hil_tests", "-n", "2", "-q", "-p", "no:cacheprovider",
                 f"--junitxml={report / 'junit.xml'}", f"--report={report}", *args, env=ENV)
+
+
+@nox.session(python=PY)
+def farm(session):
+    """The bench matrix through a labgrid farm on this machine: a coordinator and 2 exporters on
+    127.0.0.1 exporting QEMU M4, M7 and RV64 boards as places, pytest-xdist with a worker per place.
+    -- --json FILE [--per-target N] [--exporters N] [--models ...] (python -m emc.hil.farm --help).
+    Writes FILE (rows: model, target, place, exporter, bit_exact) and build/hil_report/."""
+    ensure_system_packages(session, plugin=False)
+    install(session, "test,hil,farm")
+    args = session.posargs or ["--json", str(ROOT / "build" / "hil_report" / "farm.json")]
+    session.run("python", "-m", "emc.hil.farm", "run", *args, env=ENV)
 
 
 @nox.session(python=PY)

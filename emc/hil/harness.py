@@ -140,6 +140,10 @@ class QemuDut(Dut):
             self.restart()
         return True, want_inp is not None and self.qemu.preload_input == want_inp
 
+    @property
+    def icount(self) -> bool:
+        return self.qemu.icount
+
     def close(self):
         self._drop_client()
         self.qemu.close()
@@ -350,7 +354,7 @@ def _run_inputs(sess: Session, case, r: Result, diverge, layer_check_macs):
         r.inputs += 1
         counts.append(res.count)
         # under QEMU -icount shift=0 one guest instruction is one virtual ns
-        icount = isinstance(dut, QemuDut) and dut.qemu.icount and res.counter == "virtual_ns"
+        icount = getattr(dut, "icount", False) and res.counter == "virtual_ns"
         r.counter = "instructions" if icount else res.counter
         outs_all.append(outs)
         exp = [np.ascontiguousarray(e).tobytes() for e in case.expected[i]]
