@@ -92,6 +92,7 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
 
     if version != 3:
         raise ValueError(f"kmodel version {version} is not supported (only 3)")
+    _refuse_overwrite(filepath, report, [network, dataset_dir])
     if target in ("generic", "cortex-m", "mcu"):
         return _save_generic(network, filepath, report)
     if target != "k210":
@@ -123,7 +124,7 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
     comp = K210Compiler(g, ranges, input_quant if len(in_shape) == 3 else None,
                         Options(quant_bit=quant_bit, allow_patched=allow_patched, dense_on_kpu=dense_on_kpu), fixed)
     model = comp.compile()
-    size = model.save(filepath)
+    size = _save(model, filepath)
     times["compile"] = time.time() - t
     iq = comp.q(g.inputs[0])
     rep = ConversionReport(getattr(graph, "name", "model"), os.fspath(filepath), comp.info, comp.main_mem,
@@ -145,8 +146,7 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
         times["evaluate"] = time.time() - t
     times["total"] = time.time() - t0
     if report:
-        with open(os.fspath(filepath) + ".report.txt", "w") as f:
-            f.write(rep.text() + "\n")
+        _write_report(rep, filepath)
     if verbose:
         print(rep.text())
     return rep
@@ -155,6 +155,8 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
 def _save_generic(network, filepath, report):
     """target='generic': an int8 .tflite imported as is onto the generic MCU layers (emc.backends.generic)."""
     from .backends.generic import import_tflite
+    from .backends.generic.tflite_import import ImportError_
+    from .errors import InputError
     if isinstance(network, (bytes, bytearray)):
         data = bytes(network)
     elif isinstance(network, (str, os.PathLike)) and os.fspath(network).lower().endswith(".tflite"):
@@ -164,16 +166,39 @@ def _save_generic(network, filepath, report):
         raise ValueError("target 'generic' takes an int8 .tflite file (no requantization); "
                          "convert other models to int8 TFLite first")
     t = time.time()
-    model = import_tflite(data)
-    size = model.save(filepath)
+    label = os.fspath(network) if isinstance(network, (str, os.PathLike)) else "tflite buffer"
+    try:
+        model = import_tflite(data, label)
+    except ImportError_ as e:                  # the importer sees bytes only: name the file
+        raise InputError(str(e), file=label) from e
+    size = _save(model, filepath)
     from .backends.k210 import LayerInfo
     infos = [LayerInfo(i, layer.NAME, "", "CPU", (), ()) for i, layer in enumerate(model.layers)]
     rep = ConversionReport("tflite", os.fspath(filepath), infos, model.main_mem_usage, 0, size, None, [],
                            times={"total": time.time() - t})
     if report:
-        with open(os.fspath(filepath) + ".report.txt", "w") as f:
-            f.write(rep.text() + "\n")
+        _write_report(rep, filepath)
     return rep
+
+
+def _refuse_overwrite(filepath, report, inputs):
+    from .outputs import refuse_overwrite
+    refuse_overwrite(filepath, inputs, "output kmodel")
+    if report:
+        refuse_overwrite(os.fspath(filepath) + ".report.txt", inputs, "report")
+
+
+def _save(model, filepath):
+    """The kmodel written atomically: a failed or interrupted save leaves the old file or none."""
+    from .outputs import atomic_path
+    with atomic_path(filepath) as tmp:
+        return model.save(tmp)
+
+
+def _write_report(rep, filepath):
+    from .outputs import atomic_open
+    with atomic_open(os.fspath(filepath) + ".report.txt", "w") as f:
+        f.write(rep.text() + "\n")
 
 
 def _set_final_softmax(g, want):

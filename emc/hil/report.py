@@ -35,6 +35,8 @@ class Result:
     errors_vs_float: list = dataclasses.field(default_factory=list)     # flattened errors for the histogram
     notes: list = dataclasses.field(default_factory=list)
     status: str = "pass"                     # pass / fail / error
+    error: str | None = None                 # why the case stopped (status error/fail), one line
+    link: dict = dataclasses.field(default_factory=dict)   # CRC errors, retries, timeouts, resets seen
 
     @property
     def macs_per_insn(self):

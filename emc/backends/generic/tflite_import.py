@@ -13,6 +13,7 @@ from tflite.ActivationFunctionType import ActivationFunctionType as Act
 from tflite.BuiltinOperator import BuiltinOperator as Op
 from tflite.Padding import Padding
 
+from ...frontends.tflite_verify import verify_tflite
 from ...kmodel.container import KModel
 from ...kmodel.layers.generic_math import quantize_multiplier
 from ...kmodel.layers import generic_layers as G
@@ -72,7 +73,8 @@ class _Model:
         q = t.Quantization()
         scales = q.ScaleAsNumpy() if q is not None and q.ScaleLength() else np.zeros(0, F32)
         zps = q.ZeroPointAsNumpy() if q is not None and q.ZeroPointLength() else np.zeros(0, np.int64)
-        return dict(shape=tuple(int(v) for v in t.ShapeAsNumpy()), type=t.Type(),
+        return dict(name=t.Name().decode(errors="replace"), shape=tuple(int(v) for v in t.ShapeAsNumpy()),
+                    type=t.Type(),
                     scale=np.asarray(scales, F32), zp=np.asarray(zps, np.int64), buffer=t.Buffer())
 
     def data(self, i, dtype):
@@ -84,8 +86,9 @@ class _Model:
         return max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
 
 
-def import_tflite(data: bytes) -> KModel:
+def import_tflite(data: bytes, label="tflite buffer") -> KModel:
     """Build a generic-profile KModel from an int8 .tflite (bytes)."""
+    verify_tflite(data, label)          # every offset, length and index checked before tflite reads any
     M = _Model(bytes(data))
     g = M.g
     if g.InputsLength() != 1:
@@ -173,6 +176,9 @@ def import_tflite(data: bytes) -> KModel:
 
 
 def _q(t):
+    if not t["scale"].size:        # a float model, or a tensor stripped of its quantization
+        raise ImportError_(f"tensor '{t['name']}' has no quantization parameters: the generic target takes an "
+                           f"int8 .tflite")
     return float(t["scale"][0]), int(t["zp"][0])
 
 
