@@ -4,7 +4,9 @@ MultiplyByQuantizedMultiplierSmallerThanOneExp, summed, rescaled to the output, 
 import numpy as np
 
 from .generic_common import GENERIC_BASE, I8_MAX, I8_MIN, GenericLayer, clamp_i8, main_i8
-from .generic_math import mbqm
+from .generic_math import mbqm, quantize_multiplier
+
+LEFT_SHIFT = 20          # TFLM's int8 ADD Prepare
 
 
 class GenericAdd(GenericLayer):
@@ -14,6 +16,32 @@ class GenericAdd(GenericLayer):
               ("input1_shift", "i"), ("input2_offset", "i"), ("input2_multiplier", "i"), ("input2_shift", "i"),
               ("left_shift", "i"), ("output_offset", "i"), ("output_multiplier", "i"), ("output_shift", "i"),
               ("act_min", "i"), ("act_max", "i"))
+
+    TFLITE_OPS = ("ADD",)
+
+    @classmethod
+    def from_tflite(cls, ctx, op):
+        (a, b), o = op.inputs, op.outputs[0]
+        if ctx.tensor(a)["shape"] != ctx.tensor(b)["shape"]:
+            raise ctx.Error(f"ADD #{op.index}: broadcasting ADD is not supported")
+        opt = op.options("AddOptions")
+        (as_, az), (bs, bz), (os_, oz) = ctx.q(a), ctx.q(b), ctx.q(o)
+        twice = 2 * float(max(np.float32(as_), np.float32(bs)))
+        m1, s1 = quantize_multiplier(float(as_) / twice)
+        m2, s2 = quantize_multiplier(float(bs) / twice)
+        mo, so = quantize_multiplier(twice / ((1 << LEFT_SHIFT) * float(os_)))
+        lo, hi = ctx.act_range(opt.FusedActivationFunction(), os_, oz)
+        return cls(main_mem_in_a_address=ctx.addr(a), main_mem_in_b_address=ctx.addr(b),
+                   main_mem_out_address=ctx.addr(o), count=int(np.prod(ctx.tensor(o)["shape"])), input1_offset=-az,
+                   input1_multiplier=m1, input1_shift=s1, input2_offset=-bz, input2_multiplier=m2, input2_shift=s2,
+                   left_shift=LEFT_SHIFT, output_offset=oz, output_multiplier=mo, output_shift=so, act_min=lo,
+                   act_max=hi)
+
+    def overlap_lag(self):
+        return 0            # element-wise, in order
+
+    def cpu_scratch(self):
+        return 2048         # the DSP kernel's two 256-entry int32 tables
 
     def reads(self):
         return [main_i8("main_mem_in_a_address", self.main_mem_in_a_address, self.count),

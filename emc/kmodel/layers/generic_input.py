@@ -9,10 +9,27 @@ DT_F32, DT_I8 = 1, 2
 DTYPE_NAMES = {DT_F32: "f32", DT_I8: "i8"}
 
 
+def tensor_spec(ctx, t, role):
+    """The body fields that describe model input/output tensor t of an imported .tflite."""
+    ti = ctx.tensor(t)
+    shp = ti["shape"]
+    if ti["dtype"] not in ("i8", "f32") or not 1 <= len(shp) <= 4:
+        raise ctx.Error(f"model {role} {ti['name']!r}: {ti['dtype']} of rank {len(shp)}; "
+                        f"the generic profile takes int8 or float32 tensors of rank 1..4")
+    is_f = ti["dtype"] == "f32"
+    scale, zp = (0.0, 0) if is_f else ctx.q(t)
+    return dict(dtype=DT_F32 if is_f else DT_I8, rank=len(shp), scale=scale, zero_point=zp,
+                **{f"dim{i}": (shp[i] if i < len(shp) else 0) for i in range(4)})
+
+
 class GenericInput(GenericLayer):
     TYPE, NAME = GENERIC_BASE + 0, "GENERIC_INPUT"
     FIELDS = (("flags", "I"), ("main_mem_out_address", "I"), ("dtype", "I"), ("rank", "I"),
               ("dim0", "I"), ("dim1", "I"), ("dim2", "I"), ("dim3", "I"), ("scale", "f"), ("zero_point", "i"))
+
+    @classmethod
+    def for_tensor(cls, ctx, t):
+        return cls(main_mem_out_address=ctx.addr(t), **tensor_spec(ctx, t, "input"))
 
     @property
     def shape(self):

@@ -1,4 +1,6 @@
-"""Registry of the EMC generic int8 profile layer types (0x4000+), one module per type."""
+"""Registry of the EMC generic int8 profile layer types (0x4000+), one module per type: its body
+layout, checks, reference arithmetic, the TFLite operators it imports and its memory/MAC facts.
+A new layer type is one module here plus its line below (docs/adding_an_op.md)."""
 from .generic_add import GenericAdd
 from .generic_average_pool2d import GenericAveragePool2d
 from .generic_concat import GenericConcat
@@ -16,3 +18,6 @@ from .generic_softmax import GenericSoftmax
 GENERIC_LAYERS = [GenericInput, GenericConv2d, GenericDepthwiseConv2d, GenericFullyConnected,
                   GenericAveragePool2d, GenericMaxPool2d, GenericAdd, GenericConcat, GenericReshape, GenericSoftmax,
                   GenericQuantize, GenericDequantize, GenericOutput]
+
+# TFLite builtin operator name -> the layer class that imports it (`from_tflite(ctx, op)`)
+TFLITE_OPS = {name: cls for cls in GENERIC_LAYERS for name in getattr(cls, "TFLITE_OPS", ())}

@@ -14,6 +14,17 @@ class GenericQuantize(GenericLayer):
     FIELDS = (("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_address", "I"), ("count", "I"),
               ("scale", "f"), ("zero_point", "i"))
 
+    TFLITE_OPS = ("QUANTIZE",)
+
+    @classmethod
+    def from_tflite(cls, ctx, op):
+        x, o = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
+        if x["dtype"] != "f32" or o["dtype"] != "i8":
+            raise ctx.Error(f"QUANTIZE #{op.index}: only float32 -> int8 is supported")
+        s_, z = ctx.q(op.outputs[0])
+        return cls(main_mem_in_address=ctx.addr(op.inputs[0]), main_mem_out_address=ctx.addr(op.outputs[0]),
+                   count=int(np.prod(o["shape"])), scale=s_, zero_point=z)
+
     def reads(self):
         return [main_f32("main_mem_in_address", self.main_mem_in_address, self.count)]
 
