@@ -40,10 +40,14 @@ SOURCES = _kernel_sources()
 
 
 def _enum_with(text, constant):
-    """The enum (list of names) that declares `constant`."""
+    """The enum (list of names) that declares `constant`; an enum that starts at another enum's
+    count (`F_X = BF_N`) continues that one."""
     for body in re.findall(r"enum\s*\{([^}]*)\}", text):
         names = [n.strip() for n in body.replace("\n", " ").split(",") if n.strip()]
         if constant in names:
+            m = re.fullmatch(r"(\w+) = (\w+)", names[0])
+            if m:
+                return _enum_with(text, m.group(2))[:-1] + [m.group(1)] + names[1:]
             return names
     raise AssertionError(f"no enum declares {constant}")
 

@@ -1,0 +1,151 @@
+"""Generic int8 profile, per operator: random float graphs quantized to int8 by the real TFLite
+converter (representative dataset, per-channel weights, per-tensor activations) over many shapes,
+paddings and broadcasts, imported with emc, and compared bit for bit with TFLite Micro's reference
+kernels (tflite_micro.runtime.Interpreter) in the C runtime and in the Python reference."""
+import os
+
+import numpy as np
+import pytest
+
+from emc.backends.generic import import_tflite
+from emc.kmodel import load
+from emc.reference import run
+
+pytestmark = pytest.mark.slow
+
+INPUTS = 12
+
+
+def int8_tflite(fn, in_shapes, io="int8", seed=0):
+    """Quantize tf.function `fn` over float inputs of `in_shapes` with the TFLite converter."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    tf = pytest.importorskip("tensorflow")
+    f = tf.function(fn, input_signature=[tf.TensorSpec(s, tf.float32) for s in in_shapes])
+    rng = np.random.default_rng(seed)
+
+    def rep():
+        for _ in range(24):
+            yield [rng.normal(0, 1, s).astype(np.float32) for s in in_shapes]
+    c = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
+    c.optimizations = [tf.lite.Optimize.DEFAULT]
+    c.representative_dataset = rep
+    c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    c.inference_input_type = c.inference_output_type = {"int8": tf.int8, "uint8": tf.uint8}[io]
+    return c.convert()
+
+
+def check_bit_exact(data, native, n=INPUTS, ops=None):
+    """Every output of the Python reference and of the C runtime equals TFLM's, on n random inputs.
+    ops: TFLite operator names the file must contain (so the test checks what it names)."""
+    tflm = pytest.importorskip("tflite_micro")
+    if ops:
+        import tflite
+        from tflite.BuiltinOperator import BuiltinOperator as Op
+        names = {v: k for k, v in vars(Op).items() if not k.startswith("_")}
+        m = tflite.Model.GetRootAsModel(data, 0)
+        g = m.Subgraphs(0)
+        have = {names[max(m.OperatorCodes(g.Operators(i).OpcodeIndex()).BuiltinCode(),
+                          m.OperatorCodes(g.Operators(i).OpcodeIndex()).DeprecatedBuiltinCode())]
+                for i in range(g.OperatorsLength())}
+        assert set(ops) <= have, f"converter made {sorted(have)}"
+    kb = import_tflite(data).to_bytes()
+    km = load(kb)
+    nm = native.NativeModel(kb)
+    ip = tflm.runtime.Interpreter.from_bytes(data)
+    dt, shape = km.input_spec()
+    rng = np.random.default_rng(3)
+    for _ in range(n):
+        x = {"f32": lambda: rng.normal(0, 1.5, shape).astype(np.float32),
+             "u8": lambda: rng.integers(0, 256, shape, dtype=np.uint8),
+             "i8": lambda: rng.integers(-128, 128, shape, dtype=np.int8)}[dt]()
+        ip.set_input(x, 0)
+        ip.invoke()
+        py, c = run(km, x), nm.run(x)
+        for k in range(len(py)):
+            want = np.asarray(ip.get_output(k)).reshape(-1)
+            assert py[k].dtype == want.dtype and py[k].tobytes() == want.tobytes(), f"python output {k}"
+            assert c[k].dtype == want.dtype and c[k].tobytes() == want.tobytes(), f"C output {k}"
+    return km
+
+
+def _w(rng, *shape):
+    import tensorflow as tf
+    return tf.constant(rng.normal(0, 1, shape).astype(np.float32))
+
+
+MEAN_CASES = [((1, 5, 7, 3), [1, 2], True), ((1, 8, 8, 16), [1, 2], False), ((1, 1, 9, 5), [1, 2], True),
+              ((1, 13, 3, 1), [2], True), ((1, 6, 4, 7), [3], False), ((1, 32, 32, 3), [1, 2], True),
+              ((1, 11, 1, 33), [1], True)]
+
+
+@pytest.mark.parametrize("shape,axes,keep", MEAN_CASES, ids=str)
+def test_mean(shape, axes, keep, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(len(shape) + sum(shape))
+    w = _w(rng, 1, 1, shape[-1], shape[-1])
+    # a conv before the mean gives its input a scale of its own (not the model input's)
+    data = int8_tflite(lambda x: tf.reduce_mean(tf.nn.conv2d(x, w, 1, "SAME"), axis=axes, keepdims=keep), [shape])
+    check_bit_exact(data, native, ops=["MEAN"])
+
+
+PAD_CASES = [((1, 5, 7, 3), [[0, 0], [1, 2], [0, 1], [0, 0]]), ((1, 4, 4, 8), [[0, 0], [3, 3], [3, 3], [0, 0]]),
+             ((1, 6, 5, 2), [[0, 0], [0, 0], [0, 0], [1, 2]]), ((1, 9, 3, 5), [[0, 0], [2, 0], [0, 2], [0, 0]])]
+
+
+@pytest.mark.parametrize("shape,pads", PAD_CASES, ids=str)
+def test_pad(shape, pads, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape))
+    w = _w(rng, 1, 1, shape[-1], shape[-1])
+    data = int8_tflite(lambda x: tf.pad(tf.nn.conv2d(x, w, 1, "SAME"), pads), [shape])
+    check_bit_exact(data, native, ops=["PAD"])
+
+
+# (input shape, other operand shape or None for a tensor of the input's shape from a conv, constant?)
+BINARY_CASES = [((1, 5, 7, 3), None, False), ((1, 5, 7, 3), (3,), True), ((1, 4, 6, 8), (1, 1, 1, 8), False),
+                ((1, 4, 6, 5), (1, 4, 1, 5), False), ((1, 3, 5, 7), (1, 1, 5, 1), False), ((1, 6, 6, 4), (4,), False),
+                ((1, 2, 9, 1), (1, 2, 9, 6), False), ((1, 8), (8,), True), ((1, 3, 3, 16), (1, 3, 3, 16), True)]
+
+
+def _binary(op, a_shape, b_shape, const, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(a_shape) + len(b_shape or ()))
+    if b_shape is None:
+        w = _w(rng, 1, 1, a_shape[-1], a_shape[-1])
+        return int8_tflite(lambda x: op(x, tf.nn.conv2d(x, w, 1, "SAME")), [a_shape])
+    if const:
+        c = _w(rng, *b_shape)
+        return int8_tflite(lambda x: op(x * 0.5 + 0.1, c), [a_shape])
+    # the second operand a model input of its own would need two inputs: derive it from x instead
+    if len(a_shape) == 4:
+        red = [i for i in (1, 2) if len(b_shape) == 4 and b_shape[i] == 1 and a_shape[i] != 1]
+        w = _w(rng, 1, 1, a_shape[-1], b_shape[-1])
+        return int8_tflite(lambda x: op(x, tf.nn.conv2d(tf.reduce_mean(x, axis=red, keepdims=True) if red else x,
+                                                        w, 1, "SAME")
+                                        if len(b_shape) == 4 else
+                                        tf.reshape(tf.reduce_mean(x, axis=[1, 2]), (b_shape[-1],)) * 0.7), [a_shape])
+    raise ValueError(b_shape)
+
+
+@pytest.mark.parametrize("a_shape,b_shape,const", BINARY_CASES, ids=str)
+def test_mul(a_shape, b_shape, const, native):
+    import tensorflow as tf
+    check_bit_exact(_binary(tf.multiply, a_shape, b_shape, const, native), native, ops=["MUL"])
+
+
+@pytest.mark.parametrize("a_shape,b_shape,const", BINARY_CASES, ids=str)
+def test_add_broadcast(a_shape, b_shape, const, native):
+    import tensorflow as tf
+    check_bit_exact(_binary(tf.add, a_shape, b_shape, const, native), native, ops=["ADD"])
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 7, 3), (1, 16), (1, 9, 9, 1)], ids=str)
+def test_uint8_edges(shape, native):
+    """uint8 model input and output: QUANTIZE uint8 -> int8 first, int8 -> uint8 last."""
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape))
+    w = _w(rng, 1, 1, shape[-1], 4) if len(shape) == 4 else _w(rng, shape[-1], 4)
+    fn = (lambda x: tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME"))) if len(shape) == 4 else (lambda x: tf.matmul(x, w))
+    data = int8_tflite(fn, [shape], io="uint8")
+    km = check_bit_exact(data, native, ops=["QUANTIZE"])
+    assert km.input_spec()[0] == "u8"
