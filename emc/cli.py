@@ -71,12 +71,33 @@ def load_input(path, model, input_func="img_0_1"):
     raise SystemExit(f"emc: cannot make an image into this model's input {dtype} {shape}; pass a .npy")
 
 
+def _run_c_runtime(path, x):
+    """The same inference on the C runtime (host build of runtime_c, compiled on first use)."""
+    from .native import NativeModel
+    with open(path, "rb") as f:
+        return NativeModel(f.read()).run(x)
+
+
 def cmd_run(args):
     from .reference import run
     m = load(args.model)
     x = load_input(args.input, m, args.input_func)
     dump = {} if args.dump else None
-    outs = run(m, x, dump=dump, fused_fp=args.fused_fp)
+    if args.runtime == "c":
+        if args.dump or args.fused_fp:
+            raise SystemExit("emc: error: --dump and --fused-fp apply to --runtime reference only")
+        outs = _run_c_runtime(args.model, x)
+    else:
+        outs = run(m, x, dump=dump, fused_fp=args.fused_fp)
+    if args.runtime == "both":
+        c_outs = _run_c_runtime(args.model, x)
+        same = len(c_outs) == len(outs) and all(
+            np.asarray(a).tobytes() == np.asarray(b).astype(np.asarray(a).dtype).tobytes()
+            for a, b in zip(c_outs, outs))
+        print(f"C runtime vs PC reference: {'byte-identical' if same else 'DIFFERENT'} "
+              f"({len(outs)} output{'s' * (len(outs) != 1)})")
+        if not same:
+            return 1
     np.set_printoptions(precision=6, suppress=True, linewidth=120, threshold=64)
     for i, o in enumerate(outs):
         extra = f"  argmax {int(np.argmax(o))}" if o.size > 1 else ""
@@ -111,6 +132,8 @@ def build_parser():
     pr.add_argument("--dump", metavar="DIR", help="write every layer's output tensor as .npy")
     pr.add_argument("--fused-fp", action="store_true",
                     help="float multiply-add with one rounding, as the GCC-built K210 SDK runtime computes")
+    pr.add_argument("--runtime", choices=("reference", "c", "both"), default="reference",
+                    help="the numpy reference, the C runtime built for this PC, or both compared byte for byte")
     pr.set_defaults(fn=cmd_run)
     for mod in ("cli_convert", "hil.cli"):      # parts that add their own subcommands
         try:

@@ -5,7 +5,9 @@
     outs = m.run(x)                 # list of numpy arrays (uint8 / float32 / int8)
     outs, dumps = m.run(x, dump=True)   # dumps: {index: (type, array)} after every layer
 
-The library is rebuilt when any runtime source is newer than it (cmake decides).
+The library is rebuilt when any runtime source is newer than it (cmake decides). In a source checkout the
+sources are runtime_c/ and the library goes to build/native; an installed wheel carries the same sources as
+emc/_runtime_c/ and builds into a per-user cache (~/.cache/emc/native-<version>) on first use.
 """
 from __future__ import annotations
 
@@ -19,8 +21,20 @@ import threading
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-RUNTIME = ROOT / "runtime_c"
-BUILD = pathlib.Path(os.environ.get("EMC_NATIVE_BUILD", ROOT / "build" / "native"))
+_PACKAGED = pathlib.Path(__file__).resolve().parent / "_runtime_c"   # copied there by setup.py's build_py
+
+
+def _locate():
+    """(runtime sources, default build dir): the checkout's runtime_c/, else the copy inside an installed wheel."""
+    if (ROOT / "runtime_c" / "include" / "emc_runtime.h").is_file():
+        return ROOT / "runtime_c", ROOT / "build" / "native"
+    from . import __version__
+    cache = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
+    return _PACKAGED, cache / "emc" / f"native-{__version__}"
+
+
+RUNTIME, _DEFAULT_BUILD = _locate()
+BUILD = pathlib.Path(os.environ.get("EMC_NATIVE_BUILD", _DEFAULT_BUILD))
 
 STATUS = ["ok", "arg", "truncated", "version_v4", "version_v5", "version", "arch", "header", "layer_type",
           "body", "range", "arena", "no_input", "index", "size", "state", "port", "unsupported"]
@@ -106,7 +120,9 @@ def _build_locked(bdir, sanitize, quiet):
     gen = ["-G", "Ninja"] if shutil.which("ninja") else []
     out = subprocess.DEVNULL if quiet else None
     if not (bdir / "CMakeCache.txt").exists():
-        subprocess.run(["cmake", "-S", str(RUNTIME), "-B", str(bdir), *gen,
+        # -Werror is for our own CI's compilers; an installed wheel meets whatever compiler the user has
+        werror = "ON" if RUNTIME != _PACKAGED else "OFF"
+        subprocess.run(["cmake", "-S", str(RUNTIME), "-B", str(bdir), *gen, f"-DEMC_WERROR={werror}",
                         f"-DEMC_SANITIZE={'ON' if sanitize else 'OFF'}"], check=True, stdout=out)
     subprocess.run(["cmake", "--build", str(bdir), "-j2"], check=True, stdout=out)
     return bdir / "libemc_runtime_host.so"

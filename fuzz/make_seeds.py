@@ -8,7 +8,7 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+DATA = (ROOT / "emc" / "data", ROOT / "tests" / "data")
 
 
 def main(out):
@@ -22,10 +22,11 @@ def main(out):
     for name, km in all_models().items():
         (out / f"synth_{name}.kmodel").write_bytes(km.to_bytes())
     for name in ("nncase_v0.1_iris_v3", "maixemc_cifar10_output_hwverified_v3"):
-        p = SHARED / "kmodels" / f"{name}.kmodel"
-        if p.exists():
-            (out / p.name).write_bytes(p.read_bytes())
-    tfl = [SHARED / "models" / "ad01_int8.tflite"] + sorted((ROOT / "tests" / "runtime" / "data").glob("*.tflite"))
+        for d in DATA:
+            p = d / f"{name}.kmodel"
+            if p.exists():
+                (out / p.name).write_bytes(p.read_bytes())
+    tfl = [ROOT / "tests" / "data" / "ad01_int8.tflite"] + sorted((ROOT / "tests" / "runtime" / "data").glob("*.tflite"))
     for p in tfl:
         if p.exists():
             (out / f"generic_{p.stem}.kmodel").write_bytes(import_tflite(p.read_bytes()).to_bytes())

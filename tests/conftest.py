@@ -4,9 +4,22 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SHARED = pathlib.Path(os.environ.get("EMC_SHARED", ROOT.parent / "shared"))
-KMODELS = SHARED / "kmodels"
-MODELS = SHARED / "models"
+# Real model files live in the repository: the package's bundled ones in emc/data, the test/bench ones in
+# tests/data (origins, licences and checksums in the SOURCES.md / SHA256SUMS of each folder).
+DATA_DIRS = (ROOT / "emc" / "data", ROOT / "tests" / "data")
+
+
+class DataFiles:
+    """`files / name` -> the path of a real model file in either data folder; `files.glob(pattern)` over both."""
+
+    def __truediv__(self, name):
+        for d in DATA_DIRS:
+            if (d / name).is_file():
+                return d / name
+        raise FileNotFoundError(f"{name}: not in {' or '.join(str(d) for d in DATA_DIRS)}")
+
+    def glob(self, pattern):
+        return sorted((p for d in DATA_DIRS for p in d.glob(pattern)), key=lambda p: p.name)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -21,17 +34,9 @@ def _private_home(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def shared_dir():
-    if not SHARED.is_dir():
-        pytest.skip(f"reference material not found at {SHARED} (set EMC_SHARED)")
-    return SHARED
+def data_files():
+    return DataFiles()
 
 
-@pytest.fixture(scope="session")
-def kmodels_dir(shared_dir):
-    return shared_dir / "kmodels"
-
-
-@pytest.fixture(scope="session")
-def models_dir(shared_dir):
-    return shared_dir / "models"
+# The kmodel and model fixtures predate the single data folder pair; both name the same files.
+kmodels_dir = models_dir = data_files

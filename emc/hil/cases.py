@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import pathlib
 
 import numpy as np
 
+from .. import data
 from ..kmodel import load
 from ..reference import run as ref_run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SHARED = pathlib.Path(os.environ.get("EMC_SHARED", ROOT.parent / "shared"))
-KMODELS, MODELS = SHARED / "kmodels", SHARED / "models"
+# Bench models: the third-party files in tests/data (SOURCES.md there); the bundled example in emc/data.
+BENCH_DATA = ROOT / "tests" / "data"
+
+
+def data_file(name) -> pathlib.Path:
+    """A bench model or image: bundled with the package (emc/data) or a repository test file (tests/data)."""
+    bundled = data.DIR / name
+    return bundled if bundled.is_file() else BENCH_DATA / name
 CONVERTOR_MODELS = ROOT / "tests" / "convert" / "data"
 
 MLPERF = {"kws": "kws_ref_model.tflite", "vww": "vww_96_int8.tflite", "ic": "pretrainedResnet_quant.tflite",
@@ -92,12 +98,12 @@ def _finish(name, kind, data, xs, floats=None, label="float model", source=""):
 
 
 def third_party(name, n):
-    path = KMODELS / THIRD_PARTY[name]
+    path = data_file(THIRD_PARTY[name])
     m = load(path)
     images = []
     if name == "cifar10-maixemc-hw":
         from ..images import pixels_for_kpu
-        images = [pixels_for_kpu(KMODELS / "maixemc_plane_input.bmp", m.input_spec()[1])]
+        images = [pixels_for_kpu(data.path(data.PLANE_BMP), m.input_spec()[1])]
     if name == "iris-nncase":
         images = [np.array(v, np.float32) for v in ((5.1, 3.5, 1.4, 0.2), (7.0, 3.2, 4.7, 1.4), (6.3, 3.3, 6.0, 2.5))]
     return _finish(name, "third-party", path.read_bytes(), _device_inputs(name, m, n, images), source=str(path))
@@ -106,7 +112,7 @@ def third_party(name, n):
 def mlperf(name, n):
     """An MLPerf Tiny int8 model on the generic profile; the 'float' side is TFLite Micro itself."""
     from ..backends.generic.tflite_import import import_tflite
-    path = MODELS / MLPERF[name]
+    path = data_file(MLPERF[name])
     data = path.read_bytes()
     km = import_tflite(data).to_bytes()
     xs = _device_inputs(name, load(km), n)
@@ -160,7 +166,7 @@ def seed_cifar10(n, cache):
     """The seed's example: TensorLayer 2 CIFAR-10 weights converted with the seed's API."""
     from ..examples.cifar10_tl2 import build_cifar10_tl2, load_h5_weights
     import emc
-    h5 = MODELS / "maixemc_cifar10_tl2.h5"
+    h5 = data.path(data.SEED_H5)
     key = hashlib.sha1(h5.read_bytes() + _emc_fingerprint()).hexdigest()[:12]
     out = cache / f"cifar10-emc-{key}.kmodel"
     net = build_cifar10_tl2(name=f"cifar_hil_{key}")
@@ -172,11 +178,11 @@ def seed_cifar10(n, cache):
         cal_dir.mkdir(parents=True)
         for i, im in enumerate(textures(32, 32, 32, seed=3)):
             Image.fromarray(im).save(cal_dir / f"t{i:03d}.png")
-        Image.open(KMODELS / "maixemc_plane_input.bmp").convert("RGB").save(cal_dir / "plane.png")
+        Image.open(data.path(data.PLANE_BMP)).convert("RGB").save(cal_dir / "plane.png")
     if not out.exists():
         emc.save_kmodel(net, str(out), str(cal_dir), "img_0_1", "minmax", 8, 3)
     from ..images import pixels_for_kpu
-    px = [pixels_for_kpu(KMODELS / "maixemc_plane_input.bmp", (3, 32, 32))]
+    px = [pixels_for_kpu(data.path(data.PLANE_BMP), (3, 32, 32))]
     px += [np.ascontiguousarray(t.transpose(2, 0, 1)) for t in textures(max(0, n - 1), 32, 32, seed=11)]
     floats = []
     for p in px[:n]:

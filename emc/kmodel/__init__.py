@@ -1,4 +1,4 @@
-"""kmodel v3: read, validate, write (format: ../shared/docs/kmodel_v3.md)."""
+"""kmodel v3: read, validate, write (format: docs/kmodel_v3.md)."""
 from .container import KModel, load, parse
 from .errors import KModelError
 from .layers import LAYER_CLASSES, LAYER_NAMES

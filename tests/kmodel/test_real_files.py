@@ -1,5 +1,4 @@
 """The real kmodel v3 files of other tools: load, describe, round-trip, run."""
-import glob
 import os
 import subprocess
 import sys
@@ -15,13 +14,13 @@ V3_FILES = ["maixemc_cifar10_output_hwverified_v3.kmodel", "maixemc_cifar10_v3.k
             "maixemc_mbnetv1_v3.kmodel", "nncase_v0.1_iris_v3.kmodel", "nncase_v0.1_yolo20_v3.kmodel",
             "standalone_demo_face_detect_v3.kmodel"]
 
-# Printed by the original Maix-EMC README for this model and image on a real K210 (shared/models/SOURCES.md)
+# Printed by the original Maix-EMC README for this model and image on a real K210 (tests/data/SOURCES.md)
 K210_HARDWARE = np.array([1.181304, -5.381746, 1.580029, 0.045343, 0.511492, -0.656629, -3.597826,
                           0.561016, -0.733270, -3.771462], np.float32)
 
 
 def test_all_v3_files_present(kmodels_dir):
-    found = sorted(os.path.basename(p) for p in glob.glob(str(kmodels_dir / "*v3.kmodel")))
+    found = sorted(p.name for p in kmodels_dir.glob("*v3.kmodel"))
     assert found == sorted(V3_FILES)
 
 

@@ -3,6 +3,7 @@ import pathlib
 import numpy as np
 import pytest
 
+from emc import data
 from emc.kmodel import load
 
 V3_FILES = ["maixemc_cifar10_output_hwverified_v3", "maixemc_cifar10_v3", "maixemc_mbnetv1_v3",
@@ -16,7 +17,7 @@ def model_input(path, seed=0):
     dt, shape = m.input_spec()
     if "cifar10" in path.name:
         from emc.images import read_rgb
-        rgb = read_rgb(path.parent / "maixemc_plane_input.bmp")
+        rgb = read_rgb(data.path(data.PLANE_BMP))
         return np.ascontiguousarray(rgb.transpose(2, 0, 1))
     rng = np.random.default_rng(seed)
     if dt == "u8":

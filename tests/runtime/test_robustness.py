@@ -81,7 +81,7 @@ def run_files(fuzz_bin, files, tmp_path):
 
 def generic_model(name):
     from emc.backends.generic import import_tflite
-    return import_tflite((ROOT.parent / "shared" / "models" / f"{name}.tflite").read_bytes()).to_bytes()
+    return import_tflite((ROOT / "tests" / "data" / f"{name}.tflite").read_bytes()).to_bytes()
 
 
 # every mutant is also run when the model is cheap to invoke under ASan; big ones are load-only
