@@ -33,7 +33,8 @@ def add_convert_parser(subparsers):
                    help="activation range estimation (default minmax)")
     p.add_argument("--bits", type=int, default=8, choices=[8, 16], help="KPU weight bits (default 8)")
     p.add_argument("--target", default="k210", choices=["k210", "generic"],
-                   help="k210 (KPU, default) or generic (int8 .tflite imported onto the generic MCU layers)")
+                   help="k210 (KPU, default) or generic (int8 Cortex-M layers: an int8 .tflite as is, any "
+                        "float model quantized to TFLite int8 on the dataset)")
     p.add_argument("--resize", action="store_true", help="resize calibration images to the model input")
     p.add_argument("--eval", type=int, default=100, metavar="N",
                    help="compare kmodel vs float model on the first N calibration inputs (0: skip)")

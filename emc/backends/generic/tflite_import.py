@@ -135,6 +135,14 @@ class TFLiteContext:
     out_and_pad = staticmethod(out_and_pad)
 
 
+def is_quantized_tflite(data: bytes) -> bool:
+    """True when the model computes in int8/uint8 (any int8/uint8 tensor): imported as is.
+    A float model goes through the IR and the int8 quantization of emc.quant.tflite_int8."""
+    g = tflite.Model.GetRootAsModel(data, 0).Subgraphs(0)
+    return any(g.Tensors(i).Type() in (tflite.TensorType.INT8, tflite.TensorType.UINT8)
+               for i in range(g.TensorsLength()))
+
+
 def _layer_class(op):
     cls = G.TFLITE_OPS.get(op.name)
     if cls is None:
