@@ -9,6 +9,7 @@ from .generic_depthwise_conv2d import GenericDepthwiseConv2d
 from .generic_dequantize import GenericDequantize
 from .generic_fully_connected import GenericFullyConnected
 from .generic_input import GenericInput
+from .generic_lookup import GenericLookup
 from .generic_max_pool2d import GenericMaxPool2d
 from .generic_mean import GenericMean
 from .generic_mul import GenericMul
@@ -21,7 +22,7 @@ from .generic_softmax import GenericSoftmax
 GENERIC_LAYERS = [GenericInput, GenericConv2d, GenericDepthwiseConv2d, GenericFullyConnected,
                   GenericAveragePool2d, GenericMaxPool2d, GenericAdd, GenericConcat, GenericReshape, GenericSoftmax,
                   GenericQuantize, GenericDequantize, GenericOutput, GenericMean, GenericPad, GenericMul,
-                  GenericBroadcastAdd, GenericRequantize]
+                  GenericBroadcastAdd, GenericRequantize, GenericLookup]
 
 # TFLite builtin operator name -> the layer class that imports it (`from_tflite(ctx, op)`)
 TFLITE_OPS = {name: cls for cls in GENERIC_LAYERS for name in getattr(cls, "TFLITE_OPS", ())}
