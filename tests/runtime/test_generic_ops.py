@@ -152,17 +152,19 @@ def test_uint8_edges(shape, native):
 
 
 LOOKUP_CASES = [("logistic", (1, 5, 7, 3)), ("logistic", (1, 40)), ("tanh", (1, 5, 7, 3)), ("tanh", (1, 9, 9, 1)),
-                ("leaky_relu", (1, 5, 7, 3)), ("leaky_relu", (1, 33))]
+                ("leaky_relu", (1, 5, 7, 3)), ("leaky_relu", (1, 33)), ("hard_swish", (1, 6, 5, 4)),
+                ("hard_swish", (1, 24))]
 
 
 @pytest.mark.parametrize("fn,shape", LOOKUP_CASES, ids=str)
 @pytest.mark.parametrize("gain", [0.3, 4.0])
 def test_lookup_activations(fn, shape, gain, native):
-    """LOGISTIC, TANH, LEAKY_RELU after a scaling layer, inputs narrow and wide."""
+    """LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH after a scaling layer, inputs narrow and wide."""
     import tensorflow as tf
     rng = np.random.default_rng(sum(shape))
-    act = {"logistic": tf.sigmoid, "tanh": tf.tanh, "leaky_relu": lambda v: tf.nn.leaky_relu(v, 0.17)}[fn]
+    act = {"logistic": tf.sigmoid, "tanh": tf.tanh, "leaky_relu": lambda v: tf.nn.leaky_relu(v, 0.17),
+           "hard_swish": lambda v: v * tf.nn.relu6(v + 3.0) / 6.0}[fn]
     w = _w(rng, 1, 1, shape[-1], shape[-1]) * gain if len(shape) == 4 else _w(rng, shape[-1], shape[-1]) * gain
     pre = (lambda x: tf.nn.conv2d(x, w, 1, "SAME")) if len(shape) == 4 else (lambda x: tf.matmul(x, w))
     data = int8_tflite(lambda x: act(pre(x)), [shape])
-    check_bit_exact(data, native, ops=[{"logistic": "LOGISTIC", "tanh": "TANH", "leaky_relu": "LEAKY_RELU"}[fn]])
+    check_bit_exact(data, native, ops=[fn.upper()])

@@ -5,7 +5,8 @@ convert time gives its outputs exactly; the tables below are TFLM's int8 kernels
 LOGISTIC: reference_integer_ops::Logistic (input to Q4.27 by input_multiplier/left shift, gemmlowp
 logistic, Q0.31 -> 8 bits, output zero point -128), radius cut-offs as TFLM's Prepare computes them.
 TANH: reference_integer_ops::Tanh (the same input scaling, gemmlowp tanh, Q0.31 -> 7 fraction bits).
-LEAKY_RELU: reference_ops::QuantizeLeakyRelu (identity / alpha multipliers from float products)."""
+LEAKY_RELU: reference_ops::QuantizeLeakyRelu (identity / alpha multipliers from float products).
+HARD_SWISH: reference_ops::HardSwish<int8> (int16 fixed point, multipliers downscaled to 16 bits)."""
 import math
 
 import numpy as np
@@ -71,11 +72,56 @@ def leaky_relu_table(in_scale, in_zp, out_scale, out_zp, alpha):
     return np.clip(out, -128, 127)
 
 
+def _i16(v):
+    return ((np.asarray(v, np.int64) + (1 << 15)) % (1 << 16)) - (1 << 15)
+
+
+def _srdhm16(a, b):
+    """gemmlowp SaturatingRoundingDoublingHighMul on int16."""
+    ab = np.asarray(a, np.int64) * b
+    s = ab + np.where(ab >= 0, 1 << 14, 1 - (1 << 14))
+    q = _i16(np.where(s >= 0, s >> 15, -((-s) >> 15)))
+    return np.where((a == b) & (a == -(1 << 15)), (1 << 15) - 1, q)
+
+
+def _sat_shl16(v, amount):
+    return np.clip(np.asarray(v, np.int64) * (1 << amount), -(1 << 15), (1 << 15) - 1)
+
+
+def _to_int16_multiplier(m):
+    """tflite DownScaleInt32ToInt16Multiplier."""
+    return (1 << 15) - 1 if m >= (1 << 31) - 1 - (1 << 15) else (m + (1 << 15)) >> 16
+
+
+def hard_swish_table(in_scale, in_zp, out_scale, out_zp):
+    f = np.float32
+    hires = f(f(1.0 / 128.0) * f(in_scale))
+    out_m, out_e = quantize_multiplier(float(f(hires / f(out_scale))))
+    rel_m, rel_e = quantize_multiplier(float(f(hires / f(f(3.0) / f(32768.0)))))
+    out_m, rel_m = _to_int16_multiplier(out_m), _to_int16_multiplier(rel_m)
+    hi = _i16((INPUTS - in_zp) * 128)
+    pre_out = _srdhm16(hi, out_m)
+    r = hi
+    if rel_e > 0:
+        r = _sat_shl16(r, rel_e - 1)
+    r = _srdhm16(r, rel_m)
+    if rel_e > 0:
+        r = _sat_shl16(r, 1)
+    if rel_e < 0:
+        r = rdbpot(r, -rel_e)
+    r = _i16((r + (1 << 15)) >> 1)
+    ab = r * pre_out                       # SaturatingDoublingHighMul (truncating, no nudge)
+    pre = _i16(np.where(ab >= 0, ab >> 15, -((-ab) >> 15)))
+    pre = np.where((r == pre_out) & (r == -(1 << 15)), (1 << 15) - 1, pre)
+    out = _i16(rdbpot(pre, -out_e) + out_zp)
+    return np.clip(out, -128, 127)
+
+
 class GenericLookup(GenericLayer):
     TYPE, NAME = GENERIC_BASE + 18, "GENERIC_LOOKUP"
     FIELDS = (("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_address", "I"), ("count", "I"))
     TAIL = (("table", "i1", lambda s: 256),)          # output for input byte b at index b ^ 0x80
-    TFLITE_OPS = ("LOGISTIC", "TANH", "LEAKY_RELU")
+    TFLITE_OPS = ("LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH")
 
     @classmethod
     def from_tflite(cls, ctx, op):
@@ -87,6 +133,8 @@ class GenericLookup(GenericLayer):
             table = logistic_table(xs, xz)
         elif op.name == "TANH":
             table = tanh_table(xs, xz)
+        elif op.name == "HARD_SWISH":
+            table = hard_swish_table(xs, xz, os_, oz)
         else:
             table = leaky_relu_table(xs, xz, os_, oz, op.options("LeakyReluOptions").Alpha())
         return cls(main_mem_in_address=ctx.addr(op.inputs[0]), main_mem_out_address=ctx.addr(op.outputs[0]),
