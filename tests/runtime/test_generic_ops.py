@@ -168,3 +168,19 @@ def test_lookup_activations(fn, shape, gain, native):
     pre = (lambda x: tf.nn.conv2d(x, w, 1, "SAME")) if len(shape) == 4 else (lambda x: tf.matmul(x, w))
     data = int8_tflite(lambda x: act(pre(x)), [shape])
     check_bit_exact(data, native, ops=[fn.upper()])
+
+
+# (input shape, output size, align_corners, half_pixel_centers)
+RESIZE_CASES = [((1, 4, 5, 3), (8, 10), False, False), ((1, 3, 3, 2), (7, 5), False, False),
+                ((1, 5, 7, 4), (3, 4), False, False), ((1, 4, 6, 3), (9, 13), True, False),
+                ((1, 4, 4, 5), (10, 6), False, True), ((1, 6, 3, 1), (4, 8), False, True)]
+
+
+@pytest.mark.parametrize("shape,size,align,half", RESIZE_CASES, ids=str)
+def test_resize_nearest(shape, size, align, half, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape))
+    w = _w(rng, 1, 1, shape[-1], shape[-1])
+    data = int8_tflite(lambda x: tf.compat.v1.image.resize_nearest_neighbor(
+        tf.nn.conv2d(x, w, 1, "SAME"), size, align_corners=align, half_pixel_centers=half), [shape])
+    check_bit_exact(data, native, ops=["RESIZE_NEAREST_NEIGHBOR"])
