@@ -7,13 +7,9 @@ import os
 import numpy as np
 import pytest
 
-from emc.backends.generic import import_tflite
-from emc.kmodel import load
-from emc.reference import run
+from .tflm_support import check_bit_exact
 
 pytestmark = pytest.mark.slow
-
-INPUTS = 12
 
 
 def int8_tflite(fn, in_shapes, io="int8", seed=0):
@@ -32,40 +28,6 @@ def int8_tflite(fn, in_shapes, io="int8", seed=0):
     c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     c.inference_input_type = c.inference_output_type = {"int8": tf.int8, "uint8": tf.uint8}[io]
     return c.convert()
-
-
-def check_bit_exact(data, native, n=INPUTS, ops=None):
-    """Every output of the Python reference and of the C runtime equals TFLM's, on n random inputs.
-    ops: TFLite operator names the file must contain (so the test checks what it names)."""
-    tflm = pytest.importorskip("tflite_micro")
-    if ops:
-        import tflite
-        from tflite.BuiltinOperator import BuiltinOperator as Op
-        names = {v: k for k, v in vars(Op).items() if not k.startswith("_")}
-        m = tflite.Model.GetRootAsModel(data, 0)
-        g = m.Subgraphs(0)
-        have = {names[max(m.OperatorCodes(g.Operators(i).OpcodeIndex()).BuiltinCode(),
-                          m.OperatorCodes(g.Operators(i).OpcodeIndex()).DeprecatedBuiltinCode())]
-                for i in range(g.OperatorsLength())}
-        assert set(ops) <= have, f"converter made {sorted(have)}"
-    kb = import_tflite(data).to_bytes()
-    km = load(kb)
-    nm = native.NativeModel(kb)
-    ip = tflm.runtime.Interpreter.from_bytes(data)
-    dt, shape = km.input_spec()
-    rng = np.random.default_rng(3)
-    for _ in range(n):
-        x = {"f32": lambda: rng.normal(0, 1.5, shape).astype(np.float32),
-             "u8": lambda: rng.integers(0, 256, shape, dtype=np.uint8),
-             "i8": lambda: rng.integers(-128, 128, shape, dtype=np.int8)}[dt]()
-        ip.set_input(x, 0)
-        ip.invoke()
-        py, c = run(km, x), nm.run(x)
-        for k in range(len(py)):
-            want = np.asarray(ip.get_output(k)).reshape(-1)
-            assert py[k].dtype == want.dtype and py[k].tobytes() == want.tobytes(), f"python output {k}"
-            assert c[k].dtype == want.dtype and c[k].tobytes() == want.tobytes(), f"C output {k}"
-    return km
 
 
 def _w(rng, *shape):
@@ -147,7 +109,7 @@ def test_uint8_edges(shape, native):
     w = _w(rng, 1, 1, shape[-1], 4) if len(shape) == 4 else _w(rng, shape[-1], 4)
     fn = (lambda x: tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME"))) if len(shape) == 4 else (lambda x: tf.matmul(x, w))
     data = int8_tflite(fn, [shape], io="uint8")
-    km = check_bit_exact(data, native, ops=["QUANTIZE"])
+    km, _ = check_bit_exact(data, native, ops=["QUANTIZE"])
     assert km.input_spec()[0] == "u8"
 
 
