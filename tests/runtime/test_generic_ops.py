@@ -12,11 +12,13 @@ from .tflm_support import check_bit_exact
 pytestmark = pytest.mark.slow
 
 
-def int8_tflite(fn, in_shapes, io="int8", seed=0):
-    """Quantize tf.function `fn` over float inputs of `in_shapes` with the TFLite converter."""
+def int8_tflite(fn, in_shapes, io="int8", seed=0, dynamic_batch=False):
+    """Quantize tf.function `fn` over float inputs of `in_shapes` with the TFLite converter
+    (dynamic_batch: the signature's batch is None, as Keras models have)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     tf = pytest.importorskip("tensorflow")
-    f = tf.function(fn, input_signature=[tf.TensorSpec(s, tf.float32) for s in in_shapes])
+    f = tf.function(fn, input_signature=[tf.TensorSpec((None,) + tuple(s[1:]) if dynamic_batch else s, tf.float32)
+                                         for s in in_shapes])
     rng = np.random.default_rng(seed)
 
     def rep():
@@ -146,3 +148,34 @@ def test_resize_nearest(shape, size, align, half, native):
     data = int8_tflite(lambda x: tf.compat.v1.image.resize_nearest_neighbor(
         tf.nn.conv2d(x, w, 1, "SAME"), size, align_corners=align, half_pixel_centers=half), [shape])
     check_bit_exact(data, native, ops=["RESIZE_NEAREST_NEIGHBOR"])
+
+
+@pytest.mark.parametrize("shape", [(1, 4, 5, 3), (1, 7, 2, 6)], ids=str)
+def test_computed_reshape_folds(shape, native):
+    """RESHAPE whose shape is computed (SHAPE -> STRIDED_SLICE -> PACK, a dynamic batch): folded at
+    import. TFLM refuses such files (RESHAPE fails to prepare), so the golden outputs come from LiteRT
+    with its reference kernels (BUILTIN_REF)."""
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from emc.backends.generic import import_tflite
+    from emc.kmodel import load
+    from emc.reference import run
+    rng = np.random.default_rng(sum(shape))
+    w, d = _w(rng, 1, 1, shape[-1], 4), _w(rng, shape[1] * shape[2] * 4, 5)
+    data = int8_tflite(lambda x: tf.matmul(tf.reshape(tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME")),
+                                                      [tf.shape(x)[0], -1]), d), [shape], dynamic_batch=True)
+    kb = import_tflite(data).to_bytes()
+    km, nm = load(kb), native.NativeModel(kb)
+    assert [layer.NAME for layer in km.layers] == ["GENERIC_INPUT", "GENERIC_CONV2D", "GENERIC_FULLY_CONNECTED",
+                                                   "GENERIC_OUTPUT"]
+    it = Interpreter(model_content=data, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    assert {"SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE"} <= {o["op_name"] for o in it._get_ops_details()}
+    i0, o0 = it.get_input_details()[0], it.get_output_details()[0]
+    for _ in range(12):
+        x = rng.integers(-128, 128, shape, dtype=np.int8)
+        it.set_tensor(i0["index"], x)
+        it.invoke()
+        want = it.get_tensor(o0["index"]).reshape(-1)
+        assert run(km, x)[0].tobytes() == want.tobytes() and nm.run(x)[0].tobytes() == want.tobytes()

@@ -92,6 +92,7 @@ class TFLiteContext:
             raise ImportError_("only single-subgraph models are supported")
         self.g = self.m.Subgraphs(0)
         self.offsets = {}
+        self.shapes = {}             # tensor -> shape folded at import (computed reshapes)
 
     def tensor(self, i):
         """dict(shape, dtype ('i8', 'f32', ...), scale (array), zp (array), qdim, name)."""
@@ -100,6 +101,8 @@ class TFLiteContext:
         scales = q.ScaleAsNumpy() if q is not None and q.ScaleLength() else np.zeros(0, F32)
         zps = q.ZeroPointAsNumpy() if q is not None and q.ZeroPointLength() else np.zeros(0, np.int64)
         shape = t.ShapeAsNumpy()
+        if i in self.shapes:
+            shape = self.shapes[i]
         return dict(shape=tuple(int(v) for v in shape) if not isinstance(shape, int) else (),
                     dtype=DTYPES.get(t.Type(), str(t.Type())), scale=np.asarray(scales, F32),
                     zp=np.asarray(zps, np.int64), qdim=q.QuantizedDimension() if q is not None else 0,
@@ -143,6 +146,64 @@ def is_quantized_tflite(data: bytes) -> bool:
                for i in range(g.TensorsLength()))
 
 
+def shape_only_ops(ops, graph_outputs):
+    """Indices of ops whose outputs only feed RESHAPE's shape operand (or other such ops): the
+    SHAPE -> STRIDED_SLICE -> PACK chains converters emit for Flatten / computed reshapes. The
+    file records every tensor's static shape, so the chain folds away at import (no layer)."""
+    uses = {}
+    for k, op in enumerate(ops):
+        for j, t in enumerate(op.inputs):
+            uses.setdefault(t, []).append((k, op.name == "RESHAPE" and j == 1))
+    skip = set()
+    for k in range(len(ops) - 1, -1, -1):
+        outs = ops[k].outputs
+        if outs and not any(t in graph_outputs for t in outs) and all(
+                uses.get(t) and all(shape_use or user in skip for user, shape_use in uses[t]) for t in outs):
+            skip.add(k)
+    return skip
+
+
+def fold_shapes(ctx, ops, skip):
+    """Evaluate the shape-only ops (int32 vectors) and give every RESHAPE output the shape they
+    compute: a file written with a dynamic batch stores placeholder static shapes there."""
+    vals = {}
+
+    def value(t):
+        v = vals.get(t)
+        if v is None:
+            v = ctx.data(t, "<i4")
+        if v is None:
+            raise ImportError_(f"tensor {ctx.tensor(t)['name']!r} of a shape computation is not constant")
+        return np.asarray(v, np.int64).reshape(ctx.tensor(t)["shape"]) if t not in vals else v
+
+    for k, op in enumerate(ops):
+        if k in skip:
+            if op.name == "SHAPE":
+                vals[op.outputs[0]] = np.array(ctx.tensor(op.inputs[0])["shape"], np.int64)
+            elif op.name == "STRIDED_SLICE":
+                x, b, e, s = (value(t) for t in op.inputs[:4])
+                o = op.options("StridedSliceOptions")
+                if x.ndim != 1 or o.EllipsisMask() or o.NewAxisMask():
+                    raise ImportError_(f"STRIDED_SLICE #{op.index} in a shape computation: only 1-D slices fold")
+                r = x[None if o.BeginMask() & 1 else int(b[0]):None if o.EndMask() & 1 else int(e[0]):int(s[0])]
+                vals[op.outputs[0]] = r[0] if o.ShrinkAxisMask() & 1 else r
+            elif op.name == "PACK":
+                vals[op.outputs[0]] = np.stack([value(t) for t in op.inputs], axis=op.options("PackOptions").Axis())
+            elif op.name == "CONCATENATION":
+                vals[op.outputs[0]] = np.concatenate([np.atleast_1d(value(t)) for t in op.inputs])
+            else:
+                raise ImportError_(f"{op.name} #{op.index} in a shape computation does not fold")
+        elif op.name == "RESHAPE" and len(op.inputs) > 1 and op.inputs[1] >= 0:
+            new = [int(v) for v in np.atleast_1d(value(op.inputs[1]))]
+            count = int(np.prod(ctx.tensor(op.inputs[0])["shape"]))
+            if -1 in new:
+                known = int(np.prod([v for v in new if v != -1]))
+                new[new.index(-1)] = count // max(known, 1)
+            if int(np.prod(new)) != count:
+                raise ImportError_(f"RESHAPE #{op.index}: shape {new} does not hold {count} elements")
+            ctx.shapes[op.outputs[0]] = tuple(new)
+
+
 def _layer_class(op):
     cls = G.TFLITE_OPS.get(op.name)
     if cls is None:
@@ -157,6 +218,12 @@ def import_tflite(data: bytes) -> KModel:
     if g.InputsLength() != 1:
         raise ImportError_("exactly one model input is supported")
     ops = [TFLiteOp(ctx, i, g.Operators(i)) for i in range(g.OperatorsLength())]
+    skip = shape_only_ops(ops, {g.Outputs(k) for k in range(g.OutputsLength())})
+    fold_shapes(ctx, ops, skip)
+    ops = [op for k, op in enumerate(ops) if k not in skip]
+    for op in ops:
+        if op.name == "RESHAPE":
+            op.inputs = op.inputs[:1]          # the static output shape is in the file
     alias = {}                    # outputs that share their input's bytes (RESHAPE) -> that input
 
     def root(t):
