@@ -179,3 +179,16 @@ def test_computed_reshape_folds(shape, native):
         it.invoke()
         want = it.get_tensor(o0["index"]).reshape(-1)
         assert run(km, x)[0].tobytes() == want.tobytes() and nm.run(x)[0].tobytes() == want.tobytes()
+
+
+TRANSPOSE_CASES = [((1, 4, 5, 3), (0, 2, 1, 3)), ((1, 3, 6, 5), (0, 3, 1, 2)), ((1, 2, 7, 4), (3, 2, 1, 0)),
+                   ((1, 6, 10), (0, 2, 1)), ((1, 5, 3, 2), (0, 1, 3, 2))]
+
+
+@pytest.mark.parametrize("shape,perm", TRANSPOSE_CASES, ids=str)
+def test_transpose(shape, perm, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape))
+    c = _w(rng, *shape[1:])
+    data = int8_tflite(lambda x: tf.transpose(x * 0.7 + c, perm), [shape])
+    check_bit_exact(data, native, ops=["TRANSPOSE"])
