@@ -192,3 +192,20 @@ def test_transpose(shape, perm, native):
     c = _w(rng, *shape[1:])
     data = int8_tflite(lambda x: tf.transpose(x * 0.7 + c, perm), [shape])
     check_bit_exact(data, native, ops=["TRANSPOSE"])
+
+
+SPLIT_CASES = [((1, 4, 5, 6), 3, 3), ((1, 6, 5, 2), 1, 2), ((1, 4, 9, 3), 2, [2, 4, 3]), ((1, 12), 1, [5, 7])]
+
+
+@pytest.mark.parametrize("shape,axis,parts", SPLIT_CASES, ids=str)
+def test_split(shape, axis, parts, native):
+    """SPLIT / SPLIT_V; the parts are added back in another order (outputs used separately)."""
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape))
+    c = _w(rng, *shape[1:])
+
+    def fn(x):
+        ps = tf.split(x * 0.7 + c, parts, axis=axis)
+        return tf.concat([p * (k + 1.5) for k, p in enumerate(reversed(ps))], axis=axis)
+    data = int8_tflite(fn, [shape])
+    check_bit_exact(data, native, ops=["SPLIT" if isinstance(parts, int) else "SPLIT_V"])

@@ -4,7 +4,8 @@ Every quantization parameter is taken from the file as is (no requantization); t
 fixed-point multipliers are computed exactly as TFLM's Prepare functions compute them.
 
 This module knows no operator: each generic layer module names the TFLite operators it takes
-(`TFLITE_OPS`) and builds its layer from them (`from_tflite(ctx, op)`), asking the `TFLiteContext`
+(`TFLITE_OPS`) and builds its layer from them (`from_tflite(ctx, op)`, a list of layers for an
+operator with several outputs), asking the `TFLiteContext`
 below for tensors, options, constants, addresses and activation ranges. The registry is
 `emc.kmodel.layers.generic_layers.TFLITE_OPS`.
 """
@@ -258,6 +259,8 @@ def import_tflite(data: bytes) -> KModel:
             continue
         layer = cls.from_tflite(ctx, op)
         built.append((op, cls))
+        if isinstance(layer, list):       # one layer per output (SPLIT): no overlap
+            continue
         lag = layer.overlap_lag()
         if lag is None:
             continue
@@ -269,7 +272,9 @@ def import_tflite(data: bytes) -> KModel:
     ctx.offsets = {t: offsets[root(t)] for t in set(alias) | set(offsets)}
 
     layers = [G.GenericInput.for_tensor(ctx, in_t)]
-    layers += [cls.from_tflite(ctx, op) for op, cls in built]
+    for op, cls in built:
+        made = cls.from_tflite(ctx, op)
+        layers += made if isinstance(made, list) else [made]
     outputs = [(ctx.addr(g.Outputs(k)), ctx.nbytes(g.Outputs(k))) for k in range(g.OutputsLength())]
     layers += [G.GenericOutput.for_tensor(ctx, g.Outputs(k)) for k in range(g.OutputsLength())]
     return KModel(layers=layers, outputs=outputs, flags=1, main_mem_usage=total)

@@ -18,6 +18,7 @@ from .generic_pad import GenericPad
 from .generic_quantize import GenericQuantize, GenericRequantize
 from .generic_reshape import GenericReshape
 from .generic_resize_nearest import GenericResizeNearest
+from .generic_slice import GenericSlice
 from .generic_softmax import GenericSoftmax
 from .generic_transpose import GenericTranspose
 
@@ -25,7 +26,7 @@ GENERIC_LAYERS = [GenericInput, GenericConv2d, GenericDepthwiseConv2d, GenericFu
                   GenericAveragePool2d, GenericMaxPool2d, GenericAdd, GenericConcat, GenericReshape, GenericSoftmax,
                   GenericQuantize, GenericDequantize, GenericOutput, GenericMean, GenericPad, GenericMul,
                   GenericBroadcastAdd, GenericRequantize, GenericLookup, GenericResizeNearest,
-                  GenericTranspose]
+                  GenericTranspose, GenericSlice]
 
 # TFLite builtin operator name -> the layer class that imports it (`from_tflite(ctx, op)`)
 TFLITE_OPS = {name: cls for cls in GENERIC_LAYERS for name in getattr(cls, "TFLITE_OPS", ())}
