@@ -209,3 +209,14 @@ def test_split(shape, axis, parts, native):
         return tf.concat([p * (k + 1.5) for k, p in enumerate(reversed(ps))], axis=axis)
     data = int8_tflite(fn, [shape])
     check_bit_exact(data, native, ops=["SPLIT" if isinstance(parts, int) else "SPLIT_V"])
+
+
+def test_two_outputs(native):
+    """Several model outputs: each GENERIC_OUTPUT in the file's output order, all compared."""
+    import tensorflow as tf
+    rng = np.random.default_rng(5)
+    w = _w(rng, 3, 3, 3, 6)
+    data = int8_tflite(lambda x: (tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME")), tf.reduce_mean(x, axis=[1, 2])),
+                       [(1, 6, 7, 3)])
+    km, _ = check_bit_exact(data, native)
+    assert [layer.NAME for layer in km.layers].count("GENERIC_OUTPUT") == 2 and len(km.outputs) == 2
