@@ -1,4 +1,4 @@
-"""Sessions: tests (the CI command), demo (the main job), hil, firmware, bench, quick, lint.
+"""Sessions: tests (the CI command), demo (the main job), hil, farm, firmware, boards, bench, quick, lint.
 
 Each session installs its Python packages itself. System packages (cross toolchains, QEMU, clang)
 are installed with apt when running as root, otherwise the exact apt command is printed."""
@@ -50,8 +50,19 @@ def ensure_system_packages(session, plugin=True):
                         "sudo bash tools/qemu_insn/build.sh")
 
 
+SERIAL_PROVIDER = "pyserial-labgrid==3.5.0.2"    # labgrid's fork of pyserial: the same `serial` module
+
+
 def install(session, extras):
     session.install("-e", f".[{extras}]")
+    # platformio requires pyserial and labgrid its fork pyserial-labgrid: both install the package
+    # `serial`. Keep one provider, the fork (a superset that platformio imports unchanged); pip then
+    # lists platformio's pyserial requirement as unmet, which changes nothing at run time.
+    freeze = session.run_install("python", "-m", "pip", "list", "--format=freeze", silent=True, log=False) or ""
+    names = {line.split("==")[0].lower() for line in freeze.split()}
+    if {"pyserial", "pyserial-labgrid"} <= names:
+        session.run_install("python", "-m", "pip", "uninstall", "-y", "-q", "pyserial")
+        session.install("--force-reinstall", "--no-deps", SERIAL_PROVIDER)
 
 
 @nox.session(python=PY)
@@ -91,12 +102,38 @@ def hil(session):
 
 
 @nox.session(python=PY)
+def farm(session):
+    """The bench matrix through a labgrid farm on this machine: a coordinator and 2 exporters on
+    127.0.0.1 exporting QEMU M4, M7 and RV64 boards as places, pytest-xdist with a worker per place.
+    -- --json FILE [--per-target N] [--exporters N] [--models ...] (python -m emc.hil.farm --help).
+    Writes FILE (rows: model, target, place, exporter, bit_exact) and build/hil_report/."""
+    ensure_system_packages(session, plugin=False)
+    install(session, "test,hil,farm")
+    args = session.posargs or ["--json", str(ROOT / "build" / "hil_report" / "farm.json")]
+    session.run("python", "-m", "emc.hil.farm", "run", *args, env=ENV)
+
+
+@nox.session(python=PY)
 def firmware(session):
     """Build every firmware that can be built here (QEMU M4/M7/RV64, host) and test them."""
     ensure_system_packages(session)
     install(session, "test")
     session.run("python", "-m", "emc.hil", "sizes", env=ENV)
     session.run("python", "-m", "pytest", "tests/firmware", "-n", "2", "--dist", "loadgroup", "-q", env=ENV)
+
+
+@nox.session(python=PY)
+def boards(session):
+    """Real-board firmwares and examples (Nucleo L4R5ZI/F446RE/H743ZI, Sipeed Maix Bit) built from their
+    platformio.ini envs with the cross compilers here, against vendor code given with
+    `-- --vendor DIR [--json FILE]` (STM32Cube HAL/CMSIS, Kendryte standalone SDK: docs/boards.md).
+    Fails when an image does not fit its chip; without --vendor it skips and says why."""
+    if "--vendor" not in session.posargs:
+        session.skip("no --vendor DIR: the STM32Cube HAL/CMSIS and the Kendryte standalone SDK are not part "
+                     "of this project (docs/boards.md); run: nox -s boards -- --vendor DIR --json FILE")
+    ensure_system_packages(session, plugin=False)
+    session.install("-e", ".")
+    session.run("python", "-m", "emc.boards", *session.posargs, env=ENV)
 
 
 @nox.session(python=PY)

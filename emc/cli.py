@@ -7,7 +7,8 @@ import sys
 
 import numpy as np
 
-from .kmodel import KModelError, load
+from .errors import run_cli
+from .kmodel import load
 
 
 def _fmt_bytes(n):
@@ -26,6 +27,8 @@ def cmd_info(args):
     print(f"  flags: 0x{m.flags:x} ({'8-bit' if m.eight_bit else '16-bit'} KPU weights)   "
           f"max_start_address: {m.max_start_address}   main_mem_usage: {_fmt_bytes(m.main_mem_usage)}")
     print(f"  input: {dtype} {shape}")
+    for note in m.notes:
+        print(f"  note: {note}")
     for i, ((addr, osize), dt) in enumerate(zip(m.outputs, m.output_dtypes())):
         print(f"  output {i}: main[{addr}:{addr + osize}] {dt}, {osize} bytes")
     print(f"  {'#':>3} {'type':<34} {'body':>9}  details")
@@ -51,53 +54,18 @@ def cmd_info(args):
     return 0
 
 
-def load_input(path, model, input_func="img_0_1"):
-    """A .npy tensor exactly as layer 0 takes it, or an image preprocessed for the model."""
-    from .images import DATASET_FUNCS, pixels_for_kpu, read_rgb
-    dtype, shape = model.input_spec()
-    if str(path).endswith(".npy"):
-        return np.load(path)
-    if dtype == "u8" and len(shape) == 3:
-        return pixels_for_kpu(path, shape)
-    if dtype == "f32":
-        if input_func not in DATASET_FUNCS:
-            raise SystemExit(f"emc: unknown --input-func {input_func!r}; one of {', '.join(DATASET_FUNCS)}")
-        n = int(np.prod(shape))
-        for c in (3, 1):
-            side = int(round((n / c) ** 0.5))
-            if side * side * c == n:
-                px = read_rgb(path, (side, side), c)
-                return DATASET_FUNCS[input_func](px.transpose(2, 0, 1)).reshape(shape)
-    raise SystemExit(f"emc: cannot make an image into this model's input {dtype} {shape}; pass a .npy")
-
-
-def _run_c_runtime(path, x):
-    """The same inference on the C runtime (host build of runtime_c, compiled on first use)."""
-    from .native import NativeModel
-    with open(path, "rb") as f:
-        return NativeModel(f.read()).run(x)
-
-
 def cmd_run(args):
+    from .outputs import atomic_open, refuse_overwrite
     from .reference import run
+    from .run_input import load_run_input
     m = load(args.model)
-    x = load_input(args.input, m, args.input_func)
+    # numpy's names: np.save adds .npy, np.savez (several outputs) .npz
+    ext = ".npz" if len(m.outputs) > 1 else ".npy"
+    out_path = args.out if args.out is None or args.out.endswith(ext) else args.out + ext
+    refuse_overwrite(out_path, [args.model, args.input], "--out")
+    x = load_run_input(args.input, m, args.input_func, resize=args.resize)
     dump = {} if args.dump else None
-    if args.runtime == "c":
-        if args.dump or args.fused_fp:
-            raise SystemExit("emc: error: --dump and --fused-fp apply to --runtime reference only")
-        outs = _run_c_runtime(args.model, x)
-    else:
-        outs = run(m, x, dump=dump, fused_fp=args.fused_fp)
-    if args.runtime == "both":
-        c_outs = _run_c_runtime(args.model, x)
-        same = len(c_outs) == len(outs) and all(
-            np.asarray(a).tobytes() == np.asarray(b).astype(np.asarray(a).dtype).tobytes()
-            for a, b in zip(c_outs, outs))
-        print(f"C runtime vs PC reference: {'byte-identical' if same else 'DIFFERENT'} "
-              f"({len(outs)} output{'s' * (len(outs) != 1)})")
-        if not same:
-            return 1
+    outs = run(m, x, dump=dump, fused_fp=args.fused_fp)
     np.set_printoptions(precision=6, suppress=True, linewidth=120, threshold=64)
     for i, o in enumerate(outs):
         extra = f"  argmax {int(np.argmax(o))}" if o.size > 1 else ""
@@ -105,21 +73,28 @@ def cmd_run(args):
         print(o)
     if args.out:
         out = [o.astype(np.float32) for o in outs]
-        if len(out) == 1:
-            np.save(args.out, out[0])
-        else:
-            np.savez(args.out, *out)
-        print(f"saved {args.out}")
+        with atomic_open(out_path) as f:
+            if len(out) == 1:
+                np.save(f, out[0])
+            else:
+                np.savez(f, *out)
+        print(f"saved {out_path}")
     if dump is not None:
         os.makedirs(args.dump, exist_ok=True)
         for name, a in dump.items():
-            np.save(os.path.join(args.dump, name + ".npy"), a)
+            p = os.path.join(args.dump, name + ".npy")
+            refuse_overwrite(p, [args.model, args.input], "--dump file")
+            with atomic_open(p) as f:
+                np.save(f, a)
         print(f"dumped {len(dump)} layer tensors to {args.dump}")
     return 0
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="emc", description="Embedded/Edge Model Convertor: kmodel v3 for K210 and MCUs")
+    p = argparse.ArgumentParser(prog="emc", description="Embedded/Edge Model Convertor: kmodel v3 for K210 and MCUs",
+                                epilog="--debug (anywhere): print the traceback of a failure. Exit codes: 0 ok, "
+                                       "1 verdict failed, 2 bad input or usage, 3 device/link, 130 interrupted "
+                                       "(docs/errors.md)")
     sub = p.add_subparsers(dest="cmd", required=True)
     pi = sub.add_parser("info", help="show what is in a kmodel")
     pi.add_argument("model")
@@ -127,7 +102,9 @@ def build_parser():
     pr = sub.add_parser("run", help="run a kmodel on the PC reference (bit-exact with the device)")
     pr.add_argument("model")
     pr.add_argument("input", help="an image, or a .npy holding the input tensor as layer 0 takes it")
-    pr.add_argument("--input-func", default="img_0_1", help="image preprocessing for float inputs")
+    pr.add_argument("--input-func", default="img_0_1", help="image preprocessing for float image inputs")
+    pr.add_argument("--resize", action="store_true",
+                    help="resize an image of another size to the model input (otherwise an error)")
     pr.add_argument("--out", help="save outputs (.npy for one, .npz for several)")
     pr.add_argument("--dump", metavar="DIR", help="write every layer's output tensor as .npy")
     pr.add_argument("--fused-fp", action="store_true",
@@ -135,7 +112,7 @@ def build_parser():
     pr.add_argument("--runtime", choices=("reference", "c", "both"), default="reference",
                     help="the numpy reference, the C runtime built for this PC, or both compared byte for byte")
     pr.set_defaults(fn=cmd_run)
-    for mod in ("cli_convert", "hil.cli"):      # parts that add their own subcommands
+    for mod in ("cli_convert", "hil.cli", "export_c"):      # parts that add their own subcommands
         try:
             plug = __import__(f"emc.{mod}", fromlist=["add_parser"])
         except ImportError:
@@ -147,16 +124,14 @@ def build_parser():
     return p
 
 
-def main(argv=None):
+def _main(argv):
     args = build_parser().parse_args(argv)
-    try:
-        return args.fn(args)
-    except KModelError as e:
-        print(f"emc: error: {e}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError) as e:
-        print(f"emc: error: {e}", file=sys.stderr)
-        return 2
+    return args.fn(args)
+
+
+def main(argv=None):
+    """The `emc` command: exit codes and messages as docs/errors.md says (--debug: tracebacks)."""
+    return run_cli(_main, "emc", argv)
 
 
 if __name__ == "__main__":

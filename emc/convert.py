@@ -98,6 +98,7 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
 
     if version != 3:
         raise ValueError(f"kmodel version {version} is not supported (only 3)")
+    _refuse_overwrite(filepath, report, [network, dataset_dir])
     if target in ("generic", "cortex-m", "mcu"):
         return _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, eval_limit, softmax)
     if target != "k210":
@@ -129,7 +130,7 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
     comp = K210Compiler(g, ranges, input_quant if len(in_shape) == 3 else None,
                         Options(quant_bit=quant_bit, allow_patched=allow_patched, dense_on_kpu=dense_on_kpu), fixed)
     model = comp.compile()
-    size = model.save(filepath)
+    size = _save(model, filepath)
     times["compile"] = time.time() - t
     iq = comp.q(g.inputs[0])
     rep = ConversionReport(getattr(graph, "name", "model"), os.fspath(filepath), comp.info, comp.main_mem,
@@ -151,8 +152,7 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
         times["evaluate"] = time.time() - t
     times["total"] = time.time() - t0
     if report:
-        with open(os.fspath(filepath) + ".report.txt", "w") as f:
-            f.write(rep.text() + "\n")
+        _write_report(rep, filepath)
     if verbose:
         print(rep.text())
     return rep
@@ -165,6 +165,8 @@ def _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, 
     dataset (emc.quant.tflite_int8), then imported the same way; the report then compares the
     kmodel (bit-exact reference) with the float graph on the calibration inputs."""
     from .backends.generic import import_tflite, is_quantized_tflite
+    from .backends.generic.tflite_import import ImportError_
+    from .errors import InputError
     from .reference import run as ref_run
     times = {}
     t0 = time.time()
@@ -175,7 +177,8 @@ def _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, 
         with open(network, "rb") as f:
             data = f.read()
     g = xs = None
-    if data is None or not is_quantized_tflite(data):
+    if data is None or not is_quantized_tflite(data, os.fspath(network) if isinstance(network, (str, os.PathLike))
+                                                else "tflite buffer"):
         from .frontends import load
         from .quant import load_dataset
         from .quant.tflite_int8 import graph_to_int8_tflite
@@ -190,8 +193,14 @@ def _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, 
         data = graph_to_int8_tflite(g, xs)
         times["calibrate"] = time.time() - t
     t = time.time()
-    model = import_tflite(data)
-    size = model.save(filepath)
+    label = os.fspath(network) if isinstance(network, (str, os.PathLike)) else "tflite buffer"
+    if g is not None:
+        label = "the int8 model quantized from " + label
+    try:
+        model = import_tflite(data, label)
+    except ImportError_ as e:                  # the importer sees bytes only: name the file
+        raise InputError(str(e), file=label) from e
+    size = _save(model, filepath)
     times["compile"] = time.time() - t
     from .backends.k210 import LayerInfo
     infos = [LayerInfo(i, layer.NAME, "", "CPU", (), ()) for i, layer in enumerate(model.layers)]
@@ -212,9 +221,28 @@ def _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, 
     times["total"] = time.time() - t0
     rep.times = times
     if report:
-        with open(os.fspath(filepath) + ".report.txt", "w") as f:
-            f.write(rep.text() + "\n")
+        _write_report(rep, filepath)
     return rep
+
+
+def _refuse_overwrite(filepath, report, inputs):
+    from .outputs import refuse_overwrite
+    refuse_overwrite(filepath, inputs, "output kmodel")
+    if report:
+        refuse_overwrite(os.fspath(filepath) + ".report.txt", inputs, "report")
+
+
+def _save(model, filepath):
+    """The kmodel written atomically: a failed or interrupted save leaves the old file or none."""
+    from .outputs import atomic_path
+    with atomic_path(filepath) as tmp:
+        return model.save(tmp)
+
+
+def _write_report(rep, filepath):
+    from .outputs import atomic_open
+    with atomic_open(os.fspath(filepath) + ".report.txt", "w") as f:
+        f.write(rep.text() + "\n")
 
 
 def _set_final_softmax(g, want):

@@ -37,7 +37,7 @@ RUNTIME, _DEFAULT_BUILD = _locate()
 BUILD = pathlib.Path(os.environ.get("EMC_NATIVE_BUILD", _DEFAULT_BUILD))
 
 STATUS = ["ok", "arg", "truncated", "version_v4", "version_v5", "version", "arch", "header", "layer_type",
-          "body", "range", "arena", "no_input", "index", "size", "state", "port", "unsupported"]
+          "body", "range", "arena", "no_input", "index", "size", "state", "port", "unsupported", "byte_swapped"]
 DTYPES = {0: np.uint8, 1: np.dtype("<f4"), 2: np.int8, 3: np.dtype("<i4")}
 ARENA_ALIGN = 16
 
@@ -151,6 +151,8 @@ def lib():
             L.emc_model_struct_size.restype = C.c_size_t
             L.emc_port_host.restype = C.c_void_p
             L.emc_status_str.restype = C.c_char_p
+            L.emc_kmodel_fix_byte_order.argtypes = [C.c_void_p, C.c_size_t]
+            L.emc_layer_type_supported.argtypes = [C.c_uint32]
             _lib = L
         return _lib
 
@@ -160,10 +162,16 @@ def arena_required(data: bytes) -> int:
     L = lib()
     n = C.c_size_t()
     buf = C.create_string_buffer(bytes(data), len(data))
+    L.emc_kmodel_fix_byte_order(buf, len(data))      # a byte-swapped v3: loaded like emc.kmodel does
     s = L.emc_arena_required(buf, len(data), None, C.byref(n))
     if s:
         raise NativeError("emc_arena_required", s)
     return n.value
+
+
+def layer_type_supported(layer_type: int) -> bool:
+    """Whether the C runtime has a kernel for this layer type (else it refuses the model)."""
+    return bool(lib().emc_layer_type_supported(layer_type))
 
 
 def _tensor_array(t: Tensor, copy=True):
@@ -193,6 +201,9 @@ class NativeModel:
         self._model = C.addressof(self._model_raw) + (-C.addressof(self._model_raw)) % 128
         C.memmove(self._model, data, len(data))
         self.size = len(data)
+        # a byte-swapped v3 (K210 flash image) is swapped back in this private copy, as emc.kmodel does;
+        # EMC_E_SIZE (not whole words) is left for the loader to refuse by name
+        L.emc_kmodel_fix_byte_order(self._model, self.size)
         need = C.c_size_t()
         self._m = C.create_string_buffer(L.emc_model_struct_size())
         s = L.emc_arena_required(self._model, self.size, port_p, C.byref(need))

@@ -20,10 +20,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     emc_model_t m;
     emc_tensor_t in;
     uint8_t *model, *arena, *input;
-    if (emc_arena_required(data, size, NULL, &need) != EMC_OK || need > MAX_ARENA)
-        return 0;
     model = (uint8_t *)malloc(size ? size : 1);   /* exact size: ASan sees any overread */
     memcpy(model, data, size);
+    (void)emc_kmodel_fix_byte_order(model, size); /* a byte-swapped v3 is swapped back, as emc_run does */
+    if (emc_arena_required(model, size, NULL, &need) != EMC_OK || need > MAX_ARENA) {
+        free(model);
+        return 0;
+    }
     arena = (uint8_t *)malloc(need);             /* glibc malloc is 16-aligned */
     if (need > 0 && emc_model_load(&m, model, size, arena, need - 1, NULL) != EMC_E_ARENA)
         abort();

@@ -18,8 +18,9 @@ def test_model_on_device(bench_model, dut_name, session, record, request):
         case = case_for(bench_model, n)
     except ImportError as e:        # e.g. the TensorLayer example without TensorFlow installed
         pytest.skip(f"{bench_model}: {e}")
-    r = harness.check_case(session, case)
+    r = harness.check_case(session, case)       # records a lost device / place as an error, with the reason
+    r.place, r.exporter = getattr(session.dut, "place", ""), getattr(session.dut, "exporter", "")
     record(r)
-    assert r.inputs == len(case.inputs), f"{bench_model} on {dut_name}: only {r.inputs} inputs ran"
+    assert r.inputs == len(case.inputs), f"{bench_model} on {dut_name}: only {r.inputs} inputs ran: {r.error}"
     assert r.bit_exact == r.inputs, (f"{bench_model} on {dut_name}: {r.inputs - r.bit_exact} of {r.inputs} outputs "
                                      f"differ from the PC reference; first divergence: {r.first_divergence}")

@@ -1,20 +1,100 @@
 """Frontends: framework model -> emc.ir.Graph.
 
-Each frontend collects every layer it cannot express and raises one UnsupportedLayersError
-listing them all (name and type), instead of failing on the first.
+Each frontend raises one UnsupportedLayersError naming every layer it cannot express for itself
+(name, type, reason; the first one listed is the root cause), not the layers that only follow one.
+Damaged files, dynamic input shapes and NaN/Inf weights are InputErrors naming the file (docs/errors.md).
 """
 from __future__ import annotations
 
 import os
 
+import numpy as np
+
+from ..errors import InputError
 from ..ir import Graph, UnsupportedLayersError
+
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+ZIP_MAGIC = b"PK\x03\x04"
+_KNOWN_MAGICS = [(HDF5_MAGIC, 0, "an HDF5 file (.h5)"), (ZIP_MAGIC, 0, "a zip archive (.keras)"),
+                 (b"TFL3", 4, "a TFLite flatbuffer (.tflite)"), (b"\x03\x00\x00\x00", 0, "a kmodel v3"),
+                 (b"KMDL", 0, "a kmodel v4/v5")]
+
+
+def _expect_container(path, magic, what):
+    """The file must start with the container's signature; otherwise say what it is instead."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head.startswith(magic):
+        return
+    if not head:
+        raise InputError(f"empty file (0 bytes), expected {what}", file=path)
+    for m, at, name in _KNOWN_MAGICS:
+        if head[at:at + len(m)] == m:
+            raise InputError(f"this is {name}, not {what}: rename it", file=path, offset=0)
+    raise InputError(f"not {what}: the first bytes are {head[:8].hex(' ')}, not {magic.hex(' ')}", file=path, offset=0)
+
+
+def _check_zip(path):
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise InputError(f"damaged .keras archive (truncated or corrupt zip): {e}", file=path) from e
+    if bad is not None:
+        raise InputError(f"damaged .keras archive: member {bad!r} fails its CRC check", file=path)
+
+
+def _h5(path, fn, **kwargs):
+    """h5py and the TensorLayer reader on a damaged HDF5 file: one InputError naming the file."""
+    try:
+        return fn(path, **kwargs)
+    except (OSError, KeyError, AttributeError, TypeError, IndexError) as e:
+        from ..errors import one_line
+        what = f"missing {e}" if isinstance(e, KeyError) else one_line(e)
+        raise InputError(f"damaged or incomplete HDF5 model file: {what}", file=path) from e
+
+
+def fixed_input_shape(shape, input_name, label):
+    """The model input's shape as ints, or an InputError naming the input and how to fix a dynamic one
+    (a kmodel's buffers are sized at conversion: every dimension must be known)."""
+    shape = tuple(shape)
+    if any(d is None or int(d) < 0 for d in shape):
+        from ..errors import InputError
+        names = iter(("H", "W"))
+        example = ", ".join(next(names, "N") if d is None or int(d) < 0 else str(int(d)) for d in shape)
+        raise InputError(f"input '{input_name}' has a dynamic shape {shape}; a kmodel needs a fixed one: rebuild "
+                         f"the model with a fixed input, e.g. keras.Input(shape=({example})) at the size the "
+                         f"device will see, and save it again", file=label)
+    return tuple(int(d) for d in shape)
 
 
 def load(network, **kwargs) -> Graph:
     """Dispatch on what `network` is: a Graph, a path (.tflite / .h5 / .keras), a TFLite buffer,
-    a Keras model, or a TensorLayer 2 model."""
+    a Keras model, or a TensorLayer 2 model. Every weight is checked to be finite."""
     if isinstance(network, Graph):
         return network
+    g = _load(network, **kwargs)
+    label = os.fspath(network) if isinstance(network, (str, os.PathLike)) else None
+    check_finite_weights(g, label)
+    return g
+
+
+def check_finite_weights(g, label=None):
+    """NaN or Inf in a layer's weights (a diverged training run) is refused by layer and attribute:
+    quantization would turn it into a model whose every output is garbage."""
+    for op in g.ops:
+        for key, v in op.attrs.items():
+            if isinstance(v, np.ndarray) and v.dtype.kind == "f" and not np.isfinite(v).all():
+                bad = ~np.isfinite(v)
+                i = tuple(int(k) for k in np.unravel_index(int(np.argmax(bad)), v.shape))
+                raise InputError(f"{key} of layer '{op.name}' ({op.source_type or op.type}) holds "
+                                 f"{int(bad.sum())} NaN/Inf values (first {v[i]} at {i})",
+                                 file=label or f"model '{g.name}'")
+
+
+def _load(network, **kwargs) -> Graph:
     if isinstance(network, (bytes, bytearray, memoryview)):
         from .tflite import load_tflite
         return load_tflite(bytes(network), **kwargs)
@@ -27,15 +107,18 @@ def load(network, **kwargs) -> Graph:
             from .tflite import load_tflite
             return load_tflite(path, **kwargs)
         if low.endswith((".h5", ".hdf5")):
+            _expect_container(path, HDF5_MAGIC, "an HDF5 file (.h5)")
             from .tensorlayer import is_tl_h5, load_tl_h5
-            if is_tl_h5(path):
-                return load_tl_h5(path, **kwargs)
+            if _h5(path, is_tl_h5):
+                return _h5(path, load_tl_h5, **kwargs)
             from .keras import load_keras
             return load_keras(path, **kwargs)
         if low.endswith(".keras"):
+            _expect_container(path, ZIP_MAGIC, "a zip archive (.keras)")
+            _check_zip(path)
             from .keras import load_keras
             return load_keras(path, **kwargs)
-        raise ValueError(f"{path}: unknown model format (expected .tflite, .h5, .keras)")
+        raise InputError("unknown model format (expected .tflite, .h5, .keras)", file=path)
     mod = type(network).__module__ or ""
     if mod.startswith("tensorlayer"):
         from .tensorlayer import load_tl_model

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, UnsupportedLayersError
+from . import fixed_input_shape
 
 _ACT = {"linear": "linear", None: "linear", "relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid",
         "tanh": "tanh", "softmax": "softmax", "leaky_relu": "leaky_relu", "swish": "swish", "silu": "swish",
@@ -41,11 +42,43 @@ def _load_file(path):
             return tf_keras.models.load_model(path, compile=False)
         except ImportError:
             pass
-        raise ValueError(f"{path}: Keras cannot load this file: {first}") from first
+        from ..errors import InputError, one_line
+        raise InputError(f"Keras cannot load this file: {type(first).__name__}: {one_line(first)}",
+                         file=path) from first
+
+
+def _flat(ts):
+    return list(ts) if isinstance(ts, (list, tuple)) else [ts]
+
+
+def _model_nodes(model):
+    """(layer, node) of every call that computes model.outputs, inputs before users.
+
+    Found from the outputs' history, not from `layer._inbound_nodes[0]`: Keras 3 gives a layer one
+    inbound node per graph it was called in (a Sequential's layers have two or three), and only the
+    history of the model's own tensors says which one belongs to this model."""
+    order, done = [], set()
+    stack = [(t, False) for t in reversed(_flat(model.outputs))]
+    while stack:
+        t, expanded = stack.pop()
+        layer, node_index = t._keras_history[0], t._keras_history[1]
+        node = layer._inbound_nodes[node_index]
+        if id(node) in done:
+            continue
+        ins = _flat(node.input_tensors)
+        if expanded or not ins:
+            done.add(id(node))
+            order.append((layer, node))
+            continue
+        stack.append((t, True))
+        stack.extend((x, False) for x in reversed(ins))
+    return order
 
 
 def load_keras(model, name=None) -> Graph:
+    label = None
     if not hasattr(model, "layers"):
+        label = str(model)
         model = _load_file(model)
     g = Graph(name or model.name)
     tname = {}                 # keras tensor name -> IR tensor name
@@ -54,20 +87,14 @@ def load_keras(model, name=None) -> Graph:
     for kt in model.inputs:
         lname = kt._keras_history[0].name
         tname[kt.name] = lname
-        g.add_input(lname, tuple(int(d) for d in kt.shape[1:]))
+        g.add_input(lname, fixed_input_shape(kt.shape[1:], kt.name, label or f"Keras model '{model.name}'"))
 
-    for layer in model.layers:
+    for layer, node in _model_nodes(model):
         cls = type(layer).__name__
         if cls == "InputLayer":
             continue
-        node = layer._inbound_nodes[0]
-        ins = [tname.get(t.name) for t in node.input_tensors]
-        if any(i is None for i in ins):
-            bad.append((layer.name, cls, "input comes from an unsupported layer"))
-            for t in node.output_tensors:
-                tname[t.name] = layer.name
-            continue
-        outs = node.output_tensors
+        ins = [tname[t.name] for t in _flat(node.input_tensors)]
+        outs = _flat(node.output_tensors)
         out = layer.name
         for t in outs:
             tname[t.name] = out
@@ -77,9 +104,13 @@ def load_keras(model, name=None) -> Graph:
             reason = f"{type(e).__name__}: {e}"
         if reason:
             bad.append((layer.name, cls, reason))
+            # a stand-in with the layer's output shape, so that the layers after it are checked for
+            # themselves: the error lists the layers that are unsupported, not every one downstream
+            if out not in g.tensors:
+                g.add_tensor(out, tuple(outs[0].shape[1:]))
     if bad:
-        raise UnsupportedLayersError(bad, f"Keras model '{model.name}'")
-    g.outputs = [tname[t.name] for t in model.outputs]
+        raise UnsupportedLayersError(bad, f"Keras model '{model.name}'" + (f" ({label})" if label else ""))
+    g.outputs = [tname[t.name] for t in _flat(model.outputs)]
     g.meta["source"] = "keras"
     g.validate()
     return g

@@ -13,6 +13,7 @@ import ast
 import numpy as np
 
 from ..ir import Graph, UnsupportedLayersError
+from . import fixed_input_shape
 
 _ACT_NAMES = {None: "linear", "identity": "linear", "linear": "linear", "relu": "relu", "relu6": "relu6",
               "leaky_relu": "leaky_relu", "lrelu": "leaky_relu", "sigmoid": "sigmoid", "tanh": "tanh",
@@ -108,7 +109,7 @@ def _node_layer(n):
 def _from_config(cfg, weights, acts, name):
     g = Graph(name or cfg.get("name", "tl_model"))
     bad = []
-    known = set()
+    known, failed = set(), set()    # layers converted, layers refused
     for item in cfg["model_architecture"]:
         cls = item["class"]
         args = item["args"]
@@ -118,16 +119,19 @@ def _from_config(cfg, weights, acts, name):
             prev = prev[0]
         ins = [_node_layer(p) for p in prev]
         if cls in ("_InputLayer", "Input"):
-            shape = tuple(int(d) for d in args["shape"][1:])
-            g.add_input(lname, shape)
+            g.add_input(lname, fixed_input_shape(args["shape"][1:], lname, f"TensorLayer model '{g.name}'"))
             known.add(lname)
             continue
         if any(i not in known for i in ins):
-            bad.append((lname, cls, "input comes from an unsupported layer"))
+            missing = [i for i in ins if i not in known and i not in failed]
+            if missing:
+                bad.append((lname, cls, f"input '{missing[0]}' is no earlier layer of the model"))
+            failed.add(lname)        # after an unsupported layer: its cause is listed, not this consequence
             continue
         act, alpha = acts.get(lname, (None, None)) if lname in acts else _cfg_act(args.get("act"))
         if "act" in args and act is None:
             bad.append((lname, cls, f"activation {args.get('act')!r} not supported"))
+            failed.add(lname)
             continue
         try:
             reason = _convert(g, cls, args, lname, ins, weights.get(lname, {}), act or "linear", alpha)
@@ -135,6 +139,7 @@ def _from_config(cfg, weights, acts, name):
             reason = f"{type(e).__name__}: {e}"
         if reason:
             bad.append((lname, cls, reason))
+            failed.add(lname)
         else:
             known.add(lname)
     if bad:

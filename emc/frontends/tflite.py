@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, QuantParams, UnsupportedLayersError
+from .tflite_verify import verify_tflite
 
 _TYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 7: np.int16, 9: np.int8}
 _FUSED = {0: "linear", 1: "relu", 3: "relu6", 4: "tanh"}
@@ -77,6 +78,7 @@ def load_tflite(source, name=None) -> Graph:
         with open(source, "rb") as f:
             data = f.read()
         label = str(source)
+    verify_tflite(data, label)          # every offset, length and index checked before tflite reads any
     model = tflite.Model.GetRootAsModel(data, 0)
     if model.SubgraphsLength() != 1:
         raise UnsupportedLayersError([(label, "Model", f"{model.SubgraphsLength()} subgraphs")], label)
@@ -106,7 +108,6 @@ def load_tflite(source, name=None) -> Graph:
         shape = r.shape(i)[1:]
         g.add_input(tn(i), shape, quant=act_quant(i))
     bad = []
-    failed = set()
     ops = []
     for k in range(sg.OperatorsLength()):
         op = sg.Operators(k)
@@ -132,18 +133,16 @@ def load_tflite(source, name=None) -> Graph:
         if code == "RESHAPE":
             ins = ins[:1]
         out = tn(outs[0])
-        dyn = [i for i in ins if i >= 0 and r.const(i) is None]
-        if any(tn(i) in failed for i in dyn):
-            bad.append((out, code, "input comes from an unsupported layer"))
-            failed.add(out)
-            continue
         try:
             reason = _convert(g, r, op, code, ins, out, tn)
         except Exception as e:  # noqa: BLE001
             reason = f"{type(e).__name__}: {e}"
         if reason:
             bad.append((out, code, reason))
-            failed.add(out)
+            # a stand-in with the op's output shape, so that the ops after it are checked for themselves:
+            # the error lists the unsupported operators, not every one downstream of the first
+            if out not in g.tensors:
+                g.add_tensor(out, r.shape(outs[0])[1:])
             continue
         g.tensors[out].shape = r.shape(outs[0])[1:]
         if outs[0] in tname:

@@ -8,6 +8,11 @@
 The input file holds the raw input tensor bytes (uint8 CHW for K210 models, float32 for models that
 start with a fully connected layer); an image (.bmp/.png/.jpg) is converted to uint8 CHW at the
 model's input size. Without --port a QEMU firmware is built and started; --port talks to a board.
+
+Errors follow docs/errors.md: one line, exit 1 when the device's outputs differ (or it returns a
+different number of outputs), 2 for a bad model or input, 3 when the port, the device or the link
+fails (no port, silence, garbage, a reset or a fault during a command), 130 on Ctrl-C; --debug
+prints the traceback. `run` prints its JSON report even when it fails, with the error in it.
 """
 
 from __future__ import annotations
@@ -21,80 +26,119 @@ import time
 import numpy as np
 
 
-def _input_bytes(path, model_path):
-    p = pathlib.Path(path)
-    if p.suffix.lower() in (".bmp", ".png", ".jpg", ".jpeg"):
-        from ..images import pixels_for_kpu
-        from ..kmodel import load
-
-        _, shape = load(model_path).input_spec()
-        return pixels_for_kpu(p, tuple(shape)).tobytes()
-    if p.suffix.lower() == ".npy":     # the tensor itself (as `emc run` takes it), not the file's header
-        return np.ascontiguousarray(np.load(p)).tobytes()
-    return p.read_bytes()
-
-
-def _expected(model_path, data):
-    """PC outputs and per-layer outputs (native C runtime, else the Python reference)."""
-    from ..kmodel import load
+def _input_bytes(path, model):
+    """The input tensor's bytes, exactly as many as the model's first layer takes."""
+    from ..errors import InputError
     from ..reference.memory import DTYPES
 
-    dtype, shape = load(model_path).input_spec()
+    p = pathlib.Path(path)
+    dtype, shape = model.input_spec()
+    want = int(np.prod(shape)) * np.dtype(DTYPES[dtype]).itemsize
+    try:
+        if p.suffix.lower() in (".bmp", ".png", ".jpg", ".jpeg"):
+            from ..images import pixels_for_kpu
+
+            data = pixels_for_kpu(p, tuple(shape)).tobytes()
+        elif p.suffix.lower() == ".npy":     # the tensor itself (as `emc run` takes it), not the file's header
+            a = np.load(p, allow_pickle=False)
+            if a.dtype != np.dtype(DTYPES[dtype]):
+                raise InputError(f"array of {a.dtype}, the model's input is {dtype} {tuple(shape)}", file=p)
+            data = np.ascontiguousarray(a).tobytes()
+        else:
+            data = p.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}", file=p) from None
+    if len(data) != want:
+        raise InputError(f"{len(data)} bytes of input, the model takes exactly {want} ({dtype} {tuple(shape)})",
+                         file=p)
+    return data
+
+
+def _expected(model_bytes, model, data):
+    """PC outputs and per-layer outputs (native C runtime, else the Python reference)."""
+    from ..reference.memory import DTYPES
+
+    dtype, shape = model.input_spec()
     x = np.frombuffer(data, DTYPES[dtype]).reshape(shape)
     try:
         from ..native import NativeModel
 
-        outs, dumps = NativeModel(pathlib.Path(model_path).read_bytes()).run(x, dump=True)
+        outs, dumps = NativeModel(model_bytes).run(x, dump=True)
         layers = [np.ascontiguousarray(dumps[i][1]).tobytes() for i in sorted(dumps)]
         src = "native C runtime"
     except Exception:  # noqa: BLE001
         from .. import reference
 
         d = {}
-        outs = reference.run(model_path, x, dump=d)
+        outs = reference.run(model, x, dump=d)
         layers = [np.ascontiguousarray(d[k]).tobytes() for k in sorted(d)]
         src = "Python reference"
     return [np.ascontiguousarray(o).tobytes() for o in outs], layers, src
 
 
-def _device(args, model_path=None, preload=True, input_data=None):
+def _device(args, model_path=None, preload=True, input_data=None, invoke_timeout=None):
     from . import firmware
     from .protocol import HilClient
     from .qemu import Qemu, find_plugin
 
+    kw = dict(timeout=args.timeout, invoke_timeout=invoke_timeout)
     if args.port:
-        dev = HilClient.open(args.port, baudrate=args.baud)
-        dev.sync()
+        dev = HilClient.open(args.port, baudrate=args.baud, **kw)
+        try:
+            dev.sync(timeout=args.sync_timeout)
+        except BaseException:
+            dev.close()
+            raise
         return None, dev
     elf = firmware.build(args.target)
     q = Qemu(args.target, elf, preload_model=model_path if preload else None,
              preload_input=input_data if preload else None,
              plugin=find_plugin() if getattr(args, "plugin", False) else None)
     q.start()
-    return q, q.client()
+    try:
+        return q, q.client(sync_timeout=args.sync_timeout, **kw)
+    except BaseException:
+        q.close()
+        raise
 
 
 def cmd_run(args):
+    from ..kmodel import load
+    from .cases import macs
+    from .protocol import invoke_timeout
+
     model_path = pathlib.Path(args.model)
+    kmodel = load(model_path)                   # a bad kmodel: KModelError naming the file (exit 2)
     model = model_path.read_bytes()
-    data = _input_bytes(args.input, model_path)
-    want, want_layers, src = _expected(model_path, data)
+    notes = list(kmodel.notes)
+    if kmodel.byte_swapped:                     # the device gets (and QEMU preloads) the little-endian file
+        from ..kmodel.container import swap_words
+        model = swap_words(model)
+    data = _input_bytes(args.input, kmodel)
+    want, want_layers, src = _expected(model, kmodel, data)
+    timeout = args.invoke_timeout if args.invoke_timeout is not None else invoke_timeout(macs(kmodel))
     t0 = time.monotonic()
-    q, dev = _device(args, model_path, preload=not args.no_preload, input_data=data)
-    preloaded = q is not None and not args.no_preload
-    report = {}
+    q = dev = None
+    report = {"model": str(model_path), "input": str(args.input), "invoke_timeout_seconds": round(timeout, 1)}
+    if notes:
+        report["notes"] = notes
     try:
+        q, dev = _device(args, model, preload=not args.no_preload, input_data=data, invoke_timeout=timeout)
+        preloaded = q is not None and not args.no_preload
         info = dev.hello()
+        report.update(target=info.target, flags=info.flags)
         res = dev.load(model, preloaded=preloaded)
         t1 = time.monotonic()
         inv, outs = dev.run(data, preloaded_input=preloaded)
         report["invoke_seconds"] = round(time.monotonic() - t1, 3)
         t_rt = time.monotonic() - t0
-        report.update(target=info.target, flags=info.flags, counter=inv.counter, count=inv.count,
+        # one entry per expected output: a missing device output is a difference, never a pass
+        identical = [i < len(outs) and outs[i] == w for i, w in enumerate(want)]
+        report.update(counter=inv.counter, count=inv.count,
                       load_seconds=round(res.seconds, 3), transferred=res.transferred,
                       round_trip_seconds=round(t_rt, 3), arena_required=res.arena_required, compared_with=src,
-                      outputs_identical=[a == b for a, b in zip(outs, want)])
-        if args.layers or not all(report["outputs_identical"]):
+                      outputs=len(outs), outputs_expected=len(want), outputs_identical=identical)
+        if args.layers or not all(identical):
             from .compare import first_divergence, trace_layers
 
             traced = trace_layers(dev, len(data), want_layers)   # before a capture invoke clears it
@@ -109,13 +153,26 @@ def cmd_run(args):
         if q is not None and getattr(args, "plugin", False):
             q.stop()
             report["plugin_insns"] = q.plugin_regions()
+    except Exception as e:
+        from ..errors import one_line
+        report["error"] = one_line(e)           # the report keeps what was measured, and why it stopped
+        raise
     finally:
+        if dev is not None:
+            link = dev.link_summary()
+            if link:
+                report["link"] = link
         if q is not None:
             q.close()
-        else:
+        elif dev is not None:
             dev.close()
-    print(json.dumps(report, indent=2))
-    return 0 if all(report.get("outputs_identical", [False])) else 1
+        print(json.dumps(report, indent=2))
+    if not (identical and all(identical)):
+        from ..errors import MismatchError
+        bad = [i for i, ok in enumerate(identical) if not ok]
+        raise MismatchError(f"device outputs {bad} differ from the {src} (first diverging layer: "
+                            f"{report.get('first_diverging_layer')})", file=model_path)
+    return 0
 
 
 def cmd_hello(args):
@@ -154,17 +211,32 @@ def main(argv=None):
         p.add_argument("--target", default="qemu-m4", choices=["qemu-m4", "qemu-m7", "qemu-rv64"])
         p.add_argument("--port", help="serial port of a real board (or socket://host:port)")
         p.add_argument("--baud", type=int, default=115200)
+        p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for a reply (default 5)")
+        p.add_argument("--sync-timeout", type=float, default=10.0,
+                       help="seconds to wait for the device to answer at all (default 10)")
         if name == "run":
             p.add_argument("model")
             p.add_argument("--input", required=True, help="image, .npy tensor (as the first layer takes it) or raw bytes")
             p.add_argument("--no-preload", action="store_true", help="send the model over the UART")
             p.add_argument("--layers", action="store_true", help="per-layer comparison even when outputs match")
             p.add_argument("--plugin", action="store_true", help="also count with the QEMU insn plugin")
+            p.add_argument("--invoke-timeout", type=float, default=None,
+                           help="seconds to wait for INVOKE (default: 10 + the model's MACs at 1 M MAC/s)")
     p = sub.add_parser("sizes")
     p.add_argument("targets", nargs="*", default=["qemu-m4", "qemu-m7", "qemu-rv64"])
     a = ap.parse_args(argv)
     return {"run": cmd_run, "hello": cmd_hello, "sizes": cmd_sizes}[a.cmd](a)
 
 
+def cli(argv=None) -> int:
+    """main() under the error policy (docs/errors.md): QEMU and firmware-build failures are
+    device failures (exit 3) too."""
+    from ..errors import EXIT_DEVICE, run_cli
+    from .firmware import FirmwareError
+    from .qemu import QemuError
+
+    return run_cli(main, "python -m emc.hil", argv, codes={QemuError: EXIT_DEVICE, FirmwareError: EXIT_DEVICE})
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

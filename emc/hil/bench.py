@@ -5,7 +5,13 @@ TensorFlow Lite Micro + CMSIS-NN.
     from emc.hil.bench import mlperf_bench
     rows = mlperf_bench(targets=("qemu-m4", "qemu-m7"), kernels=("portable", "dsp"), n=1)
 
-    python -m emc.hil.bench [--targets qemu-m4 qemu-m7] [--kernels portable dsp] [-n 1] [--json out.json]
+    python -m emc.hil.bench [--targets qemu-m4 qemu-m7 qemu-rv64] [--kernels portable dsp] [-n 1]
+                            [--json out.json]
+
+After the table, per model and kernels on the first target: the layer type that takes the most
+instructions and each of its layers (instructions, MACs, MAC/insn, share of the inference), from
+the firmware's per-layer trace (its counter under -icount shift=0 reads guest instructions; the
+trace's times include the runtime's dispatch and the HIL layer hook).
 
 Instructions per inference come from the instruction-count TCG plugin (tools/qemu_insn/build.sh)
 between prof_begin()/prof_end() around emc_model_invoke, or, without the plugin, from the
@@ -20,6 +26,7 @@ import sys
 import numpy as np
 
 from . import cases, firmware, harness
+from ..kmodel import load
 from .qemu import find_plugin, qemu_available
 
 MODELS = ("kws", "vww", "ic", "ad")
@@ -44,7 +51,7 @@ def mlperf_bench(targets=("qemu-m4",), kernels=("portable", "dsp"), n=1, models=
         if not qemu_available(target) or not firmware.toolchain_available(target):
             log(f"{target}: QEMU or the cross toolchain is missing: skipped")
             continue
-        for k in kernels:
+        for k in dict.fromkeys(firmware.kernels_kind(target, k) for k in kernels):  # RV64: portable only
             dut = harness.QemuDut(target, plugin=plugin, kernels=k, log=log)
             try:
                 sess = harness.Session(dut, log=log)
@@ -57,6 +64,7 @@ def mlperf_bench(targets=("qemu-m4",), kernels=("portable", "dsp"), n=1, models=
                     else:
                         insns, source = r.count_per_inference, r.counter or "counter"
                     tflm = TFLM_CMSIS_NN_M4.get(m)
+                    layers = layer_profile(sess, case)
                     rows.append(dict(
                         model=m, target=target, kernels=dut.kernels, instructions=insns, count_source=source,
                         firmware_counter=r.count_per_inference, macs=case.macs,
@@ -64,11 +72,53 @@ def mlperf_bench(targets=("qemu-m4",), kernels=("portable", "dsp"), n=1, models=
                         flash_bytes=dut.sizes.get("flash"), ram_bytes=dut.sizes.get("ram"),
                         bit_exact=r.bit_exact == r.inputs == len(case.inputs) and r.inputs > 0,
                         inputs=r.inputs, tflm_cmsis_nn=tflm,
-                        vs_tflm=(insns / tflm) if (insns and tflm) else None))
+                        vs_tflm=(insns / tflm) if (insns and tflm) else None, layers=layers))
                     log(f"{target} {dut.kernels} {m}: {insns} insns ({source}), bit-exact {r.bit_exact}/{r.inputs}")
             finally:
                 dut.close()
     return rows
+
+
+def layer_profile(sess, case) -> list:
+    """Per layer of the device's last invoke: index, type name, instructions (firmware counter:
+    end of this layer minus end of the previous one) and MACs. [] when the device has no trace."""
+    try:
+        recs = sess.do(f"{case.name} trace", lambda dev, pre: dev.get_trace(), case.kmodel)
+    except Exception:                   # noqa: BLE001 - a firmware without the trace: no profile
+        return []
+    model = load(case.kmodel)
+    out, prev = [], 0
+    for r in recs:
+        layer = model.layers[r.index] if r.index < len(model.layers) else None
+        out.append(dict(index=r.index, type=layer.NAME if layer is not None else str(r.type),
+                        instructions=int(r.t - prev), macs=cases.layer_macs(layer) if layer is not None else 0))
+        prev = r.t
+    return out
+
+
+def format_slowest_layers(rows) -> str:
+    """Per model and kernels (first target of the rows): the layer type with the most instructions
+    and every layer of that type."""
+    out = []
+    first = rows[0]["target"] if rows else None
+    for r in rows:
+        if r["target"] != first or not r.get("layers"):
+            continue
+        per_type = {}
+        for lay in r["layers"]:
+            per_type[lay["type"]] = per_type.get(lay["type"], 0) + lay["instructions"]
+        total = sum(per_type.values())
+        worst = max(per_type, key=per_type.get)
+        out.append(f"\n{r['model']} {r['target']} {r['kernels']}: {worst} takes {per_type[worst]:,} of {total:,} "
+                   f"instructions ({100 * per_type[worst] / total:.1f}%)")
+        out.append("| layer | insns | MACs | MAC/insn | share |")
+        out.append("|---|---|---|---|---|")
+        for lay in r["layers"]:
+            if lay["type"] == worst:
+                mpi = f"{lay['macs'] / lay['instructions']:.3f}" if lay["instructions"] and lay["macs"] else "-"
+                out.append(f"| {lay['index']} | {lay['instructions']:,} | {lay['macs']:,} | {mpi} "
+                           f"| {100 * lay['instructions'] / total:.1f}% |")
+    return "\n".join(out)
 
 
 def format_table(rows) -> str:
@@ -91,7 +141,7 @@ def format_table(rows) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m emc.hil.bench", description=__doc__.splitlines()[0])
-    ap.add_argument("--targets", nargs="+", default=["qemu-m4", "qemu-m7"])
+    ap.add_argument("--targets", nargs="+", default=["qemu-m4", "qemu-m7", "qemu-rv64"])
     ap.add_argument("--kernels", nargs="+", default=["portable", "dsp"], choices=firmware.KERNELS)
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     ap.add_argument("-n", type=int, default=1, help="inputs per model")
@@ -101,6 +151,7 @@ def main(argv=None) -> int:
     log = (lambda *x: print(*x, file=sys.stderr)) if a.verbose else _quiet
     rows = mlperf_bench(tuple(a.targets), tuple(a.kernels), a.n, tuple(a.models), log=log)
     print(format_table(rows))
+    print(format_slowest_layers(rows))
     if find_plugin() is None:
         print("\n(instruction counts from the firmware counter: build the plugin with tools/qemu_insn/build.sh)")
     if a.json:

@@ -206,19 +206,13 @@ def elf_sizes(path) -> dict:
 
 # ---- real-board memory budgets (offline) -------------------------------------------------------
 def platformio_envs(directory: str = "firmware_stm32") -> dict:
-    """{env name: {'board', 'ldscript', 'defines': [-D...]}} from a platformio.ini."""
-    import configparser
+    """{env name: {'board', 'ldscript', 'defines': [-D...]}} from a platformio.ini (emc.boards reads it:
+    [env] defaults, extends, extra_configs, interpolation)."""
+    from emc.boards import read_envs
 
-    cp = configparser.ConfigParser(interpolation=None, strict=False)
-    cp.read(ROOT / directory / "platformio.ini")
-    out = {}
-    for sec in cp.sections():
-        if not sec.startswith("env:"):
-            continue
-        flags = cp[sec].get("build_flags", "").split()
-        out[sec[4:]] = dict(board=cp[sec].get("board", ""), ldscript=cp[sec].get("board_build.ldscript", ""),
-                            defines=[f for f in flags if f.startswith("-D")])
-    return out
+    return {n: dict(board=e.get("board"), ldscript=e.get("board_build.ldscript"),
+                    defines=[f for f in e.flags("build_flags") if f.startswith("-D")])
+            for n, e in read_envs(directory).items()}
 
 
 _FIT_CPU = {

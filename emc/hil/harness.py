@@ -15,19 +15,23 @@ import numpy as np
 
 from . import firmware
 from .compare import layer_matches
-from .protocol import (E_BAD_CRC, E_NO_MODEL, E_STATE, E_TIMEOUT, HilClient, HilError, HilTimeout)
+from .protocol import (E_BAD_CRC, E_NO_MODEL, E_STATE, E_TIMEOUT, INVOKE, DeviceReset, HilClient, HilError,
+                       HilTimeout, PortError, invoke_timeout)
 from .report import Result
 
 TRANSIENT_CODES = {E_BAD_CRC, E_TIMEOUT, E_NO_MODEL, E_STATE}
 NP = {"u8": np.uint8, "i8": np.int8, "f32": np.float32, "i32": np.int32}
 
 
-class DeviceLost(RuntimeError):
-    """The device could not be brought back after the allowed number of recoveries."""
+class DeviceLost(HilError):
+    """The device could not be brought back after the allowed number of recoveries (exit 3)."""
+
+    def __init__(self, message):
+        self._link_error(message)
 
 
 def transient(exc) -> bool:
-    if isinstance(exc, HilTimeout):
+    if isinstance(exc, (HilTimeout, DeviceReset, PortError)):
         return True
     if isinstance(exc, HilError):
         return exc.code in TRANSIENT_CODES
@@ -38,6 +42,12 @@ def transient(exc) -> bool:
     except ImportError:  # pragma: no cover
         pass
     return isinstance(exc, (OSError, EOFError))
+
+
+def stuck(exc) -> bool:
+    """A fault that repeating the same operation is unlikely to cure: the device reset or faulted
+    during it, or never answered INVOKE. It gets one reload, not the full recovery budget."""
+    return isinstance(exc, DeviceReset) or (isinstance(exc, HilTimeout) and exc.cmd == INVOKE)
 
 
 class Dut:
@@ -51,6 +61,25 @@ class Dut:
         self.recoveries = 0
         self.generation = 0          # bumped at every (re)start: the device forgot its model
         self.sizes: dict = {}
+        self.link_totals: dict = {}  # link statistics of the clients already closed
+
+    def _drop_client(self):
+        """Forget the client, keeping its link statistics."""
+        if self.client is not None:
+            self.client._sync_stats()
+            for k, v in self.client.stats.items():
+                self.link_totals[k] = self.link_totals.get(k, 0) + v
+            self.client.close()
+            self.client = None
+
+    def link_stats(self) -> dict:
+        """Link trouble so far over every client of this device (CRC errors, retries, resets...)."""
+        total = dict(self.link_totals)
+        if self.client is not None:
+            self.client._sync_stats()
+            for k, v in self.client.stats.items():
+                total[k] = total.get(k, 0) + v
+        return {k: v for k, v in total.items() if v}
 
     def connect(self) -> HilClient:
         raise NotImplementedError
@@ -69,9 +98,7 @@ class Dut:
         return False, False
 
     def close(self):
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+        self._drop_client()
 
 
 class QemuDut(Dut):
@@ -90,12 +117,14 @@ class QemuDut(Dut):
         if self.client is None or not self.qemu.alive:
             if not self.qemu.alive and self.qemu.starts and self.client is not None:
                 self.log(f"[{self.name}] QEMU exited with code {self.qemu.returncode}: restarting it")
+            if self.client is not None:
+                self._drop_client()
             self.generation += 1
             self.client = self.qemu.client(timeout=self.timeout, log=self.log)
         return self.client
 
     def restart(self):
-        self.client = None
+        self._drop_client()
         self.qemu.stop()
         return self.connect()
 
@@ -111,8 +140,12 @@ class QemuDut(Dut):
             self.restart()
         return True, want_inp is not None and self.qemu.preload_input == want_inp
 
+    @property
+    def icount(self) -> bool:
+        return self.qemu.icount
+
     def close(self):
-        self.client = None
+        self._drop_client()
         self.qemu.close()
 
 
@@ -146,14 +179,25 @@ class SerialDut(Dut):
 
 class Session:
     """Runs operations on a Dut, recovering from faults: every operation is retried from a
-    known state (model reloaded after a reset) up to `retries` recoveries."""
+    known state (model reloaded after a reset) up to `retries` recoveries. A device that resets or
+    faults during an operation, or never answers INVOKE, gets one reload, then the operation fails
+    naming the reason (it would only fail the same way again, slowly)."""
 
-    def __init__(self, dut: Dut, retries: int = 3, log=print):
+    def __init__(self, dut: Dut, retries: int = 3, log=print, invoke_timeout: float | None = None):
+        """invoke_timeout: seconds for INVOKE; None derives it per model from its MACs
+        (emc.hil.protocol.invoke_timeout)."""
         self.dut, self.retries, self.log = dut, retries, log
+        self.fixed_invoke_timeout = invoke_timeout
+        self.invoke_timeout = invoke_timeout
         self.model: bytes | None = None
         self.load_result = None
         self.generation = -1
         self.events: list[str] = []
+
+    def set_model_macs(self, macs: int | None):
+        """Derive the INVOKE timeout from the model about to run (unless one was given)."""
+        if self.fixed_invoke_timeout is None:
+            self.invoke_timeout = invoke_timeout(macs)
 
     def _ensure_model(self, dev: HilClient, model: bytes, preloaded: bool):
         info = dev.hello()
@@ -166,17 +210,23 @@ class Session:
     def do(self, what: str, fn, model: bytes | None = None, inp: bytes | None = None):
         """fn(client, input_preloaded) with recovery. `model` is (re)loaded first when the device
         lost it; `inp` may be staged into the device's input buffer without the serial line."""
+        stuck_once = False
         for attempt in range(self.retries + 1):
             try:
                 pre_model, pre_inp = self.dut.stage(model, inp) if model is not None else (False, False)
                 dev = self.dut.connect()
+                dev.invoke_timeout = self.invoke_timeout
                 if model is not None and (self.model != model or self.load_result is None
-                                          or self.generation != self.dut.generation):
+                                          or self.generation != self.dut.generation or dev.model is None):
                     self._ensure_model(dev, model, pre_model)
                     self.generation = self.dut.generation
                 return fn(dev, pre_inp)
             except Exception as e:            # noqa: BLE001 - classified below
-                if not transient(e) or attempt == self.retries:
+                if transient(e) and stuck(e):
+                    if stuck_once:
+                        raise DeviceLost(f"{self.dut.name}: {what} failed again after a reload: {e}") from e
+                    stuck_once = True
+                elif not transient(e) or attempt == self.retries:
                     if transient(e):
                         raise DeviceLost(f"{self.dut.name}: gave up on {what} after {attempt} recoveries: {e}") from e
                     raise
@@ -255,11 +305,39 @@ def first_divergence(sess: Session, case, x: np.ndarray):
 def check_case(sess: Session, case, *, diverge=True, layer_check_macs=200_000_000) -> Result:
     """Run every input of `case` on the device; compare with the PC side; measure.
 
+    Never raises for what a device or a link can do: a failure stops the case and is recorded in
+    the Result (status "fail" for a wrong answer, "error" when the device could not be used),
+    with the link statistics, so that nothing seen is lost from the report.
+
     Models up to `layer_check_macs` also get every layer's output checked on the first input (CRC
     of each layer tensor from the device vs the host C runtime), for the per-layer plot."""
     dut = sess.dut
     r = Result(case.name, dut.name, macs=case.macs, model_bytes=len(case.kmodel),
                flash_bytes=dut.sizes.get("flash"), ram_bytes=dut.sizes.get("ram"))
+    sess.set_model_macs(case.macs)
+    link0 = dut.link_stats()
+    try:
+        _run_inputs(sess, case, r, diverge, layer_check_macs)
+    except Exception as e:      # noqa: BLE001 - recorded in the report, not lost
+        from ..errors import EXIT_MISMATCH, exit_code_for, one_line
+        r.error = f"input {r.inputs}: {type(e).__name__}: {one_line(e)}"
+        r.status = "fail" if exit_code_for(e) == EXIT_MISMATCH else "error"
+        r.notes.append(r.error)
+        sess.log(f"[{dut.name}] {case.name}: {r.error}")
+    link = dut.link_stats()
+    r.link = {k: v - link0.get(k, 0) for k, v in link.items() if v - link0.get(k, 0)}
+    if r.link:
+        r.notes.append("link: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in r.link.items()))
+    for ev in sess.events:
+        r.notes.append(f"recovered from: {ev}")
+    sess.events.clear()
+    if r.error is None:
+        r.status = "pass" if r.bit_exact == r.inputs == len(case.inputs) else "fail"
+    return r
+
+
+def _run_inputs(sess: Session, case, r: Result, diverge, layer_check_macs):
+    dut = sess.dut
     outs_all, counts = [], []
     lr = None
     for i, x in enumerate(case.inputs):
@@ -276,7 +354,7 @@ def check_case(sess: Session, case, *, diverge=True, layer_check_macs=200_000_00
         r.inputs += 1
         counts.append(res.count)
         # under QEMU -icount shift=0 one guest instruction is one virtual ns
-        icount = isinstance(dut, QemuDut) and dut.qemu.icount and res.counter == "virtual_ns"
+        icount = getattr(dut, "icount", False) and res.counter == "virtual_ns"
         r.counter = "instructions" if icount else res.counter
         outs_all.append(outs)
         exp = [np.ascontiguousarray(e).tobytes() for e in case.expected[i]]
@@ -287,19 +365,21 @@ def check_case(sess: Session, case, *, diverge=True, layer_check_macs=200_000_00
             diffs = [np.abs(_as_float(o, d) - _as_float(e, d)).max() for o, e, d in zip(outs, exp, dtypes)
                      if len(o) == len(e)]
             r.max_abs_vs_ref = max([r.max_abs_vs_ref] + [float(v) for v in diffs])
+            if len(outs) != len(exp):
+                r.notes.append(f"input {i}: {len(outs)} outputs from the device, {len(exp)} expected")
             if diverge and r.first_divergence is None:
                 try:
                     r.first_divergence, r.per_layer_max_abs = first_divergence(sess, case, x)
                 except Exception as e:      # noqa: BLE001 - the report says why instead
                     r.notes.append(f"could not locate the divergence: {e}")
+        if counts:
+            r.count_per_inference = int(np.median(counts))
     if lr is not None:
         r.arena_bytes = lr.arena_required
         dtypes = [d for _, d in lr.outputs]
         if case.floats:
             r.max_abs_vs_float, r.cosine_vs_float, r.top1_agree, errs = compare_outputs(outs_all, dtypes, case.floats)
             r.errors_vs_float = list(np.asarray(errs, np.float64)[:20000])
-    if counts:
-        r.count_per_inference = int(np.median(counts))
     if diverge and not r.per_layer_max_abs and case.inputs and (case.macs or 0) <= layer_check_macs:
         try:
             _, r.per_layer_max_abs = first_divergence(sess, case, np.ascontiguousarray(case.inputs[0]))
@@ -309,11 +389,6 @@ def check_case(sess: Session, case, *, diverge=True, layer_check_macs=200_000_00
         checked = len(r.per_layer_max_abs)
         r.notes.append(f"{case.name}: all {r.inputs} inputs byte-identical to the PC reference"
                        + (f"; every layer's output identical on input 0 ({checked} layers)" if checked else ""))
-    for ev in sess.events:
-        r.notes.append(f"recovered from: {ev}")
-    sess.events.clear()
-    r.status = "pass" if r.bit_exact == r.inputs and r.inputs == len(case.inputs) else "fail"
-    return r
 
 
 def describe(dev: HilClient) -> dict:

@@ -35,6 +35,9 @@ MACHINES = {
     "qemu-m4": ["qemu-system-arm", "-M", "mps2-an386", "-semihosting-config", "enable=on,target=native"],
     "qemu-m7": ["qemu-system-arm", "-M", "mps2-an500", "-semihosting-config", "enable=on,target=native"],
     "qemu-rv64": ["qemu-system-riscv64", "-M", "virt", "-bios", "none", "-m", "128M"],
+    # STM32F405 with the real-HAL F4 board layer (emc.boards env qemu_netduinoplus2): QEMU wires its
+    # -serial options to USART1, USART2, ... in order; the firmware talks on USART2
+    "qemu-netduinoplus2": ["qemu-system-arm", "-M", "netduinoplus2", "-serial", "null"],
 }
 
 _TCP_RE = re.compile(r"disconnected:tcp:([0-9.]+):(\d+)")
@@ -52,11 +55,14 @@ def qemu_available(target: str) -> bool:
 
 class Qemu:
     def __init__(self, target: str, elf, *, icount: bool = True, serial: str = "tcp",
-                 preload_model=None, preload_input=None, plugin=None, extra=(), start_timeout: float = 15.0):
+                 preload_model=None, preload_input=None, plugin=None, extra=(), start_timeout: float = 15.0,
+                 serial_port: int | None = None):
         if target not in MACHINES:
             raise QemuError(f"unknown QEMU target {target!r}; known: {', '.join(MACHINES)}")
         self.target, self.elf = target, pathlib.Path(elf)
         self.icount, self.serial = icount, serial
+        # a fixed port: QEMU listens there and runs the guest without waiting for a client (a farm board)
+        self.serial_port = serial_port
         self.preload_model, self.preload_input = preload_model, preload_input
         self.plugin, self.extra, self.start_timeout = plugin, list(extra), start_timeout
         self.proc: subprocess.Popen | None = None
@@ -78,7 +84,8 @@ class Qemu:
     def command(self) -> list:
         cmd = list(MACHINES[self.target]) + ["-display", "none", "-monitor", "none", "-nodefaults"]
         if self.serial == "tcp":
-            cmd += ["-serial", "tcp:127.0.0.1:0,server=on,wait=on"]
+            port, wait = (self.serial_port, "off") if self.serial_port else (0, "on")
+            cmd += ["-serial", f"tcp:127.0.0.1:{port},server=on,wait={wait}"]
         elif self.serial == "pty":
             cmd += ["-serial", "pty"]
         else:
@@ -122,6 +129,9 @@ class Qemu:
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             text = "\n".join(self.stderr_lines)
+            if self.serial == "tcp" and self.serial_port and self._listening():
+                self.url = f"socket://127.0.0.1:{self.serial_port}"
+                break
             m = _TCP_RE.search(text)
             if m:
                 self.url = f"socket://{m.group(1)}:{m.group(2)}"
@@ -138,6 +148,14 @@ class Qemu:
             raise QemuError("QEMU did not announce its serial port:\n" + "\n".join(self.stderr_lines))
         self.starts += 1
         return self.url
+
+    def _listening(self) -> bool:
+        import socket
+        try:
+            socket.create_connection(("127.0.0.1", self.serial_port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
 
     @property
     def alive(self) -> bool:

@@ -35,6 +35,10 @@ class Result:
     errors_vs_float: list = dataclasses.field(default_factory=list)     # flattened errors for the histogram
     notes: list = dataclasses.field(default_factory=list)
     status: str = "pass"                     # pass / fail / error
+    error: str | None = None                 # why the case stopped (status error/fail), one line
+    link: dict = dataclasses.field(default_factory=dict)   # CRC errors, retries, timeouts, resets seen
+    place: str = ""                          # labgrid place and exporter the case ran on (board farm)
+    exporter: str = ""
 
     @property
     def macs_per_insn(self):
@@ -91,7 +95,8 @@ def _fmt(v, spec="{:.4g}"):
 
 
 def _row(r: Result):
-    return [r.model, r.target, r.status, f"{r.bit_exact}/{r.inputs}", _fmt(r.max_abs_vs_ref), _fmt(r.max_abs_vs_float),
+    where = f"{r.target} ({r.place} @ {r.exporter})" if r.place else r.target     # board farm: which board
+    return [r.model, where, r.status, f"{r.bit_exact}/{r.inputs}", _fmt(r.max_abs_vs_ref), _fmt(r.max_abs_vs_float),
             _fmt(r.cosine_vs_float, "{:.5f}"), _fmt(r.top1_agree, "{:.0%}"),
             "-" if r.count_per_inference is None else f"{r.count_per_inference:,} {r.counter}",
             _fmt(r.macs_per_insn, "{:.3f}"), _fmt(r.arena_bytes, "{:,}"), _fmt(r.model_bytes, "{:,}"),

@@ -2,7 +2,12 @@
 
 `load()` validates every header field, table entry and body against the file and against the
 memory the model claims, and raises KModelError (layer, field, byte offset) on any problem.
-`KModel.to_bytes()` writes a file; for a file that was read it reproduces it byte for byte.
+`KModel.to_bytes()` writes a file; for a file that was read it reproduces it byte for byte,
+including bytes after the last layer body (padding some tools add).
+
+A byte-swapped file (every 32-bit word reversed: a kmodel read back from a K210 flash image, or
+written big-endian) is recognised by its version word reading 0x03000000, swapped back and loaded;
+`KModel.notes` says so and `to_bytes()` writes the normal little-endian file.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from .layers.base import KPU_ROWS, MAX_MAIN_MEM, BodyReader, Layer
 
 HEADER = struct.Struct("<7I")   # version, flags, arch, layers_length, max_start_address, main_mem_usage, output_count
 V3 = 3
+V3_SWAPPED = 0x03000000         # the version word of a v3 file whose 32-bit words are byte-reversed
 KMDL = b"LDMK"                  # 'KMDL' as a little-endian multi-char constant: v4 (nncase v0.2) and v5 (v1.x)
 FLAG_EIGHT_BIT = 1
 
@@ -37,6 +43,9 @@ class KModel:
         self.layers: list[Layer] = list(layers)
         self.path = None
         self.tail_missing = 0      # trailing padding bytes the source file did not write (nncase v0.1)
+        self.trailing = b""        # bytes after the last body in the source file (kept on round-trip)
+        self.byte_swapped = False  # the source file had byte-reversed 32-bit words
+        self.notes: list[str] = []
         for i, layer in enumerate(self.layers):
             layer.index = i
 
@@ -73,6 +82,7 @@ class KModel:
             out += b
         if self.tail_missing:
             del out[len(out) - self.tail_missing:]
+        out += self.trailing
         return bytes(out)
 
     def save(self, path):
@@ -108,11 +118,32 @@ def _err(msg, field, offset, layer=None):
     return KModelError(msg, field=field, offset=offset, layer=layer)
 
 
+def swap_words(data: bytes) -> bytes:
+    """Every 32-bit word byte-reversed (the file must be a whole number of words)."""
+    import numpy as np
+    return np.frombuffer(data, "<u4").byteswap().tobytes()
+
+
 def parse(data: bytes) -> KModel:
     data = bytes(data)
     size = len(data)
     if size < 8:
         raise _err(f"file is {size} bytes, too short for any kmodel header", "version", 0)
+    if struct.unpack_from("<I", data, 0)[0] == V3_SWAPPED:
+        if size % 4:
+            raise _err(f"byte-swapped kmodel v3 (version word 00 00 00 03: big-endian 32-bit words, as in a "
+                       f"K210 flash image) of {size} bytes, not a whole number of words: cannot swap it back",
+                       "version", 0)
+        try:
+            model = parse(swap_words(data))
+        except KModelError as e:
+            e.message = f"byte-swapped kmodel v3 (swapped back to little-endian): {e.message}"
+            e.args = (e._text(),)
+            raise
+        model.byte_swapped = True
+        model.notes.append("the file is byte-swapped (big-endian 32-bit words, as in a K210 flash image): "
+                           "loaded after swapping every word back; saving writes the normal little-endian file")
+        return model
     if data[:4] == KMDL:
         ver = struct.unpack_from("<I", data, 4)[0]
         name = {4: "kmodel v4 (nncase v0.2)", 5: "kmodel v5 (nncase v1.x)"}.get(ver, f"kmodel version {ver}")
@@ -176,8 +207,11 @@ def parse(data: bytes) -> KModel:
             layer.pad_bytes += b"\0" * (end - size)
         model.layers.append(layer)
         pos = end
+    if pos < size:
+        model.trailing = data[pos:]
     for layer in model.layers:
         layer.check(model)
+    model.input_spec()      # the first layer must be able to take the model input (as in the C loader)
     return model
 
 

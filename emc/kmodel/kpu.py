@@ -52,14 +52,25 @@ def get_field(words, name):
     return sext(v, width) if signed else v
 
 
+class RegisterFieldError(ValueError):
+    """A value does not fit its KPU register field: names the field, the value and the limit."""
+
+    def __init__(self, name, value, width, signed):
+        self.field, self.value, self.width, self.signed = name, value, width, signed
+        lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+        self.limit = (lo, hi)
+        kind = f"{width}-bit signed" if signed else f"{width}-bit"
+        super().__init__(f"KPU register field {name}={value} does not fit its {kind} range [{lo}, {hi}]")
+
+
 def set_field(words, name, value):
     w, lsb, width, signed = REG_FIELDS[name]
     mask = (1 << width) - 1
     if signed:
         if not -(1 << (width - 1)) <= value < (1 << (width - 1)):
-            raise ValueError(f"{name}={value} does not fit {width}-bit signed")
+            raise RegisterFieldError(name, value, width, True)
     elif not 0 <= value <= mask:
-        raise ValueError(f"{name}={value} does not fit {width} bits")
+        raise RegisterFieldError(name, value, width, False)
     words[w] = (int(words[w]) & ~(mask << lsb)) | ((value & mask) << lsb)
 
 

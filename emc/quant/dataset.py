@@ -22,6 +22,31 @@ class CalibrationData:
 
 
 def load_dataset(source, input_shape, dataset_func="img_0_1", resize=False, limit=None) -> CalibrationData:
+    """The calibration set, checked: the model's input shape, finite values, and not one constant."""
+    data = _load(source, input_shape, dataset_func, resize, limit)
+    what = os.fspath(source) if isinstance(source, (str, os.PathLike)) else type(source).__name__
+    _check_values(data, what)
+    return data
+
+
+def _check_values(data, what):
+    """NaN/Inf are refused by sample; a set that is one constant, or N copies of one input, is refused:
+    every range would be calibrated on a single point and the report evaluated on it."""
+    x = data.x
+    bad = ~np.isfinite(x)
+    if bad.any():
+        i = np.unravel_index(int(np.argmax(bad)), x.shape)
+        raise DatasetError(f"calibration data from {what}: sample {data.names[i[0]]} holds {x[i]} at "
+                           f"{tuple(int(v) for v in i[1:])} ({int(bad.sum())} NaN/Inf values in all)")
+    if x.size and float(x.min()) == float(x.max()):
+        raise DatasetError(f"calibration data from {what} is constant: all {len(x)} inputs hold only the value "
+                           f"{float(x.min()):g}; calibrate on real inputs")
+    if len(x) > 1 and (x == x[:1]).all():
+        raise DatasetError(f"calibration data from {what}: all {len(x)} inputs are the same; calibrate on "
+                           f"different real inputs")
+
+
+def _load(source, input_shape, dataset_func, resize, limit) -> CalibrationData:
     shape = tuple(input_shape)
     if callable(source) and not isinstance(source, (str, os.PathLike)):
         data = source()
@@ -32,7 +57,11 @@ def load_dataset(source, input_shape, dataset_func="img_0_1", resize=False, limi
         raise DatasetError("no calibration dataset given (dataset_dir is None)")
     path = os.fspath(source)
     if os.path.isfile(path) and path.lower().endswith(".npy"):
-        return _from_array(np.load(path), shape, path)
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise DatasetError(f"{path}: not a readable .npy array: {e}") from None
+        return _from_array(arr, shape, path)
     fn = dataset_function(dataset_func)
     if not os.path.isdir(path):
         raise DatasetError(f"calibration dataset {path!r} is neither a folder of images nor a .npy file")

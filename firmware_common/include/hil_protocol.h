@@ -37,6 +37,10 @@
 #define HIL_GET_TRACE   0x33 /* u32 first, u32 count -> u32 n_layers, records */
 
 #define HIL_REPLY 0x80
+/* Printed outside any frame at every start of hil_main (power-on, RESET 1, watchdog, crash and
+ * reboot), and by board_fault: a host that sees either while a command is outstanding knows the
+ * device reset and forgot its model, at once instead of after the command's timeout. */
+#define HIL_BOOT_BANNER "\r\nHIL BOOT\r\n"
 #define HIL_ERROR 0x7F       /* u16 code, u8 cmd, u8 reserved, i32 detail, text message */
 
 /* INVOKE flags */

@@ -578,6 +578,7 @@ void hil_main(void)
     uint32_t have = 0, need = 0, last = 0, start = 0;
     memset(&B, 0, sizeof B);
     board_init(&B);
+    board_write((const uint8_t *)HIL_BOOT_BANNER, sizeof HIL_BOOT_BANNER - 1);
     port.kpu_ram = B.kpu_ram;
     port.k210_conv = B.k210_conv; /* K210 hardware KPU (board_k210.c), else NULL: software KPU */
     port.ctx = B.k210_ctx;

@@ -9,9 +9,10 @@
  * (AI RAM through the cached alias). The QEMU virt build (board_virt.c) is the same firmware on an
  * emulated RV64GC with the software KPU.
  *
- * NOT BUILT IN THIS REPOSITORY'S CI: the kendryte210 platform, the standalone SDK and its RISC-V
- * toolchain come only from PlatformIO's registry (see firmware_k210/platformio.ini). The port code
- * itself is tested on the host against a recording KPU stand-in (tests/runtime/test_k210_port.py).
+ * Built with PlatformIO (platformio.ini) or, offline, by `nox -s boards -- --vendor DIR` (emc/boards.py:
+ * the same env against the Kendryte standalone SDK in DIR, through firmware_k210/compat on picolibc
+ * toolchains). The port code itself is tested on the host against a recording KPU stand-in
+ * (tests/runtime/test_k210_port.py). -DHIL_NO_MAIN leaves main() to the program (examples/).
  */
 #include <stdint.h>
 
@@ -148,8 +149,11 @@ void board_init(hil_board_info_t *b)
     b->capture_max = sizeof capture_buf;
 }
 
+/* HIL_NO_MAIN: the board layer alone, for programs with their own main (examples/) */
+#ifndef HIL_NO_MAIN
 int main(void)
 {
     hil_main();
     return 0;
 }
+#endif

@@ -185,8 +185,11 @@ void board_init(hil_board_info_t *b)
     hil_linker_buffers(b);
 }
 
+/* HIL_NO_MAIN: the board layer alone, for programs with their own main (examples/) */
+#ifndef HIL_NO_MAIN
 int main(void)
 {
     hil_main();
     return 0;
 }
+#endif

@@ -2,13 +2,15 @@
  * Board layer of the HIL firmware on real STM32 Nucleo boards (PlatformIO, framework stm32cube):
  *   nucleo_l4r5zi  STM32L4R5ZI  120 MHz  LPUART1 PG7/PG8 (AF8)  = ST-LINK VCP
  *   nucleo_f446re  STM32F446RE  180 MHz  USART2  PA2/PA3 (AF7)  = ST-LINK VCP
+ *   qemu_netduinoplus2  STM32F405RG 168 MHz  USART2 = QEMU's second -serial (real HAL under QEMU)
  *   nucleo_h743zi  STM32H743ZI  400 MHz  USART3  PD8/PD9 (AF7)  = ST-LINK VCP
  * 115200 8N1, receive by interrupt into a ring buffer. Counter: DWT->CYCCNT around invoke (real
  * CPU cycles). Model, input, arena and capture buffers are static arrays sized per board by
  * build flags (platformio.ini). The QEMU builds use board_mps2.c instead.
  *
- * NOT BUILT IN THIS REPOSITORY'S CI: the ststm32 platform and the STM32Cube framework come only
- * from PlatformIO's registry (see firmware_stm32/platformio.ini).
+ * Built with PlatformIO (platformio.ini) or, offline, by `nox -s boards -- --vendor DIR` (emc/boards.py:
+ * the same envs against the STM32Cube HAL given in DIR, with this project's include/stm32*_hal_conf.h).
+ * -DHIL_NO_MAIN leaves main() to the program (examples/example_main.c).
  */
 #include <stdint.h>
 #include <string.h>
@@ -16,7 +18,7 @@
 #include "hil_board.h"
 #include "hil_protocol.h"
 
-#if defined(STM32F4xx) || defined(STM32F446xx)
+#if defined(STM32F4xx) || defined(STM32F446xx) || defined(STM32F405xx)
 #include "stm32f4xx_hal.h"
 #define HIL_F4 1
 #elif defined(STM32L4xx) || defined(STM32L4R5xx)
@@ -52,7 +54,8 @@ static void clock_config(void)
     memset(&osc, 0, sizeof osc);
     memset(&clk, 0, sizeof clk);
 #if HIL_F4
-    /* HSI 16 MHz -> PLL 180 MHz (over-drive), APB1 45 MHz, APB2 90 MHz */
+    /* F446: HSI 16 MHz -> PLL 180 MHz (over-drive), APB1 45 MHz, APB2 90 MHz.
+     * F405 (no over-drive, no PLLR; QEMU netduinoplus2): PLL 168 MHz, APB1 42 MHz, APB2 84 MHz. */
     __HAL_RCC_PWR_CLK_ENABLE();
     __HAL_PWR_VOLTAGESCALING_CONFIG(PWR_REGULATOR_VOLTAGE_SCALE1);
     osc.OscillatorType = RCC_OSCILLATORTYPE_HSI;
@@ -61,12 +64,21 @@ static void clock_config(void)
     osc.PLL.PLLState = RCC_PLL_ON;
     osc.PLL.PLLSource = RCC_PLLSOURCE_HSI;
     osc.PLL.PLLM = 16;
-    osc.PLL.PLLN = 360;
     osc.PLL.PLLP = RCC_PLLP_DIV2;
+#if defined(PWR_CR_ODEN)
+    osc.PLL.PLLN = 360;
     osc.PLL.PLLQ = 2;
+#else
+    osc.PLL.PLLN = 336;
+    osc.PLL.PLLQ = 7; /* 48 MHz domain */
+#endif
+#if defined(RCC_PLLCFGR_PLLR)
     osc.PLL.PLLR = 2;
+#endif
     HAL_RCC_OscConfig(&osc);
+#if defined(PWR_CR_ODEN)
     HAL_PWREx_EnableOverDrive();
+#endif
     clk.ClockType = RCC_CLOCKTYPE_HCLK | RCC_CLOCKTYPE_SYSCLK | RCC_CLOCKTYPE_PCLK1 | RCC_CLOCKTYPE_PCLK2;
     clk.SYSCLKSource = RCC_SYSCLKSOURCE_PLLCLK;
     clk.AHBCLKDivider = RCC_SYSCLK_DIV1;
@@ -314,8 +326,11 @@ void SysTick_Handler(void)
     HAL_IncTick();
 }
 
+/* HIL_NO_MAIN: the board layer alone, for programs with their own main (examples/) */
+#ifndef HIL_NO_MAIN
 int main(void)
 {
     hil_main();
     return 0;
 }
+#endif

@@ -47,6 +47,7 @@ typedef enum emc_status {
     EMC_E_STATE,         /* model not loaded */
     EMC_E_PORT,          /* a port hook reported a failure */
     EMC_E_UNSUPPORTED,   /* feature not available on this build/host (e.g. big-endian CPU) */
+    EMC_E_BYTE_SWAPPED,  /* a kmodel v3 with byte-reversed 32-bit words (K210 flash image): emc_kmodel_fix_byte_order */
     EMC_STATUS_COUNT
 } emc_status_t;
 
@@ -138,6 +139,17 @@ typedef struct emc_model {
 #define EMC_ARENA_ALIGN 16u
 
 const char *emc_status_str(emc_status_t status);
+
+/* A kmodel v3 whose 32-bit words are byte-reversed (version word 00 00 00 03: read back from a K210
+ * flash image, or written big-endian) is refused by the loader with EMC_E_BYTE_SWAPPED, since the
+ * runtime reads the model in place. For a model in writable memory this swaps every word back in
+ * place: EMC_OK when the buffer now holds a little-endian file (also when it already did, unchanged),
+ * EMC_E_SIZE when `size` is not a whole number of words, EMC_E_ARG for NULL. */
+emc_status_t emc_kmodel_fix_byte_order(void *kmodel, size_t size);
+
+/* 1 when this build has a kernel for the layer type (the loader refuses other types with
+ * EMC_E_LAYER_TYPE); lets a host say which layer a device cannot run before sending the model. */
+int emc_layer_type_supported(uint32_t type);
 
 /* Bytes of arena emc_model_load needs for this model (validates the whole file on the way).
  * `port` matters only through port->kpu_ram (no KPU window when the hardware RAM is used). */

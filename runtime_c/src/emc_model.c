@@ -10,7 +10,7 @@ static const char *const status_text[EMC_STATUS_COUNT] = {
     "not a kmodel v3 file",
     "unsupported arch (v3 needs arch 0)",
     "impossible header values",
-    "unknown layer type",
+    "layer type not implemented by this runtime",
     "inconsistent layer body",
     "tensor range outside main memory or KPU RAM",
     "arena too small",
@@ -20,6 +20,7 @@ static const char *const status_text[EMC_STATUS_COUNT] = {
     "model not loaded",
     "port failure",
     "unsupported on this build",
+    "byte-swapped kmodel v3 (big-endian 32-bit words, as in a K210 flash image)",
 };
 
 const char *emc_status_str(emc_status_t status)
@@ -121,6 +122,31 @@ uint8_t *emc_kpu_at(emc_exec_t *x, uint32_t addr)
     return x->m->kpu + (addr - x->m->kpu_lo * EMC_KPU_ROW_BYTES);
 }
 
+/* ---- byte order --------------------------------------------------------------------------- */
+
+/* The version word of a v3 file whose 32-bit words are byte-reversed. */
+#define EMC_V3_SWAPPED 0x03000000u
+
+emc_status_t emc_kmodel_fix_byte_order(void *kmodel, size_t size)
+{
+    uint8_t *f = (uint8_t *)kmodel;
+    size_t i;
+    if (!f)
+        return EMC_E_ARG;
+    if (size < 4 || emc_rd32(f) != EMC_V3_SWAPPED)
+        return EMC_OK; /* not a swapped v3: nothing to do */
+    if (size % 4u)
+        return EMC_E_SIZE;
+    for (i = 0; i < size; i += 4) {
+        uint8_t t0 = f[i], t1 = f[i + 1];
+        f[i] = f[i + 3];
+        f[i + 1] = f[i + 2];
+        f[i + 2] = t1;
+        f[i + 3] = t0;
+    }
+    return EMC_OK;
+}
+
 /* ---- whole-file validation ---------------------------------------------------------------- */
 
 typedef struct emc_plan {
@@ -177,6 +203,8 @@ static emc_status_t validate(const uint8_t *f, size_t size, emc_plan_t *p, uint8
     if (f[0] == 'L' && f[1] == 'D' && f[2] == 'M' && f[3] == 'K')
         return hdr_fail(p, emc_rd32(f + 4) == 4 ? EMC_E_VERSION_V4 : EMC_E_VERSION_V5, 4);
     version = emc_rd32(f);
+    if (version == EMC_V3_SWAPPED)
+        return hdr_fail(p, EMC_E_BYTE_SWAPPED, 0);
     if (version != 3)
         return hdr_fail(p, EMC_E_VERSION, 0);
     if (size < 28)

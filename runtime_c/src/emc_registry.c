@@ -19,3 +19,5 @@ const emc_kernel_t *emc_find_kernel(uint32_t type)
             return kernels[i];
     return NULL;
 }
+
+int emc_layer_type_supported(uint32_t type) { return emc_find_kernel(type) != NULL; }

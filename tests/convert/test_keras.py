@@ -117,9 +117,10 @@ def test_unsupported_for_k210_listed_once(cal_dir, tmp_path):
     with pytest.raises(UnsupportedLayersError) as ei:
         emc.save_kmodel(m, str(tmp_path / "x.kmodel"), cal_dir)
     msg = str(ei.value)
-    for name in ("five_by_five (Conv2D): 5x5 kernel", "dilated (Conv2D): dilated", "valid3x3 (Conv2D)"):
+    for name in ("five_by_five (Conv2D): 5x5 kernel", "dilated (Conv2D): dilated"):
         assert name in msg
-    assert "fine (" not in msg
+    # valid3x3 runs on the KPU (a 'same' conv + crop): it follows the unsupported layers but is not one
+    assert "fine (" not in msg and "valid3x3" not in msg
 
 
 def test_keras2_h5_with_depthwise_groups(tmp_path):

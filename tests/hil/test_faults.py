@@ -2,52 +2,15 @@
 emc.hil.faultlink (a separate process that corrupts, drops, stalls, garbles and resets), and
 QEMU killed mid-run. The harness must report each fault, recover, and lose no result."""
 import os
-import re
 import signal
-import subprocess
-import sys
 import threading
 
 import pytest
+from link_support import LinkedHostDut
 
 from emc.hil import cases, firmware, harness
 
 pytestmark = pytest.mark.xdist_group("hil-faults")
-
-
-class LinkedHostDut(harness.SerialDut):
-    """The host firmware behind a fault link; restart = restart both processes."""
-
-    def __init__(self, plan, **kw):
-        self.plan = plan
-        self.procs = []
-        self.fault_log = []
-        super().__init__("socket://127.0.0.1:1", name="host+faultlink", **kw)
-        self._spawn()
-
-    def _spawn(self):
-        fw = subprocess.Popen([str(firmware.build("host"))], stdout=subprocess.PIPE, text=True)
-        pty = re.search(r"HIL pty (\S+)", fw.stdout.readline()).group(1)
-        link = subprocess.Popen([sys.executable, "-m", "emc.hil.faultlink", "--device", pty, "--plan", self.plan],
-                                stdout=subprocess.PIPE, text=True)
-        self.port = re.search(r"FAULTLINK (\S+)", link.stdout.readline()).group(1)
-        threading.Thread(target=lambda: [self.fault_log.append(line.strip()) for line in link.stdout], daemon=True).start()
-        self.procs = [fw, link]
-        self.plan = ""                      # faults happen once; a restarted link is clean
-
-    def restart(self):
-        self.close()
-        self._kill()
-        self._spawn()
-        return self.connect()
-
-    def _kill(self):
-        for p in self.procs:
-            p.kill()
-            p.wait()
-
-    def close(self):
-        super().close()
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,6 @@
 import pathlib
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -30,3 +32,14 @@ def native():
     from emc import native
     native.lib()          # builds on first use
     return native
+
+
+@pytest.fixture(scope="session")
+def fuzz_bin(tmp_path_factory):
+    """fuzz/build.sh's ASan+UBSan binaries (replay, mutate, emc_run; fuzz_load_invoke with clang)."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not available")
+    out = tmp_path_factory.mktemp("fuzzbin")
+    root = pathlib.Path(__file__).resolve().parents[2]
+    subprocess.run(["bash", str(root / "fuzz" / "build.sh"), str(out)], check=True, capture_output=True)
+    return out

@@ -3,7 +3,6 @@ through the C runtime under ASan+UBSan (load must refuse or run cleanly, never c
 exact-arena contract, and run libFuzzer for a bounded time."""
 import os
 import pathlib
-import shutil
 import struct
 import subprocess
 
@@ -14,15 +13,6 @@ from .conftest import V3_FILES
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MUTATIONS = (0, 1, 0xFFFFFFFF, 0x7FFFFFFF, 0x80000000)
-
-
-@pytest.fixture(scope="session")
-def fuzz_bin(tmp_path_factory):
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc not available")
-    out = tmp_path_factory.mktemp("fuzzbin")
-    subprocess.run(["bash", str(ROOT / "fuzz" / "build.sh"), str(out)], check=True, capture_output=True)
-    return out
 
 
 def field_offsets(data):
@@ -124,3 +114,32 @@ def test_libfuzzer_60s(fuzz_bin, kmodels_dir, tmp_path):
     assert "Done" in r.stderr
     runs = int(r.stderr.rsplit("Done ", 1)[1].split()[0])
     assert runs > 1000, r.stderr[-2000:]
+
+
+def _put32(data, off, v):
+    b = bytearray(data)
+    struct.pack_into("<I", b, off, v & 0xFFFFFFFF)
+    return bytes(b)
+
+
+@pytest.mark.slow
+def test_new_loader_checks_under_asan(fuzz_bin, kmodels_dir, tmp_path):
+    """The byte-order fix, trailing bytes, and the checks the differential test added (first layer
+    must take the input, activation shift <= 63, flatten dimensions that could wrap the size
+    product) under ASan+UBSan: refused or run cleanly, never a sanitizer report."""
+    from emc.kmodel import load
+    from emc.kmodel.container import swap_words
+    iris = (kmodels_dir / "nncase_v0.1_iris_v3.kmodel").read_bytes()
+    cifar = (kmodels_dir / "maixemc_cifar10_output_hwverified_v3.kmodel").read_bytes()
+    m = load(cifar)
+    flat = next(layer for layer in m.layers if layer.NAME == "QUANTIZED_TENSORFLOW_FLATTEN")
+    conv = m.layers[0]
+    files = [swap_words(iris), swap_words(iris)[:-1], swap_words(cifar), iris + bytes(8), cifar + bytes(8),
+             _put32(iris, 28 + 8 * len(load(iris).outputs), 1),                 # first layer ADD
+             _put32(cifar, conv.act_offset, 64),                                # activation shift 64
+             _put32(cifar, flat.file_offset + 20, 0)]                           # flatten channels 0
+    wrap = bytearray(cifar)
+    for k in range(3):                                  # 2^22 cubed wraps a 64-bit product to 0
+        struct.pack_into("<I", wrap, flat.file_offset + 12 + 4 * k, 1 << 22)
+    files.append(bytes(wrap))
+    run_files(fuzz_bin, files, tmp_path)

@@ -82,6 +82,16 @@ def main(argv=None):
     print(f"{total / a.n:,.0f} instructions per invoke (mean of {a.n})")
     for name, c in per.most_common(a.top):
         print(f"  {c / a.n:>14,.0f}  {100 * c / total:5.1f}%  {name}")
+    # instructions outside the layer kernels (runtime dispatch, per-layer hook, HIL firmware):
+    # every PC whose source file is not under runtime_c/kernels or runtime_c/ports
+    pcs = [pc for pc, _ in counts]
+    where = subprocess.run(["arm-none-eabi-addr2line", "-e", str(elf)], input="\n".join(hex(p) for p in pcs),
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    kern = ("runtime_c/kernels/", "runtime_c/ports/")
+    outside = sum(c for (_, c), w in zip(counts, where) if not any(k in w for k in kern))
+    n_layers = len(load(model).layers)
+    print(f"outside the kernels: {outside / a.n:,.0f} instructions per invoke, {outside / a.n / n_layers:,.0f} per "
+          f"layer ({n_layers} layers)")
     if a.lines:
         busiest = sorted(counts, key=lambda pc_c: -pc_c[1])
         lines = collections.Counter()
@@ -94,8 +104,16 @@ def main(argv=None):
             print(f"  {c / a.n:>14,.0f}  {where}")
     if a.annotate:
         by_pc = dict(counts)
-        dis = subprocess.run(["arm-none-eabi-objdump", "-d", "--no-show-raw-insn", f"--disassemble={a.annotate}",
-                              str(elf)], capture_output=True, text=True, check=True).stdout
+        # static functions share names (every kernel's `run`): annotate the busiest one of that name
+        starts = [i for i, (_, name) in enumerate(syms) if name == a.annotate]
+        if not starts:
+            raise SystemExit(f"{a.annotate}: no such function in {elf}")
+        busy = {i: sum(c for pc, c in counts if syms[i][0] <= pc < (syms[i + 1][0] if i + 1 < len(syms) else 1 << 62))
+                for i in starts}
+        i = max(starts, key=busy.get)
+        rng = [f"--start-address=0x{syms[i][0]:x}"] + ([f"--stop-address=0x{syms[i + 1][0]:x}"] if i + 1 < len(syms) else [])
+        dis = subprocess.run(["arm-none-eabi-objdump", "-d", "--no-show-raw-insn", *rng, str(elf)],
+                             capture_output=True, text=True, check=True).stdout
         for line in dis.splitlines():
             head = line.strip().split(":", 1)[0]
             try:

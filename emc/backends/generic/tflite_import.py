@@ -19,6 +19,7 @@ from tflite.ActivationFunctionType import ActivationFunctionType as Act
 from tflite.BuiltinOperator import BuiltinOperator as Op
 from tflite.Padding import Padding
 
+from ...frontends.tflite_verify import verify_tflite
 from ...kmodel.container import KModel
 from ...kmodel.layers import generic_layers as G
 from .planner import plan
@@ -139,9 +140,10 @@ class TFLiteContext:
     out_and_pad = staticmethod(out_and_pad)
 
 
-def is_quantized_tflite(data: bytes) -> bool:
+def is_quantized_tflite(data: bytes, label="tflite buffer") -> bool:
     """True when the model computes in int8/uint8 (any int8/uint8 tensor): imported as is.
     A float model goes through the IR and the int8 quantization of emc.quant.tflite_int8."""
+    verify_tflite(data, label)
     g = tflite.Model.GetRootAsModel(data, 0).Subgraphs(0)
     return any(g.Tensors(i).Type() in (tflite.TensorType.INT8, tflite.TensorType.UINT8)
                for i in range(g.TensorsLength()))
@@ -212,8 +214,9 @@ def _layer_class(op):
     return cls
 
 
-def import_tflite(data: bytes) -> KModel:
+def import_tflite(data: bytes, label="tflite buffer") -> KModel:
     """Build a generic-profile KModel from an int8 .tflite (bytes)."""
+    verify_tflite(data, label)          # every offset, length and index checked before tflite reads any
     ctx = TFLiteContext(bytes(data))
     g = ctx.g
     if g.InputsLength() != 1:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...errors import InputError
 from ...ir import UnsupportedLayersError
 from ...kmodel import KModel, kpu
 from ...kmodel.layers import (GlobalAveragePool2d, Dequantize, FullyConnected, K210AddPadding, K210Conv,
@@ -24,6 +25,13 @@ from .kpu_params import KPUParamError, conv_params, identity_params, weight_load
 from .memory import KPU_ROWS, Buf, place
 
 FC_ACT = {"linear": 0, "relu": 1, "relu6": 2}
+# what a KPU register field that overflows limits, for the error message
+KPU_FIELD_MEANING = {
+    "channel_byte_num": "it is out_w*out_h-1: one output channel of a KPU layer holds at most 65536 bytes "
+                        "(e.g. 256x256); use a smaller input or downsample (stride/pool) before this layer",
+    "dma_total_byte": "it is out_w*out_h*channels-1: the layer's whole output",
+    "para_size": "the bytes of one weight load",
+}
 
 
 @dataclass
@@ -259,7 +267,13 @@ class K210Compiler:
                          ("shr_x", params["shr_x"]), ("arg_w", params["arg_w"]), ("arg_x", params["arg_x"]),
                          ("arg_add", params["arg_add"]), ("channel_byte_num", ow * oh - 1),
                          ("dma_total_byte", ow * oh * oc - 1)):
-            sr(key, int(val))
+            try:
+                sr(key, int(val))
+            except kpu.RegisterFieldError as e:
+                why = KPU_FIELD_MEANING.get(key, "")
+                raise InputError(f"{e}{'; ' + why if why else ''}", where=(
+                    f"layer '{name}' ({'dw' if depthwise else 'conv'}{k}x{k}, input {w}x{h}x{ic} -> "
+                    f"output {ow}x{oh}x{oc})")) from None
         idx = self.emit(conv, name, "KPU", (ic, h, w), (oc, oh, ow), [src_kpu], [dst],
                         f"{'dw' if depthwise else 'conv'}{k}x{k} pool={kpu.POOL_TYPES[pool_type][0]}")
         self.fix(lambda: (sr("image_src_addr", src_kpu.addr), sr("image_dst_addr", dst.addr)))
@@ -896,7 +910,8 @@ class K210Compiler:
             if any(t not in self.homes for t in op.inputs):
                 if op.name not in skip:
                     own = self.plan_conv(op)[1] if op.type in ("conv2d", "depthwise_conv2d") else None
-                    self.bad.append((op.name, op.source_type or op.type, own or "input comes from an unsupported layer"))
+                    if own:          # a layer unsupported for itself; the others only follow the cause
+                        self.bad.append((op.name, op.source_type or op.type, own))
                 continue
             if op.name in skip:
                 continue

@@ -221,6 +221,12 @@ class K210Conv(Layer):
         if self.flags & 1 and self.reg("dma_total_byte") + 1 != self.oc * self.out_h * self.out_w:
             raise self.reg_error(f"dma_total_byte+1 = {self.reg('dma_total_byte') + 1} != output size "
                                  f"{self.oc * self.out_h * self.out_w}", "dma_total_byte")
+        shifts = kpu.decode_act(self.act)[2]
+        bad = np.nonzero(shifts > 63)[0]
+        if bad.size:                         # as the C loader: a rounding shift of 64+ bits is undefined
+            i = int(bad[0])
+            raise KModelError(f"activation segment {i} shift {int(shifts[i])} > 63", layer=self.index,
+                              field="act", offset=self.act_offset + 8 * i)
         super().check(model)
 
     # ---- reference execution -------------------------------------------------------------------

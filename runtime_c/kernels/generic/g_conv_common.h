@@ -84,15 +84,11 @@ static inline g_conv_t g_conv_get(const emc_exec_t *x)
     return g;
 }
 
-/* bias + requantize + clamp of one accumulator (64-bit sum wrapped to int32 like TFLM's int32
- * accumulator, so that absurd shapes in a hostile file stay defined behaviour) */
-static inline int8_t g_conv_finish(const emc_body_t *b, int64_t sum, uint32_t o)
+/* bias + requantize + clamp of one accumulator; rq = {bias, multiplier, shift} of the channel.
+ * The sum wraps modulo 2^32 like TFLM's int32 accumulator (defined behaviour for any file). */
+static inline int8_t g_conv_requant(const g_conv_t *g, const int32_t *rq, uint32_t sum)
 {
-    const uint8_t *t = b->p + 4 * CF_N;
-    uint32_t oc = emc_f(b, CF_OC);
-    int32_t acc = g_wrap32(sum + emc_rdi32(t + 4u * o));
-    acc = g_mbqm(acc, emc_rdi32(t + 4u * (oc + o)), emc_rdi32(t + 4u * (2u * oc + o)));
-    acc += emc_fi(b, CF_OUT_OFF);
-    return g_clamp8(acc, emc_fi(b, CF_ACT_MIN), emc_fi(b, CF_ACT_MAX));
+    int32_t acc = g_mbqm(g_wrap32((int64_t)(sum + (uint32_t)rq[0])), rq[1], rq[2]) + g->out_off;
+    return g_clamp8(acc, g->lo, g->hi);
 }
 #endif

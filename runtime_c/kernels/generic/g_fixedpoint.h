@@ -6,15 +6,15 @@
 
 static inline int32_t g_wrap32(int64_t v) { return (int32_t)(uint32_t)(uint64_t)v; }
 
-/* SaturatingRoundingDoublingHighMul */
+/* SaturatingRoundingDoublingHighMul. TFLite adds a nudge of 2^30 (ab >= 0) or 1 - 2^30 and
+ * divides by 2^31 truncating; for both signs that is floor((ab + 2^30) / 2^31), one arithmetic
+ * shift (>> of a negative value is arithmetic on every compiler this runtime supports, as in
+ * g_rdbpot), which saves the sign-dependent nudge and division fix-up on 32-bit cores. */
 static inline int32_t g_srdhm(int32_t a, int32_t b)
 {
-    int64_t ab, nudge;
     if (a == b && a == INT32_MIN)
         return INT32_MAX;
-    ab = (int64_t)a * (int64_t)b;
-    nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* truncating division, as in C++ */
+    return (int32_t)(((int64_t)a * (int64_t)b + (1 << 30)) >> 31);
 }
 
 /* RoundingDivideByPOT: round half away from zero */

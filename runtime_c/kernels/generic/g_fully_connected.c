@@ -45,17 +45,36 @@ static void run(emc_exec_t *x)
     if (emc_dsp_fully_connected(x))
         return;
 #endif
-    for (n = 0; n < nb; n++)
-        for (o = 0; o < od; o++) {
-            const int8_t *wr = w + (size_t)o * id, *xr = in + (size_t)n * id;
-            uint32_t q = emc_f(b, F_PERCH) ? o : 0u;
-            int64_t acc = 0;
-            int32_t v;
-            for (i = 0; i < id; i++)
-                acc += ((int32_t)wr[i] + w_off) * ((int32_t)xr[i] + in_off);
-            v = g_mbqm(g_wrap32(acc + emc_rdi32(bias + 4u * o)), emc_rdi32(mul + 4u * q), emc_rdi32(sh + 4u * q));
-            out[(size_t)n * od + o] = g_clamp8(v + out_off, lo, hi);
+    /* sum (w + w_off)(x + in_off) = sum w (x + in_off) + w_off * sum (x + in_off): the inner loop
+     * takes four weight rows per input byte (the last rows of an od % 4 tail repeat row od - 1
+     * and are not stored); uint32 sums wrap like TFLM's int32 accumulator. */
+    for (n = 0; n < nb; n++) {
+        const int8_t *xr = in + (size_t)n * id;
+        uint32_t xsum = 0;
+        for (i = 0; i < id; i++)
+            xsum += (uint32_t)(xr[i] + in_off);
+        for (o = 0; o < od; o += 4) {
+            uint32_t acc[4] = {0, 0, 0, 0}, r;
+            const int8_t *w0 = w + (size_t)o * id;
+            const int8_t *w1 = w + (size_t)(o + 1 < od ? o + 1 : od - 1) * id;
+            const int8_t *w2 = w + (size_t)(o + 2 < od ? o + 2 : od - 1) * id;
+            const int8_t *w3 = w + (size_t)(o + 3 < od ? o + 3 : od - 1) * id;
+            for (i = 0; i < id; i++) {
+                int32_t v = xr[i] + in_off;
+                acc[0] += (uint32_t)(w0[i] * v);
+                acc[1] += (uint32_t)(w1[i] * v);
+                acc[2] += (uint32_t)(w2[i] * v);
+                acc[3] += (uint32_t)(w3[i] * v);
+            }
+            for (r = 0; r < 4 && o + r < od; r++) {
+                uint32_t q = emc_f(b, F_PERCH) ? o + r : 0u;
+                int32_t v = g_mbqm(g_wrap32((int64_t)(acc[r] + (uint32_t)w_off * xsum +
+                                                      (uint32_t)emc_rdi32(bias + 4u * (o + r)))),
+                                   emc_rdi32(mul + 4u * q), emc_rdi32(sh + 4u * q));
+                out[(size_t)n * od + o + r] = g_clamp8(v + out_off, lo, hi);
+            }
         }
+    }
     emc_out_main(x, emc_f(b, F_OUT), (size_t)nb * od, EMC_DT_I8);
 }
 

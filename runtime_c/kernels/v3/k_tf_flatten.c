@@ -9,7 +9,13 @@ static uint32_t elem(uint32_t type) { return type == 20 ? 4u : 1u; }
 static emc_status_t check(emc_check_t *c)
 {
     const emc_body_t *b = c->b;
-    uint64_t n = (uint64_t)emc_f(b, F_W) * emc_f(b, F_H) * emc_f(b, F_C) * elem(b->type);
+    uint64_t n;
+    uint32_t f;
+    /* each dimension in [1, 2^20] as emc.kmodel checks: no empty map, and the product cannot wrap */
+    for (f = F_W; f <= F_C; f++)
+        if (emc_f(b, f) == 0 || emc_f(b, f) > (1u << 20))
+            return emc_fail(c, EMC_E_BODY, f);
+    n = (uint64_t)emc_f(b, F_W) * emc_f(b, F_H) * emc_f(b, F_C) * elem(b->type);
     if (emc_chk_main(c, F_IN, emc_f(b, F_IN), n) || emc_chk_main(c, F_OUT, emc_f(b, F_OUT), n))
         return c->err.status;
     emc_set_out(c, 0, emc_f(b, F_OUT), (uint32_t)n, b->type == 20 ? EMC_DT_F32 : EMC_DT_U8);

@@ -1,29 +1,84 @@
 /* emc_run: run a kmodel on the host from the command line.
  *   emc_run model.kmodel input.bin output_prefix   -> writes output_prefix<i>.bin per output
  *   emc_run model.kmodel                           -> prints arena size and layer list
- * Exit code 0 on success, 2 + emc_status_t on a runtime error. */
+ * Exit codes (docs/errors.md): 0 success; 1 usage; 2 a file that cannot be read (missing, not a
+ * regular file, larger than EMC_RUN_MAX_FILE, short read); 2 + emc_status_t when the runtime
+ * refuses the model or the input. Every failure is one line on stderr naming the file. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "emc_port_host.h"
 
+/* Largest model or input file read (a kmodel's main memory is bounded far below this). */
+#define EMC_RUN_MAX_FILE ((size_t)256u << 20)
+
+/* Reads a whole regular file. The size comes from fstat on the open descriptor, not from ftell:
+ * a directory, a pipe or a device has no meaningful size (ftell gives -1 or garbage), so only
+ * regular files are accepted, their size is bounded, and a file that changes size while being
+ * read is refused. Returns NULL after printing one line naming the file. */
+static uint32_t emc_rd32_le(const void *p)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+}
+
 static void *slurp(const char *path, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    void *buf;
-    long n;
-    if (!f)
+    struct stat st;
+    unsigned char *buf;
+    size_t n, got = 0;
+    FILE *f;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer before the type check refuses it */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) {
+        fprintf(stderr, "emc_run: error: %s: cannot open: %s\n", path, strerror(errno));
         return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc(n > 0 ? (size_t)n : 1u);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "emc_run: error: %s: not a regular file (%s)\n", path,
+                S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a pipe" : "a device or socket");
+        close(fd);
+        return NULL;
+    }
+    f = fdopen(fd, "rb");
+    if (!f) {
+        fprintf(stderr, "emc_run: error: %s: cannot open: %s\n", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (st.st_size < 0 || (unsigned long long)st.st_size > EMC_RUN_MAX_FILE) {
+        fprintf(stderr, "emc_run: error: %s: %lld bytes, larger than the %zu-byte limit\n", path,
+                (long long)st.st_size, EMC_RUN_MAX_FILE);
+        fclose(f);
+        return NULL;
+    }
+    n = (size_t)st.st_size;
+    buf = (unsigned char *)malloc(n ? n : 1u);
+    if (!buf) {
+        fprintf(stderr, "emc_run: error: %s: cannot allocate %zu bytes\n", path, n);
+        fclose(f);
+        return NULL;
+    }
+    while (got < n) {
+        size_t k = fread(buf + got, 1, n - got, f);
+        if (k == 0)
+            break;
+        got += k;
+    }
+    if (got != n || fgetc(f) != EOF) {
+        fprintf(stderr, "emc_run: error: %s: size changed while reading (%zu of %zu bytes)\n", path, got, n);
         free(buf);
-        buf = NULL;
+        fclose(f);
+        return NULL;
     }
     fclose(f);
-    *size = (size_t)n;
+    *size = n;
     return buf;
 }
 
@@ -40,9 +95,15 @@ int main(int argc, char **argv)
         return 1;
     }
     model = slurp(argv[1], &msize);
-    if (!model) {
-        perror(argv[1]);
-        return 1;
+    if (!model)
+        return 2;
+    if (msize >= 4 && emc_rd32_le(model) == 0x03000000u) {
+        if (emc_kmodel_fix_byte_order(model, msize) != EMC_OK) {
+            fprintf(stderr, "emc_run: error: %s: %s, %zu bytes: not a whole number of 32-bit words\n", argv[1],
+                    emc_status_str(EMC_E_BYTE_SWAPPED), msize);
+            return 2 + (int)EMC_E_BYTE_SWAPPED;
+        }
+        fprintf(stderr, "emc_run: note: %s: %s: swapped every word back\n", argv[1], emc_status_str(EMC_E_BYTE_SWAPPED));
     }
     s = emc_arena_required(model, msize, NULL, &need);
     if (s != EMC_OK) {
@@ -50,8 +111,10 @@ int main(int argc, char **argv)
         return 2 + (int)s;
     }
     raw = malloc(need + EMC_ARENA_ALIGN);
-    if (!raw)
-        return 1;
+    if (!raw) {
+        fprintf(stderr, "emc_run: error: %s: cannot allocate the %zu-byte arena\n", argv[1], need);
+        return 2;
+    }
     arena = (uint8_t *)raw + (EMC_ARENA_ALIGN - (uintptr_t)raw % EMC_ARENA_ALIGN) % EMC_ARENA_ALIGN;
     s = emc_model_load(&m, model, msize, arena, need, emc_port_host());
     if (s != EMC_OK) {
@@ -69,9 +132,11 @@ int main(int argc, char **argv)
         return 0;
     }
     input = slurp(argv[2], &isize);
-    if (!input || (s = emc_model_set_input(&m, input, isize)) != EMC_OK || (s = emc_model_invoke(&m)) != EMC_OK) {
-        fprintf(stderr, "run failed: %s\n", input ? emc_status_str(s) : "cannot read input");
-        return input ? 2 + (int)s : 1;
+    if (!input)
+        return 2;
+    if ((s = emc_model_set_input(&m, input, isize)) != EMC_OK || (s = emc_model_invoke(&m)) != EMC_OK) {
+        fprintf(stderr, "emc_run: error: %s: %s (input %zu bytes)\n", argv[2], emc_status_str(s), isize);
+        return 2 + (int)s;
     }
     for (i = 0; i < emc_model_output_count(&m); i++) {
         emc_tensor_t t;

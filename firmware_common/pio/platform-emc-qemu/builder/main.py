@@ -5,7 +5,7 @@
 # its serial port on a pty (connect: python -m emc.hil hello --port /dev/pts/N).
 import os
 
-from SCons.Script import AlwaysBuild, Default, DefaultEnvironment
+from SCons.Script import Default, DefaultEnvironment
 
 env = DefaultEnvironment()
 target = env.GetProjectOption("custom_emc_target", "qemu-m4")
