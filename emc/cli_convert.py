@@ -10,6 +10,24 @@ K210_OPTIONS = {"dataset": None, "dataset_func": "img_0_1", "quant": "minmax", "
                 "eval": 100, "allow_patched": False, "dense_on_kpu": False}
 
 
+# of those, what --target generic uses when it quantizes a float model itself
+GENERIC_FLOAT_OPTIONS = ("dataset", "dataset_func", "resize", "eval")
+
+
+def _int8_tflite(path):
+    """True for a readable int8/uint8 .tflite (imported as is); False otherwise (quantized by emc,
+    or refused later with the file named)."""
+    import os
+    if not str(path).lower().endswith(".tflite") or not os.path.isfile(path):
+        return False
+    try:
+        from .backends.generic import is_quantized_tflite
+        with open(path, "rb") as f:
+            return is_quantized_tflite(f.read(), str(path))
+    except Exception:          # noqa: BLE001 - a malformed file is reported by the conversion itself
+        return False
+
+
 def _flag(dest):
     return {"dataset": "--dataset/-d", "quant": "--quant", "eval": "--eval"}.get(dest, "--" + dest.replace("_", "-"))
 
@@ -24,8 +42,13 @@ def check_convert_args(args):
         raise UsageError("give the kmodel to write: emc convert MODEL -o OUT.kmodel")
     given = [d for d, default in K210_OPTIONS.items() if getattr(args, d) not in (None, False)]
     if args.target == "generic" and given:
-        raise UsageError(f"{', '.join(_flag(d) for d in given)} do(es) not apply to --target generic "
-                         f"(an int8 .tflite is imported as is, without calibration or requantization)")
+        if _int8_tflite(args.model):
+            raise UsageError(f"{', '.join(_flag(d) for d in given)} do(es) not apply to --target generic with an "
+                             f"int8 .tflite (imported as is, without calibration or requantization)")
+        given = [d for d in given if d not in GENERIC_FLOAT_OPTIONS]
+        if given:
+            raise UsageError(f"{', '.join(_flag(d) for d in given)} do(es) not apply to --target generic (a float "
+                             f"model is quantized to TFLite int8 by the TFLite converter on --dataset)")
     for d, default in K210_OPTIONS.items():
         if getattr(args, d) is None:
             setattr(args, d, default)
@@ -59,7 +82,8 @@ def add_convert_parser(subparsers):
                    help="activation range estimation (default minmax)")
     p.add_argument("--bits", type=int, choices=[8, 16], help="KPU weight bits (default 8)")
     p.add_argument("--target", default="k210", choices=["k210", "generic"],
-                   help="k210 (KPU, default) or generic (int8 .tflite imported onto the generic MCU layers)")
+                   help="k210 (KPU, default) or generic (int8 Cortex-M layers: an int8 .tflite as is, any "
+                        "float model quantized to TFLite int8 on the dataset)")
     p.add_argument("--resize", action="store_true", help="resize calibration images to the model input")
     p.add_argument("--eval", type=int, metavar="N",
                    help="compare kmodel vs float model on the first N calibration inputs (0: skip)")

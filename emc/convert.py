@@ -28,6 +28,8 @@ class ConversionReport:
     arena: int = 0                   # bytes runtime_c needs (software KPU), see emc.kmodel.arena
     arena_hw: int = 0                # the same with the K210 hardware-KPU port
     layer_errors: list = field(default_factory=list)   # (layer index, tensor, cosine, max abs / range)
+    input_desc: str = ""             # how the device input is described, when not a K210 one
+    tflite: bytes | None = None      # generic target: the int8 .tflite the kmodel reproduces (TFLM-exact)
 
     def text(self):
         lines = [f"EMC conversion report: {self.model} -> {self.path}",
@@ -40,10 +42,14 @@ class ConversionReport:
         lines.append(f"layers: {len(self.layers)} ({nk} KPU, {len(self.layers) - nk} CPU); "
                      f"main buffer {self.main_mem} bytes; KPU RAM {self.kpu_rows * 64} bytes "
                      f"({self.kpu_rows} rows); file {self.file_size} bytes")
-        if self.arena:
+        if self.arena and self.input_desc:
+            lines.append(f"runtime_c arena: {self.arena} bytes (emc_arena_required; nothing else is allocated)")
+        elif self.arena:
             lines.append(f"runtime_c arena: {self.arena} bytes with the software KPU, {self.arena_hw} bytes with the "
                          f"K210 hardware KPU (emc_arena_required; nothing else is allocated)")
-        if self.input_quant is None:
+        if self.input_desc:
+            lines.append(f"input: {self.input_desc}")
+        elif self.input_quant is None:
             lines.append("input: float32 vector (layer 0 is FULLY_CONNECTED)")
         else:
             s, z = self.input_quant
@@ -94,9 +100,9 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
         raise ValueError(f"kmodel version {version} is not supported (only 3)")
     _refuse_overwrite(filepath, report, [network, dataset_dir])
     if target in ("generic", "cortex-m", "mcu"):
-        return _save_generic(network, filepath, report)
+        return _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, eval_limit, softmax)
     if target != "k210":
-        raise ValueError(f"unknown target {target!r} (k210, or generic for an int8 .tflite)")
+        raise ValueError(f"unknown target {target!r} (k210 or generic)")
     if quant_bit not in (8, 16):
         raise ValueError(f"quant_bit must be 8 or 16, not {quant_bit}")
     times = {}
@@ -152,30 +158,68 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
     return rep
 
 
-def _save_generic(network, filepath, report):
-    """target='generic': an int8 .tflite imported as is onto the generic MCU layers (emc.backends.generic)."""
-    from .backends.generic import import_tflite
+def _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, eval_limit, softmax):
+    """target='generic': an int8 .tflite is imported as is onto the generic MCU layers
+    (emc.backends.generic); any other model (Keras, TensorLayer 2, float .tflite, IR graph) goes
+    through the IR and is quantized to TFLite int8 by the TFLite converter calibrated on the
+    dataset (emc.quant.tflite_int8), then imported the same way; the report then compares the
+    kmodel (bit-exact reference) with the float graph on the calibration inputs."""
+    from .backends.generic import import_tflite, is_quantized_tflite
     from .backends.generic.tflite_import import ImportError_
     from .errors import InputError
+    from .reference import run as ref_run
+    times = {}
+    t0 = time.time()
+    data = None
     if isinstance(network, (bytes, bytearray)):
         data = bytes(network)
     elif isinstance(network, (str, os.PathLike)) and os.fspath(network).lower().endswith(".tflite"):
         with open(network, "rb") as f:
             data = f.read()
-    else:
-        raise ValueError("target 'generic' takes an int8 .tflite file (no requantization); "
-                         "convert other models to int8 TFLite first")
+    g = xs = None
+    if data is None or not is_quantized_tflite(data, os.fspath(network) if isinstance(network, (str, os.PathLike))
+                                                else "tflite buffer"):
+        from .frontends import load
+        from .quant import load_dataset
+        from .quant.tflite_int8 import graph_to_int8_tflite
+        if dataset_dir is None:
+            raise ValueError("target 'generic' needs a calibration dataset for a float model")
+        g = passes.optimize(load(network if data is None else data))
+        if softmax is not None:
+            _set_final_softmax(g, softmax)
+        times["load"] = time.time() - t0
+        t = time.time()
+        xs = load_dataset(dataset_dir, g.shape(g.inputs[0]), dataset_func, resize=resize).x
+        data = graph_to_int8_tflite(g, xs)
+        times["calibrate"] = time.time() - t
     t = time.time()
     label = os.fspath(network) if isinstance(network, (str, os.PathLike)) else "tflite buffer"
+    if g is not None:
+        label = "the int8 model quantized from " + label
     try:
         model = import_tflite(data, label)
     except ImportError_ as e:                  # the importer sees bytes only: name the file
         raise InputError(str(e), file=label) from e
     size = _save(model, filepath)
+    times["compile"] = time.time() - t
     from .backends.k210 import LayerInfo
     infos = [LayerInfo(i, layer.NAME, "", "CPU", (), ()) for i, layer in enumerate(model.layers)]
-    rep = ConversionReport("tflite", os.fspath(filepath), infos, model.main_mem_usage, 0, size, None, [],
-                           times={"total": time.time() - t})
+    rep = ConversionReport(getattr(g, "name", "tflite"), os.fspath(filepath), infos, model.main_mem_usage, 0, size,
+                           None, list(g.outputs) if g is not None else [])
+    from .kmodel.arena import arena_bytes
+    rep.arena = rep.arena_hw = arena_bytes(model)
+    dt, shape = model.input_spec()
+    rep.tflite = data
+    rep.input_desc = f"{dt} NHWC {'x'.join(map(str, shape))} (generic int8 profile, TFLite Micro numerics)"
+    if g is not None and eval_limit:
+        t = time.time()
+        n = min(eval_limit, len(xs))
+        ref = run_float(g, xs[:n])
+        got = [ref_run(model, x) for x in xs[:n]]
+        rep.metrics = compare(g, {k: np.asarray(v) for k, v in ref.items()}, got, device_layout=False)
+        times["evaluate"] = time.time() - t
+    times["total"] = time.time() - t0
+    rep.times = times
     if report:
         _write_report(rep, filepath)
     return rep
@@ -266,10 +310,13 @@ def to_device_layout(a):
     return a.transpose(2, 0, 1) if a.ndim == 3 else a
 
 
-def compare(g, ref, got):
+def compare(g, ref, got, device_layout=True):
+    """Per output: max |kmodel - float|, mean cosine, top-1 agreement. device_layout: the kmodel
+    keeps maps in CHW order (K210); the generic profile keeps TFLite's NHWC."""
     metrics = {}
     for j, name in enumerate(g.outputs):
-        f = np.stack([to_device_layout(ref[name][i]).reshape(-1) for i in range(len(got))]).astype(np.float64)
+        f = np.stack([(to_device_layout(ref[name][i]) if device_layout else ref[name][i]).reshape(-1)
+                      for i in range(len(got))]).astype(np.float64)
         k = np.stack([np.asarray(got[i][j], np.float64).reshape(-1) for i in range(len(got))])
         nf, nk = np.linalg.norm(f, axis=1), np.linalg.norm(k, axis=1)
         cos = np.where((nf < 1e-12) & (nk < 1e-12), 1.0, np.sum(f * k, axis=1) / (nf * nk + 1e-12))

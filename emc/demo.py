@@ -41,6 +41,10 @@ def main(argv=None):
         dut.close()
     print(f"    device: {info['target']} firmware {info['firmware']} runtime {info['runtime']} "
           f"({info['flags'] or 'portable'}), arena {info['arena']:,} bytes")
+    if r.error:                                  # the device could not finish: say why, no figures
+        print(f"    FAILED after {r.inputs} of {len(case.inputs)} inputs: {r.error}")
+        report.write([r], a.report, title="EMC demo: seed CIFAR-10 example", meta={"target": a.port or a.target})
+        return 1 if r.status == "fail" else 3
     print("3/3 agreement")
     print(f"    device vs PC reference : {r.bit_exact}/{r.inputs} outputs byte-identical"
           + ("" if r.bit_exact == r.inputs else f"; first divergence: {r.first_divergence}"))
@@ -56,7 +60,7 @@ def main(argv=None):
                             meta={"target": a.port or a.target})
     print(f"    report                 : {md}")
     print(f"done in {time.time() - t0:.1f} s")
-    return 0 if r.bit_exact == r.inputs else 1
+    return 0 if r.status == "pass" else 1
 
 
 if __name__ == "__main__":

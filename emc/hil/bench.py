@@ -58,6 +58,8 @@ def mlperf_bench(targets=("qemu-m4",), kernels=("portable", "dsp"), n=1, models=
                 for m in models:
                     case = built[m]
                     r = harness.check_case(sess, case, diverge=False)
+                    if r.error:                       # recorded, not lost: the row says why
+                        log(f"{target} {dut.kernels} {m}: {r.error}")
                     regions = dut.qemu.plugin_regions(wait=2.0) if plugin else []
                     if len(regions) >= r.inputs > 0:
                         insns, source = int(np.median(regions[-r.inputs:])), "plugin"
@@ -71,7 +73,7 @@ def mlperf_bench(targets=("qemu-m4",), kernels=("portable", "dsp"), n=1, models=
                         mac_per_insn=(case.macs / insns) if insns else None, arena_bytes=r.arena_bytes,
                         flash_bytes=dut.sizes.get("flash"), ram_bytes=dut.sizes.get("ram"),
                         bit_exact=r.bit_exact == r.inputs == len(case.inputs) and r.inputs > 0,
-                        inputs=r.inputs, tflm_cmsis_nn=tflm,
+                        inputs=r.inputs, tflm_cmsis_nn=tflm, error=r.error,
                         vs_tflm=(insns / tflm) if (insns and tflm) else None, layers=layers))
                     log(f"{target} {dut.kernels} {m}: {insns} insns ({source}), bit-exact {r.bit_exact}/{r.inputs}")
             finally:
@@ -130,6 +132,9 @@ def format_table(rows) -> str:
     out = [head, "|" + "---|" * 12]
     for r in rows:
         b = base.get((r["model"], r["target"]))
+        if not r["instructions"]:
+            out.append(f"| {r['model']} | {r['target']} | {r['kernels']} | FAILED: {r.get('error')} |" + " |" * 8)
+            continue
         sp = f"{b / r['instructions']:.2f}x" if b and r["instructions"] else "-"
         vt = f"{r['vs_tflm']:.2f} ({r['tflm_cmsis_nn'] / 1e6:.2f} M)" if r["vs_tflm"] else "-"
         mpi = f"{r['mac_per_insn']:.3f}" if r["mac_per_insn"] else "-"

@@ -51,23 +51,8 @@ class Case:
     source: str = ""
 
 
-def layer_macs(layer) -> int:
-    """Multiply-accumulates of one layer (convolutions and dense layers; 0 for the rest)."""
-    name = layer.NAME
-    if name == "K210_CONV":      # the KPU convolves at full resolution, then pools
-        return layer.oc * layer.in_h * layer.in_w * layer.k * layer.k * (1 if layer.depthwise else layer.ic)
-    if name == "FULLY_CONNECTED":
-        return layer.in_channels * layer.out_channels
-    if name in ("GENERIC_CONV2D", "GENERIC_DEPTHWISE_CONV2D"):
-        per = 1 if name == "GENERIC_DEPTHWISE_CONV2D" else layer.in_c
-        return layer.out_h * layer.out_w * layer.out_c * layer.k_h * layer.k_w * per
-    if name == "GENERIC_FULLY_CONNECTED":
-        return layer.batches * layer.in_depth * layer.out_depth
-    return 0
-
-
 def macs(model) -> int:
-    return sum(layer_macs(layer) for layer in model.layers)
+    return sum(layer.macs() for layer in model.layers)
 
 
 def _rng(name, i):

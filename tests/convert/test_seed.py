@@ -30,6 +30,7 @@ def _check(model_path, graph, plane):
     return f, k
 
 
+@pytest.mark.slow
 def test_seed_h5_without_tensorflow(models_dir, cal_dir, plane, tmp_path):
     """The weight file alone (architecture from its model_config, weights via h5py)."""
     h5 = models_dir / "maixemc_cifar10_tl2.h5"
@@ -48,6 +49,7 @@ def test_seed_h5_without_tensorflow(models_dir, cal_dir, plane, tmp_path):
     assert (tmp_path / "cifar10.kmodel.report.txt").read_text().startswith("EMC conversion report")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quant", ["kld", "percentile"])
 def test_seed_other_quant_funcs(models_dir, cal_dir, plane, tmp_path, quant):
     h5 = str(models_dir / "maixemc_cifar10_tl2.h5")
@@ -58,6 +60,7 @@ def test_seed_other_quant_funcs(models_dir, cal_dir, plane, tmp_path, quant):
     assert k.argmax() == f.argmax() and np.abs(k - f).max() < 0.3
 
 
+@pytest.mark.slow
 def test_seed_16bit(models_dir, cal_dir, plane, tmp_path):
     h5 = str(models_dir / "maixemc_cifar10_tl2.h5")
     emc.save_kmodel(h5, str(tmp_path / "m16.kmodel"), cal_dir, "img_0_1", "minmax", 16, 3)
@@ -84,6 +87,7 @@ def test_seed_tensorlayer_network(models_dir, cal_dir, plane, tmp_path):
     np.testing.assert_allclose(f, tl_out, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_seed_img_minus1_1(models_dir, cal_dir, tmp_path):
     """img_-1_1: the half-integer input zero point (127.5) goes into arg_w with shr_w = 1."""
     h5 = str(models_dir / "maixemc_cifar10_tl2.h5")

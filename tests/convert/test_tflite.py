@@ -10,6 +10,7 @@ from convert_support import DATA, run_without_tf
 KINDS = ["mbnet", "resnet", "inception"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_float_tflite_without_tensorflow(kind, cal_dir, tmp_path):
     src = os.path.join(DATA, f"{kind}_float.tflite")
@@ -98,6 +99,7 @@ def test_unsupported_tflite_model_lists_every_layer(models_dir, tmp_path):
     assert not (tmp_path / "k.kmodel").exists()
 
 
+@pytest.mark.slow
 def test_vww_int8_small_maps(models_dir, cal_dir, tmp_path):
     """MLPerf Tiny VWW (MobileNet 0.25, 96x96, int8) reaches 3x3 maps: zero-point canvas + gather path."""
     import emc
@@ -126,6 +128,7 @@ def test_vector_input_model_starts_with_fully_connected(models_dir, tmp_path):
     assert "float32 vector" in rep.text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_converted_models_run_identically_in_the_c_runtime(kind, cal_dir, tmp_path):
     """The C runtime (runtime_c via emc.native) gives the same bytes as the Python reference."""

@@ -47,6 +47,16 @@ def test_link_faults_are_survived(plan, expect, small_cases):
     faults = [ln for ln in dut.fault_log if ln.startswith("FAULT")]
     for kind in expect:
         assert any(kind in ln for ln in faults), (kind, dut.fault_log)
+    link = {}
+    for r in results:                               # every fault is counted in some case's report
+        for k, v in r.link.items():
+            link[k] = link.get(k, 0) + v
+    if "corrupt" in expect:
+        assert link.get("bad_crc_frames", 0) >= 2 and link.get("retries", 0) >= 2, link
+    if "drop" in expect or "stall" in expect:
+        assert link.get("timeouts", 0) >= 1, link
+    if "reset" in expect:
+        assert link.get("resets_seen", 0) == 1, link
 
 
 @pytest.mark.slow

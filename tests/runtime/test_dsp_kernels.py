@@ -23,6 +23,7 @@ def _have_qemu():
     return shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm") and shutil.which("make")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cpu", sorted(CPUS))
 def test_dsp_kernels_build_warning_free(cpu, tmp_path):
     if shutil.which("arm-none-eabi-gcc") is None:

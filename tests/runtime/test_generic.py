@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from emc.backends.generic import import_tflite
-from emc.kmodel import load
-from emc.reference import run
+
+from .tflm_support import check_bit_exact
 
 DATA = pathlib.Path(__file__).resolve().parent / "data"
 # TFLM arena bytes for the MLPerf Tiny models (issue 4).
@@ -18,26 +18,7 @@ FIXTURES = ["generic_mix_float_io", "generic_mix_int8_io"]
 
 
 def check_vs_tflm(data, n, native):
-    tflm = pytest.importorskip("tflite_micro")
-    kb = import_tflite(data).to_bytes()
-    km = load(kb)
-    nm = native.NativeModel(kb)
-    ip = tflm.runtime.Interpreter.from_bytes(data)
-    dt, shape = km.input_spec()
-    rng = np.random.default_rng(20)
-    for _ in range(n):
-        if dt == "f32":
-            x = rng.normal(0, 1.5, shape).astype(np.float32)
-        else:
-            x = rng.integers(-128, 128, shape, dtype=np.int8)
-        ip.set_input(x, 0)
-        ip.invoke()
-        want = ip.get_output(0).reshape(-1)
-        py = run(km, x)[0]
-        c = nm.run(x)[0]
-        assert py.dtype == want.dtype and py.tobytes() == want.tobytes()
-        assert c.dtype == want.dtype and c.tobytes() == want.tobytes()
-    return nm
+    return check_bit_exact(data, native, n, seed=20)[1]
 
 
 HEAVY = {"pretrainedResnet_quant", "vww_96_int8"}

@@ -152,6 +152,26 @@ class Layer:
     def writes(self) -> list[Range]:
         return []
 
+    # -- facts the passes, the planner, the arena formula and the bench ask ---------------
+    def macs(self) -> int:
+        """Multiply-accumulates of one run (convolutions and dense layers; 0 for the rest)."""
+        return 0
+
+    def overlap_lag(self):
+        """None: the output may not share bytes with a dying input. Otherwise how many bytes below
+        the input the output must start so the C kernel, writing in its loop order, never
+        overwrites input bytes it still has to read (emc/backends/generic/planner.py)."""
+        return None
+
+    def cpu_scratch(self) -> int:
+        """Bytes of CPU-kernel scratch the C runtime reserves for this layer in every build
+        (emc_need_cpu_scratch: what the Cortex-M DSP kernels use)."""
+        return 0
+
+    def software_kpu_scratch(self) -> int:
+        """Bytes of scratch the C runtime's software KPU needs for this layer (emc_need_scratch)."""
+        return 0
+
     def check(self, model):
         """Validate against the model (main_mem_usage, KPU RAM). Raise KModelError."""
         for rng in self.reads() + self.writes():

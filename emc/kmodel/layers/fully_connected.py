@@ -30,6 +30,9 @@ class FullyConnected(Layer):
     def reads(self):
         return [main_f32("main_mem_in_address", self.main_mem_in_address, self.in_channels)]
 
+    def macs(self):
+        return self.in_channels * self.out_channels
+
     def writes(self):
         return [main_f32("main_mem_out_address", self.main_mem_out_address, self.out_channels)]
 

@@ -9,6 +9,7 @@ from .generic_pool2d_common import GenericPool
 
 class GenericAveragePool2d(GenericPool):
     TYPE, NAME = GENERIC_BASE + 4, "GENERIC_AVERAGE_POOL2D"
+    TFLITE_OPS = ("AVERAGE_POOL_2D",)
 
     def execute(self, mem):
         acc = np.zeros((self.out_h, self.out_w, self.channels), np.int64)

@@ -11,6 +11,27 @@ class GenericConcat(GenericLayer):
     FIELDS = (("flags", "I"), ("main_mem_out_address", "I"), ("input_count", "I"), ("outer", "I"))
     TAIL = (("inputs", "<u4", lambda s: 2 * s.input_count),)     # (address, chunk bytes) per input
 
+    TFLITE_OPS = ("CONCATENATION",)
+
+    @classmethod
+    def from_tflite(cls, ctx, op):
+        o = ctx.tensor(op.outputs[0])
+        opt = op.options("ConcatenationOptions")
+        shape = o["shape"]
+        axis = opt.Axis() + len(shape) if opt.Axis() < 0 else opt.Axis()
+        if opt.FusedActivationFunction() != 0:
+            raise ctx.Error(f"CONCATENATION #{op.index} with a fused activation is not supported")
+        inner = int(np.prod(shape[axis + 1:]))
+        chunks = []
+        for t in op.inputs:
+            ti = ctx.tensor(t)
+            if ti["dtype"] != "i8" or ctx.q(t) != ctx.q(op.outputs[0]):
+                raise ctx.Error(f"CONCATENATION #{op.index}: inputs must be int8 with the output's scale and zero "
+                                f"point (TFLM copies bytes; the generic profile does not requantize)")
+            chunks += [ctx.addr(t), ti["shape"][axis] * inner]
+        return cls(main_mem_out_address=ctx.addr(op.outputs[0]), input_count=len(op.inputs),
+                   outer=int(np.prod(shape[:axis])), inputs=chunks)
+
     def chunks(self):
         return [(int(a), int(n)) for a, n in zip(self.inputs[0::2], self.inputs[1::2])]
 

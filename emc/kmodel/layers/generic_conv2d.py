@@ -4,7 +4,8 @@ TFLM's reference_integer_ops::ConvPerChannel (acc += w * (x + input_offset) over
 import numpy as np
 
 from .generic_common import GENERIC_BASE, I8_MAX, I8_MIN, GenericLayer, clamp_i8, main_i8
-from .generic_math import mbqm
+from .generic_math import mbqm, quantize_multiplier
+from .generic_overlap import window_lag
 
 CONV_FIELDS = (("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_address", "I"),
                ("in_h", "I"), ("in_w", "I"), ("in_c", "I"), ("out_h", "I"), ("out_w", "I"), ("out_c", "I"),
@@ -19,6 +20,42 @@ class _ConvBase(GenericLayer):
     TAIL = (("bias", "<i4", lambda s: s.out_c), ("multiplier", "<i4", lambda s: s.out_c),
             ("shift", "<i4", lambda s: s.out_c),
             ("weights", "i1", lambda s: s.out_c * s.k_h * s.k_w * (1 if s.DEPTHWISE else s.in_c)))
+
+    @classmethod
+    def from_tflite(cls, ctx, op):
+        """CONV_2D / DEPTHWISE_CONV_2D: per-channel multipliers as TFLM's Prepare computes them."""
+        ins, outs = op.inputs, op.outputs
+        x, w, o = ctx.tensor(ins[0]), ctx.tensor(ins[1]), ctx.tensor(outs[0])
+        opt = op.options("DepthwiseConv2DOptions" if cls.DEPTHWISE else "Conv2DOptions")
+        _, ih, iw, ic = x["shape"]
+        _, oh, ow, oc = o["shape"]
+        kh, kw = w["shape"][1], w["shape"][2]
+        sh, sw = opt.StrideH(), opt.StrideW()
+        dh, dwl = opt.DilationHFactor(), opt.DilationWFactor()
+        same = opt.Padding() == ctx.SAME
+        eoh, pt = ctx.out_and_pad(ih, kh, sh, dh, same)
+        eow, pl = ctx.out_and_pad(iw, kw, sw, dwl, same)
+        if (eoh, eow) != (oh, ow):
+            raise ctx.Error(f"{op.name} #{op.index}: output {oh}x{ow} != computed {eoh}x{eow}")
+        xs, xz = ctx.q(ins[0])
+        os_, oz = ctx.q(outs[0])
+        fs = w["scale"] if w["scale"].size > 1 else np.repeat(w["scale"], oc)
+        mult, shift = zip(*(quantize_multiplier(float(xs) * float(s) / float(os_)) for s in fs))
+        bias = ctx.data(ins[2], "<i4") if len(ins) > 2 and ins[2] >= 0 else None
+        lo, hi = ctx.act_range(opt.FusedActivationFunction(), os_, oz)
+        return cls(main_mem_in_address=ctx.addr(ins[0]), main_mem_out_address=ctx.addr(outs[0]), in_h=ih, in_w=iw,
+                   in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw, stride_h=sh, stride_w=sw, dil_h=dh,
+                   dil_w=dwl, pad_top=pt, pad_left=pl, input_offset=-xz, output_offset=oz, act_min=lo, act_max=hi,
+                   depth_multiplier=opt.DepthMultiplier() if cls.DEPTHWISE else 1,
+                   bias=np.zeros(oc, np.int32) if bias is None else bias, multiplier=mult, shift=shift,
+                   weights=ctx.data(ins[1], np.int8))
+
+    def macs(self):
+        return self.out_h * self.out_w * self.out_c * self.k_h * self.k_w * (1 if self.DEPTHWISE else self.in_c)
+
+    def overlap_lag(self):
+        return window_lag(self.in_h, self.in_w, self.in_c, self.out_h, self.out_w, self.out_c, self.k_h, self.k_w,
+                          self.stride_h, self.stride_w, self.pad_top, self.pad_left, self.dil_h, self.dil_w)
 
     def reads(self):
         return [main_i8("main_mem_in_address", self.main_mem_in_address, self.in_h * self.in_w * self.in_c,
@@ -66,6 +103,14 @@ class _ConvBase(GenericLayer):
 
 class GenericConv2d(_ConvBase):
     TYPE, NAME = GENERIC_BASE + 1, "GENERIC_CONV2D"
+    TFLITE_OPS = ("CONV_2D",)
+
+    def cpu_scratch(self):
+        """Two int16 im2col columns (KH*KW*IC each, rounded up to a multiple of 4; a third,
+        natural-order one when IC % 4 != 0) + 18 bytes per output channel (requantization record,
+        pruned channels' constant output, live flag)."""
+        k = self.k_h * self.k_w * self.in_c
+        return (6 if self.in_c % 4 else 4) * ((k + 3) // 4 * 4) + 18 * self.out_c
 
     def execute(self, mem):
         x = self.load(mem)

@@ -9,6 +9,12 @@ from .generic_conv2d import _ConvBase
 class GenericDepthwiseConv2d(_ConvBase):
     TYPE, NAME = GENERIC_BASE + 2, "GENERIC_DEPTHWISE_CONV2D"
     DEPTHWISE = True
+    TFLITE_OPS = ("DEPTHWISE_CONV_2D",)
+
+    def cpu_scratch(self):
+        """Per channel: start accumulator (int32), int16 weights, 3 int32 requantization constants,
+        a pad byte."""
+        return (17 + 2 * self.k_h * self.k_w) * self.out_c
 
     def execute(self, mem):
         x = self.load(mem)

@@ -11,6 +11,17 @@ class GenericDequantize(GenericLayer):
     FIELDS = (("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_address", "I"), ("count", "I"),
               ("scale", "f"), ("zero_point", "i"))
 
+    TFLITE_OPS = ("DEQUANTIZE",)
+
+    @classmethod
+    def from_tflite(cls, ctx, op):
+        x, o = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
+        if x["dtype"] != "i8" or o["dtype"] != "f32":
+            raise ctx.Error(f"DEQUANTIZE #{op.index}: only int8 -> float32 is supported")
+        s_, z = ctx.q(op.inputs[0])
+        return cls(main_mem_in_address=ctx.addr(op.inputs[0]), main_mem_out_address=ctx.addr(op.outputs[0]),
+                   count=int(np.prod(o["shape"])), scale=s_, zero_point=z)
+
     def reads(self):
         return [main_i8("main_mem_in_address", self.main_mem_in_address, self.count)]
 

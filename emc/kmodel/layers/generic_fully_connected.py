@@ -4,7 +4,9 @@ multiplier (per tensor) or one per output channel."""
 import numpy as np
 
 from .generic_common import GENERIC_BASE, I8_MAX, I8_MIN, GenericLayer, clamp_i8, main_i8
-from .generic_math import mbqm
+from .generic_math import mbqm, quantize_multiplier
+
+F32 = np.float32
 
 
 class GenericFullyConnected(GenericLayer):
@@ -16,6 +18,37 @@ class GenericFullyConnected(GenericLayer):
     TAIL = (("bias", "<i4", lambda s: s.out_depth), ("multiplier", "<i4", lambda s: s.out_depth if s.per_channel else 1),
             ("shift", "<i4", lambda s: s.out_depth if s.per_channel else 1),
             ("weights", "i1", lambda s: s.out_depth * s.in_depth))
+
+    TFLITE_OPS = ("FULLY_CONNECTED",)
+
+    @classmethod
+    def from_tflite(cls, ctx, op):
+        ins, outs = op.inputs, op.outputs
+        x, w = ctx.tensor(ins[0]), ctx.tensor(ins[1])
+        opt = op.options("FullyConnectedOptions")
+        od, idp = w["shape"]
+        batches = int(np.prod(x["shape"])) // idp
+        xs, xz = ctx.q(ins[0])
+        os_, oz = ctx.q(outs[0])
+        per_ch = w["scale"].size > 1
+        # TFLM GetQuantizedConvolutionMultipler: float product, then double division
+        scales = w["scale"] if per_ch else w["scale"][:1]
+        mult, shift = zip(*(quantize_multiplier(float(F32(xs) * F32(s)) / float(os_)) for s in scales))
+        bias = ctx.data(ins[2], "<i4") if len(ins) > 2 and ins[2] >= 0 else None
+        lo, hi = ctx.act_range(opt.FusedActivationFunction(), os_, oz)
+        return cls(main_mem_in_address=ctx.addr(ins[0]), main_mem_out_address=ctx.addr(outs[0]), batches=batches,
+                   in_depth=idp, out_depth=od, input_offset=-xz,
+                   filter_offset=-int(w["zp"][0]) if w["zp"].size else 0, output_offset=oz, act_min=lo, act_max=hi,
+                   per_channel=int(per_ch), bias=np.zeros(od, np.int32) if bias is None else bias, multiplier=mult,
+                   shift=shift, weights=ctx.data(ins[1], np.int8))
+
+    def macs(self):
+        return self.batches * self.in_depth * self.out_depth
+
+    def overlap_lag(self):
+        """A batch row is written after its whole input row is read."""
+        b = np.arange(self.batches)
+        return max(0, int(((b + 1) * self.out_depth - b * self.in_depth).max()))
 
     def reads(self):
         return [main_i8("main_mem_in_address", self.main_mem_in_address, self.batches * self.in_depth)]

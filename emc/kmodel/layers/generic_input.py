@@ -1,18 +1,36 @@
-"""GENERIC_INPUT (0x4000): declares the model input of a generic model (int8 or f32, NHWC shape,
+"""GENERIC_INPUT (0x4000): declares the model input of a generic model (int8, uint8 or f32, NHWC shape,
 quantization) at a main-buffer address. Runs nothing; must be layer 0."""
 import numpy as np
 
 from .base import Range
 from .generic_common import GENERIC_BASE, GenericLayer
 
-DT_F32, DT_I8 = 1, 2
-DTYPE_NAMES = {DT_F32: "f32", DT_I8: "i8"}
+DT_U8, DT_F32, DT_I8 = 0, 1, 2          # emc_dtype_t
+DTYPE_NAMES = {DT_U8: "u8", DT_F32: "f32", DT_I8: "i8"}
+BYTES = {DT_U8: 1, DT_F32: 4, DT_I8: 1}
+
+
+def tensor_spec(ctx, t, role):
+    """The body fields that describe model input/output tensor t of an imported .tflite."""
+    ti = ctx.tensor(t)
+    shp = ti["shape"]
+    if ti["dtype"] not in ("i8", "u8", "f32") or not 1 <= len(shp) <= 4:
+        raise ctx.Error(f"model {role} {ti['name']!r}: {ti['dtype']} of rank {len(shp)}; "
+                        f"the generic profile takes int8, uint8 or float32 tensors of rank 1..4")
+    is_f = ti["dtype"] == "f32"
+    scale, zp = (0.0, 0) if is_f else ctx.q(t)
+    return dict(dtype={"f32": DT_F32, "i8": DT_I8, "u8": DT_U8}[ti["dtype"]], rank=len(shp), scale=scale, zero_point=zp,
+                **{f"dim{i}": (shp[i] if i < len(shp) else 0) for i in range(4)})
 
 
 class GenericInput(GenericLayer):
     TYPE, NAME = GENERIC_BASE + 0, "GENERIC_INPUT"
     FIELDS = (("flags", "I"), ("main_mem_out_address", "I"), ("dtype", "I"), ("rank", "I"),
               ("dim0", "I"), ("dim1", "I"), ("dim2", "I"), ("dim3", "I"), ("scale", "f"), ("zero_point", "i"))
+
+    @classmethod
+    def for_tensor(cls, ctx, t):
+        return cls(main_mem_out_address=ctx.addr(t), **tensor_spec(ctx, t, "input"))
 
     @property
     def shape(self):
@@ -29,7 +47,7 @@ class GenericInput(GenericLayer):
     def check(self, model):
         if self.index != 0:
             raise self.error("GENERIC_INPUT must be the first layer", "type")
-        self.check_fields(dtype=(DT_F32, DT_I8), rank=(1, 4))
+        self.check_fields(dtype=(DT_U8, DT_I8), rank=(1, 4))
         for i in range(self.rank):
             self.check_fields(**{f"dim{i}": (1, 1 << 24)})
         super().check(model)
@@ -42,7 +60,8 @@ class GenericInput(GenericLayer):
         return self.dt, self.shape
 
     def set_input(self, mem, x):
-        mem.write_main(self.main_mem_out_address, np.asarray(x, np.float32 if self.dt == "f32" else np.int8).reshape(-1))
+        mem.write_main(self.main_mem_out_address, np.asarray(x, {"f32": np.float32, "u8": np.uint8, "i8": np.int8}[self.dt])
+                       .reshape(-1))
 
     def execute(self, mem):
         pass

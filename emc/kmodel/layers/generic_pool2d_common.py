@@ -2,6 +2,7 @@
 import numpy as np
 
 from .generic_common import I8_MAX, I8_MIN, GenericLayer, main_i8
+from .generic_overlap import window_lag
 
 POOL_FIELDS = (("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_address", "I"),
                ("in_h", "I"), ("in_w", "I"), ("channels", "I"), ("out_h", "I"), ("out_w", "I"),
@@ -11,6 +12,24 @@ POOL_FIELDS = (("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_addr
 
 class GenericPool(GenericLayer):
     FIELDS = POOL_FIELDS
+
+    @classmethod
+    def from_tflite(cls, ctx, op):
+        x, o = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
+        opt = op.options("Pool2DOptions")
+        _, ih, iw, c = x["shape"]
+        _, oh, ow, _ = o["shape"]
+        same = opt.Padding() == ctx.SAME
+        _, pt = ctx.out_and_pad(ih, opt.FilterHeight(), opt.StrideH(), 1, same)
+        _, pl = ctx.out_and_pad(iw, opt.FilterWidth(), opt.StrideW(), 1, same)
+        lo, hi = ctx.act_range(opt.FusedActivationFunction(), *ctx.q(op.outputs[0]))
+        return cls(main_mem_in_address=ctx.addr(op.inputs[0]), main_mem_out_address=ctx.addr(op.outputs[0]),
+                   in_h=ih, in_w=iw, channels=c, out_h=oh, out_w=ow, f_h=opt.FilterHeight(), f_w=opt.FilterWidth(),
+                   stride_h=opt.StrideH(), stride_w=opt.StrideW(), pad_top=pt, pad_left=pl, act_min=lo, act_max=hi)
+
+    def overlap_lag(self):
+        return window_lag(self.in_h, self.in_w, self.channels, self.out_h, self.out_w, self.channels, self.f_h,
+                          self.f_w, self.stride_h, self.stride_w, self.pad_top, self.pad_left)
 
     def reads(self):
         return [main_i8("main_mem_in_address", self.main_mem_in_address, self.in_h * self.in_w * self.channels)]

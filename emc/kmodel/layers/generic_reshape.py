@@ -7,6 +7,8 @@ from .generic_common import GENERIC_BASE, GenericLayer, main_i8
 class GenericReshape(GenericLayer):
     TYPE, NAME = GENERIC_BASE + 8, "GENERIC_RESHAPE"
     FIELDS = (("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_address", "I"), ("count", "I"))
+    TFLITE_OPS = ("RESHAPE",)
+    ALIASES_INPUT = True     # the importer gives the output its input's bytes and emits no layer
 
     def reads(self):
         return [main_i8("main_mem_in_address", self.main_mem_in_address, self.count)]

@@ -1,10 +1,12 @@
 """GENERIC_SOFTMAX (0x4009): TFLite int8 SOFTMAX (int8 -> int8) as TFLM's reference
 Softmax<int8,int8>: gemmlowp fixed point, input differences scaled to Q5.26, exp_on_negative_values,
 sum in Q12.19, GetReciprocal (one_over_one_plus_x_for_x_in_0_1), RoundingDivideByPOT to 8 bits."""
+import math
+
 import numpy as np
 
 from .generic_common import GENERIC_BASE, GenericLayer, main_i8
-from .generic_math import rdbpot, srdhm
+from .generic_math import quantize_multiplier, rdbpot, srdhm
 
 INT32_MAX = (1 << 31) - 1
 INT32_MIN = -(1 << 31)
@@ -75,6 +77,25 @@ class GenericSoftmax(GenericLayer):
     TYPE, NAME = GENERIC_BASE + 9, "GENERIC_SOFTMAX"
     FIELDS = (("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_address", "I"), ("outer", "I"),
               ("depth", "I"), ("input_multiplier", "i"), ("input_left_shift", "i"), ("diff_min", "i"))
+
+    TFLITE_OPS = ("SOFTMAX",)
+
+    @classmethod
+    def from_tflite(cls, ctx, op):
+        """TFLM SoftmaxPrepare: beta * input scale in Q5.26, diff_min from the input radius."""
+        x = ctx.tensor(op.inputs[0])
+        beta = op.options("SoftmaxOptions").Beta()
+        xs, _ = ctx.q(op.inputs[0])
+        real = min(float(beta) * float(xs) * (1 << (31 - 5)), (1 << 31) - 1.0)
+        mult, lshift = quantize_multiplier(real)
+        radius = math.floor(1.0 * ((1 << 5) - 1) * (1 << (31 - 5)) / (1 << lshift))
+        depth = x["shape"][-1]
+        return cls(main_mem_in_address=ctx.addr(op.inputs[0]), main_mem_out_address=ctx.addr(op.outputs[0]),
+                   outer=int(np.prod(x["shape"])) // depth, depth=depth, input_multiplier=mult,
+                   input_left_shift=lshift, diff_min=int(-1.0 * radius))
+
+    def overlap_lag(self):
+        return 0            # row by row, element-wise within a row after its max and sum
 
     def reads(self):
         return [main_i8("main_mem_in_address", self.main_mem_in_address, self.outer * self.depth)]

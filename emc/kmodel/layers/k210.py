@@ -49,6 +49,15 @@ class K210Conv(Layer):
     @property
     def pool_type(self): return self.reg("pool_type")
 
+    def macs(self):
+        """The KPU convolves at full resolution, then pools."""
+        return self.oc * self.in_h * self.in_w * self.k * self.k * (1 if self.depthwise else self.ic)
+
+    def software_kpu_scratch(self):
+        """int64 acc + x_term per pixel, the activated map, the pooled output."""
+        hw = self.in_w * self.in_h
+        return 16 * hw + (hw + 7) // 8 * 8 + self.oc * self.out_w * self.out_h
+
     def weight_count(self, ic=None, oc=None, k=None, dw=None):
         ic, oc = ic or self.ic, oc or self.oc
         k = k or self.k

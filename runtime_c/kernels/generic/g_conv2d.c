@@ -67,11 +67,7 @@ static void run(emc_exec_t *x)
     npix = g.oh * g.ow;
     int16_t *col0 = (int16_t *)(void *)x->m->scratch, *col1 = col0 + ((k + 3) & ~3);
     int32_t *rq = (int32_t *)(void *)(col1 + ((k + 3) & ~3)); /* bias, multiplier, shift per channel */
-    for (o = 0; o < g.oc; o++) {
-        rq[3 * o] = emc_rdi32(g.bias + 4u * o);
-        rq[3 * o + 1] = emc_rdi32(g.mul + 4u * o);
-        rq[3 * o + 2] = emc_rdi32(g.shf + 4u * o);
-    }
+    g_conv_records(&g, rq);
     for (p = 0; p < npix; p += 2) {
         /* an odd last pixel is computed twice from one column and written once */
         const int16_t *c1 = p + 1 < npix ? col1 : col0;

@@ -84,6 +84,18 @@ static inline g_conv_t g_conv_get(const emc_exec_t *x)
     return g;
 }
 
+/* the per-channel {bias, multiplier, shift} as aligned int32 (rq: 12 * OC bytes of scratch), read
+ * once per layer instead of byte by byte per output */
+static inline void g_conv_records(const g_conv_t *g, int32_t *rq)
+{
+    int32_t o;
+    for (o = 0; o < g->oc; o++) {
+        rq[3 * o] = emc_rdi32(g->bias + 4u * (uint32_t)o);
+        rq[3 * o + 1] = emc_rdi32(g->mul + 4u * (uint32_t)o);
+        rq[3 * o + 2] = emc_rdi32(g->shf + 4u * (uint32_t)o);
+    }
+}
+
 /* bias + requantize + clamp of one accumulator; rq = {bias, multiplier, shift} of the channel.
  * The sum wraps modulo 2^32 like TFLM's int32 accumulator (defined behaviour for any file). */
 static inline int8_t g_conv_requant(const g_conv_t *g, const int32_t *rq, uint32_t sum)

@@ -32,11 +32,7 @@ static void run(emc_exec_t *x)
     const g_conv_t g = g_conv_get(x);
     int32_t *rq = (int32_t *)(void *)x->m->scratch; /* bias, multiplier, shift per channel */
     const int32_t tstep = g.dw * g.ic, vec = g.dm == 1 ? g.oc & ~3 : 0;
-    for (o = 0; o < g.oc; o++) {
-        rq[3 * o] = emc_rdi32(g.bias + 4u * o);
-        rq[3 * o + 1] = emc_rdi32(g.mul + 4u * o);
-        rq[3 * o + 2] = emc_rdi32(g.shf + 4u * o);
-    }
+    g_conv_records(&g, rq);
     for (oy = 0; oy < g.oh; oy++)
         for (ox = 0; ox < g.ow; ox++) {
             int32_t y0 = oy * g.sh - g.pt, x0 = ox * g.sw - g.pl, ky0, ky1, kx0, kx1;

@@ -1,4 +1,4 @@
-/* GENERIC_INPUT (0x4000): declares the model input (int8 or f32 NHWC, quantization); runs nothing. */
+/* GENERIC_INPUT (0x4000): declares the model input (int8, uint8 or f32 NHWC, quantization); runs nothing. */
 #include "g_tensor_spec.h"
 
 static emc_status_t check(emc_check_t *c)

@@ -16,13 +16,13 @@ static inline uint64_t g_spec_bytes(const emc_body_t *b)
     return n;
 }
 
-/* dtype int8/f32, rank 1..4, dims 1..2^24, the tensor inside the main buffer; then it is the
+/* dtype uint8/int8/f32, rank 1..4, dims 1..2^24, the tensor inside the main buffer; then it is the
  * layer's output (address, bytes, dtype) */
 static inline emc_status_t g_spec_check(emc_check_t *c)
 {
     const emc_body_t *b = c->b;
     uint32_t i;
-    if (g_range(c, TS_DTYPE, EMC_DT_F32, EMC_DT_I8, 0) || g_range(c, TS_RANK, 1, 4, 0))
+    if (g_range(c, TS_DTYPE, EMC_DT_U8, EMC_DT_I8, 0) || g_range(c, TS_RANK, 1, 4, 0))
         return c->err.status;
     for (i = 0; i < emc_f(b, TS_RANK); i++)
         if (g_range(c, TS_D0 + i, 1, 1 << 24, 0))

@@ -1,0 +1,73 @@
+"""Float models on --target generic: the frontend's IR is quantized to TFLite int8 by the real
+TFLite converter on the calibration data (per-channel weights, per-tensor activations), imported
+onto the generic layers; the kmodel's outputs equal TFLite Micro's on that int8 model (Python
+reference and C runtime, bit for bit) and agree with the float model (top-1 reported)."""
+import numpy as np
+import pytest
+
+import emc
+from emc.kmodel import load
+from emc.reference import run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def native():
+    from emc import native
+    native.lib()
+    return native
+
+
+def _check(rep, path, xs, native, min_top1):
+    tflm = pytest.importorskip("tflite_micro")
+    km = load(path)
+    assert [layer.NAME for layer in km.layers][1] == "GENERIC_QUANTIZE"     # float input, int8 inside
+    nm = native.NativeModel(open(path, "rb").read())
+    ip = tflm.runtime.Interpreter.from_bytes(rep.tflite)
+    for x in xs[:10]:
+        ip.set_input(x[None], 0)
+        ip.invoke()
+        want = np.asarray(ip.get_output(0)).reshape(-1)
+        assert run(km, x)[0].tobytes() == want.tobytes()
+        assert nm.run(x)[0].tobytes() == want.tobytes()
+    (m,) = rep.metrics.values()
+    assert m["n"] == len(xs) and m["top1"] >= min_top1, rep.text()
+    return m
+
+
+def test_float_tflite_mobilenet_style(tmp_path, native):
+    pytest.importorskip("tensorflow")
+    xs = np.random.default_rng(0).uniform(0, 1, (48, 32, 32, 3)).astype(np.float32)
+    path = tmp_path / "m.kmodel"
+    rep = emc.save_kmodel("tests/convert/data/mbnet_float.tflite", str(path), xs, target="generic", report=True)
+    m = _check(rep, path, xs, native, 0.9)
+    assert "top-1 agreement" in (tmp_path / "m.kmodel.report.txt").read_text()
+    print(f"mbnet_float.tflite generic: top-1 {m['top1']:.3f}, cosine {m['cosine']:.5f}")
+
+
+def test_live_keras_model(tmp_path, native):
+    """A live Keras model (Conv/BN/ReLU6, depthwise stride 2, residual Add, GAP, Dense, softmax)."""
+    keras = pytest.importorskip("keras")
+    L = keras.layers
+    inp = keras.Input((24, 24, 3))
+    x = L.Conv2D(8, 3, padding="same", use_bias=False)(inp)
+    x = L.ReLU(6.0)(L.BatchNormalization()(x))
+    y = L.DepthwiseConv2D(3, padding="same")(x)
+    x = L.Add()([x, L.Conv2D(8, 1)(y)])
+    x = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")(x)
+    x = L.MaxPooling2D(2)(L.Conv2D(12, 1)(x))
+    x = L.GlobalAveragePooling2D()(x)
+    out = L.Dense(5, activation="softmax")(x)
+    model = keras.Model(inp, out)
+    rng = np.random.default_rng(1)
+    for w in model.weights:               # non-trivial BN statistics
+        if "moving_variance" in w.path:
+            w.assign(rng.uniform(0.5, 2, w.shape).astype(np.float32))
+        elif "moving_mean" in w.path or "beta" in w.path:
+            w.assign(rng.normal(0, 0.3, w.shape).astype(np.float32))
+    xs = rng.uniform(-1, 1, (48, 24, 24, 3)).astype(np.float32)
+    path = tmp_path / "k.kmodel"
+    rep = emc.save_kmodel(model, str(path), xs, target="generic", report=False)
+    m = _check(rep, path, xs, native, 0.8)
+    print(f"keras model generic: top-1 {m['top1']:.3f}, cosine {m['cosine']:.5f}")

@@ -1,0 +1,222 @@
+"""Generic int8 profile, per operator: random float graphs quantized to int8 by the real TFLite
+converter (representative dataset, per-channel weights, per-tensor activations) over many shapes,
+paddings and broadcasts, imported with emc, and compared bit for bit with TFLite Micro's reference
+kernels (tflite_micro.runtime.Interpreter) in the C runtime and in the Python reference."""
+import os
+
+import numpy as np
+import pytest
+
+from .tflm_support import check_bit_exact
+
+pytestmark = pytest.mark.slow
+
+
+def int8_tflite(fn, in_shapes, io="int8", seed=0, dynamic_batch=False):
+    """Quantize tf.function `fn` over float inputs of `in_shapes` with the TFLite converter
+    (dynamic_batch: the signature's batch is None, as Keras models have)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    tf = pytest.importorskip("tensorflow")
+    f = tf.function(fn, input_signature=[tf.TensorSpec((None,) + tuple(s[1:]) if dynamic_batch else s, tf.float32)
+                                         for s in in_shapes])
+    rng = np.random.default_rng(seed)
+
+    def rep():
+        for _ in range(24):
+            yield [rng.normal(0, 1, s).astype(np.float32) for s in in_shapes]
+    c = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
+    c.optimizations = [tf.lite.Optimize.DEFAULT]
+    c.representative_dataset = rep
+    c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    c.inference_input_type = c.inference_output_type = {"int8": tf.int8, "uint8": tf.uint8}[io]
+    return c.convert()
+
+
+def _w(rng, *shape):
+    import tensorflow as tf
+    return tf.constant(rng.normal(0, 1, shape).astype(np.float32))
+
+
+MEAN_CASES = [((1, 5, 7, 3), [1, 2], True), ((1, 8, 8, 16), [1, 2], False), ((1, 1, 9, 5), [1, 2], True),
+              ((1, 13, 3, 1), [2], True), ((1, 6, 4, 7), [3], False), ((1, 32, 32, 3), [1, 2], True),
+              ((1, 11, 1, 33), [1], True)]
+
+
+@pytest.mark.parametrize("shape,axes,keep", MEAN_CASES, ids=str)
+def test_mean(shape, axes, keep, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(len(shape) + sum(shape))
+    w = _w(rng, 1, 1, shape[-1], shape[-1])
+    # a conv before the mean gives its input a scale of its own (not the model input's)
+    data = int8_tflite(lambda x: tf.reduce_mean(tf.nn.conv2d(x, w, 1, "SAME"), axis=axes, keepdims=keep), [shape])
+    check_bit_exact(data, native, ops=["MEAN"])
+
+
+PAD_CASES = [((1, 5, 7, 3), [[0, 0], [1, 2], [0, 1], [0, 0]]), ((1, 4, 4, 8), [[0, 0], [3, 3], [3, 3], [0, 0]]),
+             ((1, 6, 5, 2), [[0, 0], [0, 0], [0, 0], [1, 2]]), ((1, 9, 3, 5), [[0, 0], [2, 0], [0, 2], [0, 0]])]
+
+
+@pytest.mark.parametrize("shape,pads", PAD_CASES, ids=str)
+def test_pad(shape, pads, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape))
+    w = _w(rng, 1, 1, shape[-1], shape[-1])
+    data = int8_tflite(lambda x: tf.pad(tf.nn.conv2d(x, w, 1, "SAME"), pads), [shape])
+    check_bit_exact(data, native, ops=["PAD"])
+
+
+# (input shape, other operand shape or None for a tensor of the input's shape from a conv, constant?)
+BINARY_CASES = [((1, 5, 7, 3), None, False), ((1, 5, 7, 3), (3,), True), ((1, 4, 6, 8), (1, 1, 1, 8), False),
+                ((1, 4, 6, 5), (1, 4, 1, 5), False), ((1, 3, 5, 7), (1, 1, 5, 1), False), ((1, 6, 6, 4), (4,), False),
+                ((1, 2, 9, 1), (1, 2, 9, 6), False), ((1, 8), (8,), True), ((1, 3, 3, 16), (1, 3, 3, 16), True)]
+
+
+def _binary(op, a_shape, b_shape, const, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(a_shape) + len(b_shape or ()))
+    if b_shape is None:
+        w = _w(rng, 1, 1, a_shape[-1], a_shape[-1])
+        return int8_tflite(lambda x: op(x, tf.nn.conv2d(x, w, 1, "SAME")), [a_shape])
+    if const:
+        c = _w(rng, *b_shape)
+        return int8_tflite(lambda x: op(x * 0.5 + 0.1, c), [a_shape])
+    # the second operand a model input of its own would need two inputs: derive it from x instead
+    if len(a_shape) == 4:
+        red = [i for i in (1, 2) if len(b_shape) == 4 and b_shape[i] == 1 and a_shape[i] != 1]
+        w = _w(rng, 1, 1, a_shape[-1], b_shape[-1])
+        return int8_tflite(lambda x: op(x, tf.nn.conv2d(tf.reduce_mean(x, axis=red, keepdims=True) if red else x,
+                                                        w, 1, "SAME")
+                                        if len(b_shape) == 4 else
+                                        tf.reshape(tf.reduce_mean(x, axis=[1, 2]), (b_shape[-1],)) * 0.7), [a_shape])
+    raise ValueError(b_shape)
+
+
+@pytest.mark.parametrize("a_shape,b_shape,const", BINARY_CASES, ids=str)
+def test_mul(a_shape, b_shape, const, native):
+    import tensorflow as tf
+    check_bit_exact(_binary(tf.multiply, a_shape, b_shape, const, native), native, ops=["MUL"])
+
+
+@pytest.mark.parametrize("a_shape,b_shape,const", BINARY_CASES, ids=str)
+def test_add_broadcast(a_shape, b_shape, const, native):
+    import tensorflow as tf
+    check_bit_exact(_binary(tf.add, a_shape, b_shape, const, native), native, ops=["ADD"])
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 7, 3), (1, 16), (1, 9, 9, 1)], ids=str)
+def test_uint8_edges(shape, native):
+    """uint8 model input and output: QUANTIZE uint8 -> int8 first, int8 -> uint8 last."""
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape))
+    w = _w(rng, 1, 1, shape[-1], 4) if len(shape) == 4 else _w(rng, shape[-1], 4)
+    fn = (lambda x: tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME"))) if len(shape) == 4 else (lambda x: tf.matmul(x, w))
+    data = int8_tflite(fn, [shape], io="uint8")
+    km, _ = check_bit_exact(data, native, ops=["QUANTIZE"])
+    assert km.input_spec()[0] == "u8"
+
+
+LOOKUP_CASES = [("logistic", (1, 5, 7, 3)), ("logistic", (1, 40)), ("tanh", (1, 5, 7, 3)), ("tanh", (1, 9, 9, 1)),
+                ("leaky_relu", (1, 5, 7, 3)), ("leaky_relu", (1, 33)), ("hard_swish", (1, 6, 5, 4)),
+                ("hard_swish", (1, 24))]
+
+
+@pytest.mark.parametrize("fn,shape", LOOKUP_CASES, ids=str)
+@pytest.mark.parametrize("gain", [0.3, 4.0])
+def test_lookup_activations(fn, shape, gain, native):
+    """LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH after a scaling layer, inputs narrow and wide."""
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape))
+    act = {"logistic": tf.sigmoid, "tanh": tf.tanh, "leaky_relu": lambda v: tf.nn.leaky_relu(v, 0.17),
+           "hard_swish": lambda v: v * tf.nn.relu6(v + 3.0) / 6.0}[fn]
+    w = _w(rng, 1, 1, shape[-1], shape[-1]) * gain if len(shape) == 4 else _w(rng, shape[-1], shape[-1]) * gain
+    pre = (lambda x: tf.nn.conv2d(x, w, 1, "SAME")) if len(shape) == 4 else (lambda x: tf.matmul(x, w))
+    data = int8_tflite(lambda x: act(pre(x)), [shape])
+    check_bit_exact(data, native, ops=[fn.upper()])
+
+
+# (input shape, output size, align_corners, half_pixel_centers)
+RESIZE_CASES = [((1, 4, 5, 3), (8, 10), False, False), ((1, 3, 3, 2), (7, 5), False, False),
+                ((1, 5, 7, 4), (3, 4), False, False), ((1, 4, 6, 3), (9, 13), True, False),
+                ((1, 4, 4, 5), (10, 6), False, True), ((1, 6, 3, 1), (4, 8), False, True)]
+
+
+@pytest.mark.parametrize("shape,size,align,half", RESIZE_CASES, ids=str)
+def test_resize_nearest(shape, size, align, half, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape))
+    w = _w(rng, 1, 1, shape[-1], shape[-1])
+    data = int8_tflite(lambda x: tf.compat.v1.image.resize_nearest_neighbor(
+        tf.nn.conv2d(x, w, 1, "SAME"), size, align_corners=align, half_pixel_centers=half), [shape])
+    check_bit_exact(data, native, ops=["RESIZE_NEAREST_NEIGHBOR"])
+
+
+@pytest.mark.parametrize("shape", [(1, 4, 5, 3), (1, 7, 2, 6)], ids=str)
+def test_computed_reshape_folds(shape, native):
+    """RESHAPE whose shape is computed (SHAPE -> STRIDED_SLICE -> PACK, a dynamic batch): folded at
+    import. TFLM refuses such files (RESHAPE fails to prepare), so the golden outputs come from LiteRT
+    with its reference kernels (BUILTIN_REF)."""
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from emc.backends.generic import import_tflite
+    from emc.kmodel import load
+    from emc.reference import run
+    rng = np.random.default_rng(sum(shape))
+    w, d = _w(rng, 1, 1, shape[-1], 4), _w(rng, shape[1] * shape[2] * 4, 5)
+    data = int8_tflite(lambda x: tf.matmul(tf.reshape(tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME")),
+                                                      [tf.shape(x)[0], -1]), d), [shape], dynamic_batch=True)
+    kb = import_tflite(data).to_bytes()
+    km, nm = load(kb), native.NativeModel(kb)
+    assert [layer.NAME for layer in km.layers] == ["GENERIC_INPUT", "GENERIC_CONV2D", "GENERIC_FULLY_CONNECTED",
+                                                   "GENERIC_OUTPUT"]
+    it = Interpreter(model_content=data, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    assert {"SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE"} <= {o["op_name"] for o in it._get_ops_details()}
+    i0, o0 = it.get_input_details()[0], it.get_output_details()[0]
+    for _ in range(12):
+        x = rng.integers(-128, 128, shape, dtype=np.int8)
+        it.set_tensor(i0["index"], x)
+        it.invoke()
+        want = it.get_tensor(o0["index"]).reshape(-1)
+        assert run(km, x)[0].tobytes() == want.tobytes() and nm.run(x)[0].tobytes() == want.tobytes()
+
+
+TRANSPOSE_CASES = [((1, 4, 5, 3), (0, 2, 1, 3)), ((1, 3, 6, 5), (0, 3, 1, 2)), ((1, 2, 7, 4), (3, 2, 1, 0)),
+                   ((1, 6, 10), (0, 2, 1)), ((1, 5, 3, 2), (0, 1, 3, 2))]
+
+
+@pytest.mark.parametrize("shape,perm", TRANSPOSE_CASES, ids=str)
+def test_transpose(shape, perm, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape))
+    c = _w(rng, *shape[1:])
+    data = int8_tflite(lambda x: tf.transpose(x * 0.7 + c, perm), [shape])
+    check_bit_exact(data, native, ops=["TRANSPOSE"])
+
+
+SPLIT_CASES = [((1, 4, 5, 6), 3, 3), ((1, 6, 5, 2), 1, 2), ((1, 4, 9, 3), 2, [2, 4, 3]), ((1, 12), 1, [5, 7])]
+
+
+@pytest.mark.parametrize("shape,axis,parts", SPLIT_CASES, ids=str)
+def test_split(shape, axis, parts, native):
+    """SPLIT / SPLIT_V; the parts are added back in another order (outputs used separately)."""
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape))
+    c = _w(rng, *shape[1:])
+
+    def fn(x):
+        ps = tf.split(x * 0.7 + c, parts, axis=axis)
+        return tf.concat([p * (k + 1.5) for k, p in enumerate(reversed(ps))], axis=axis)
+    data = int8_tflite(fn, [shape])
+    check_bit_exact(data, native, ops=["SPLIT" if isinstance(parts, int) else "SPLIT_V"])
+
+
+def test_two_outputs(native):
+    """Several model outputs: each GENERIC_OUTPUT in the file's output order, all compared."""
+    import tensorflow as tf
+    rng = np.random.default_rng(5)
+    w = _w(rng, 3, 3, 3, 6)
+    data = int8_tflite(lambda x: (tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME")), tf.reduce_mean(x, axis=[1, 2])),
+                       [(1, 6, 7, 3)])
+    km, _ = check_bit_exact(data, native)
+    assert [layer.NAME for layer in km.layers].count("GENERIC_OUTPUT") == 2 and len(km.outputs) == 2
