@@ -39,6 +39,8 @@ class _ConvBase(GenericLayer):
             raise ctx.Error(f"{op.name} #{op.index}: output {oh}x{ow} != computed {eoh}x{eow}")
         xs, xz = ctx.q(ins[0])
         os_, oz = ctx.q(outs[0])
+        if not w["scale"].size:             # an int8 model whose weights lost their quantization
+            raise ctx.Error(f"{op.name} #{op.index}: weights {w['name']!r} have no quantization parameters")
         fs = w["scale"] if w["scale"].size > 1 else np.repeat(w["scale"], oc)
         mult, shift = zip(*(quantize_multiplier(float(xs) * float(s) / float(os_)) for s in fs))
         bias = ctx.data(ins[2], "<i4") if len(ins) > 2 and ins[2] >= 0 else None

@@ -30,6 +30,8 @@ class GenericFullyConnected(GenericLayer):
         batches = int(np.prod(x["shape"])) // idp
         xs, xz = ctx.q(ins[0])
         os_, oz = ctx.q(outs[0])
+        if not w["scale"].size:             # an int8 model whose weights lost their quantization
+            raise ctx.Error(f"{op.name} #{op.index}: weights {w['name']!r} have no quantization parameters")
         per_ch = w["scale"].size > 1
         # TFLM GetQuantizedConvolutionMultipler: float product, then double division
         scales = w["scale"] if per_ch else w["scale"][:1]
