@@ -184,3 +184,25 @@ def test_unet_style_upsampling(cal_dir, tmp_path):
     k = run(tmp_path / "u.kmodel", np.ascontiguousarray(ev[0].transpose(2, 0, 1)))[0].reshape(2, 16, 16)
     f = m.predict(ev[:1].astype(np.float32) / 255, verbose=0)[0].transpose(2, 0, 1)
     assert np.abs(k - f).max() < 0.05 * (np.abs(f).max() + 1e-6) + 0.02
+
+
+def test_conv_pool_flatten_dense(tmp_path):
+    """The classic Keras head: Conv -> MaxPool -> Flatten -> Dense. The flatten output names the bytes the pool
+    left in KPU RAM; the CPU dense must still find the conv that sends them to main memory (was KeyError)."""
+    import keras
+
+    import emc
+    from emc.reference import run
+    rng = np.random.default_rng(3)
+    m = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
+                          keras.layers.MaxPooling2D(), keras.layers.Flatten(), keras.layers.Dense(4)])
+    cal = rng.random((16, 16, 16, 3)).astype(np.float32)
+    np.save(tmp_path / "cal.npy", cal)
+    m.save(tmp_path / "m.keras")
+    emc.save_kmodel(str(tmp_path / "m.keras"), str(tmp_path / "m.kmodel"), str(tmp_path / "cal.npy"))
+    x = rng.random((8, 16, 16, 3)).astype(np.float32)
+    k = np.stack([run(tmp_path / "m.kmodel", np.ascontiguousarray(
+        np.round(e * 255).astype(np.uint8).transpose(2, 0, 1)))[0] for e in x])
+    # independent golden: Keras in float on inputs snapped to the 8-bit grid the kmodel takes
+    f = m.predict(np.round(x * 255) / 255, verbose=0)
+    assert np.max(np.abs(f - k)) < 0.05 * np.max(np.abs(f))

@@ -182,6 +182,14 @@ class K210Compiler:
         h["kpu"] = dst
         return dst
 
+    def _alias(self, out, src_t):
+        """`out` names the same bytes as `src_t` (a reshape that moves nothing): it shares the homes and,
+        when the bytes sit in KPU RAM, the conv that can also send them to main memory."""
+        self.homes[out] = self.homes[src_t]
+        for table in (self.kpu_producer, self.kpu_concat):
+            if src_t in table:
+                table[out] = table[src_t]
+
     def need_u8(self, t):
         if t in self.pending:
             self.resolve_pending(t, "u8")
@@ -666,12 +674,12 @@ class K210Compiler:
             if src_t in self.pending:
                 self.resolve_pending(src_t, "u8")
             if same_mem:
-                self.homes[out] = self.homes[src_t]          # CHW order == HWC order here
+                self._alias(out, src_t)                      # CHW order == HWC order here
                 self.chw_flat[out] = self.chw_flat.get(src_t)
                 return
             if len(ins) == 3 and len(outs) == 1 and out not in g.outputs and cons and \
                     all(o.type == "dense" for o in cons):
-                self.homes[out] = self.homes[src_t]          # dense weights are permuted instead
+                self._alias(out, src_t)                      # dense weights are permuted instead
                 self.chw_flat[out] = ins
                 return
             if len(ins) == 3 and len(outs) == 1 and self.opt.allow_patched and out not in g.outputs:
