@@ -93,7 +93,7 @@ def layer_profile(sess, case) -> list:
     for r in recs:
         layer = model.layers[r.index] if r.index < len(model.layers) else None
         out.append(dict(index=r.index, type=layer.NAME if layer is not None else str(r.type),
-                        instructions=int(r.t - prev), macs=cases.layer_macs(layer) if layer is not None else 0))
+                        instructions=int(r.t - prev), macs=layer.macs() if layer is not None else 0))
         prev = r.t
     return out
 
