@@ -17,10 +17,7 @@ static emc_status_t check(emc_check_t *c)
     }
     if (seen != 15u)
         return emc_fail(c, EMC_E_BODY, F_P0);
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), n) || emc_chk_main(c, F_OUT, emc_f(b, F_OUT), n))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), (uint32_t)n, EMC_DT_I8);
-    return EMC_OK;
+    return emc_check_main_io(c, F_IN, F_OUT, n, EMC_DT_I8);
 }
 
 static void run(emc_exec_t *x)

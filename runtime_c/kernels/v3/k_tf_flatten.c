@@ -16,10 +16,7 @@ static emc_status_t check(emc_check_t *c)
         if (emc_f(b, f) == 0 || emc_f(b, f) > (1u << 20))
             return emc_fail(c, EMC_E_BODY, f);
     n = (uint64_t)emc_f(b, F_W) * emc_f(b, F_H) * emc_f(b, F_C) * elem(b->type);
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), n) || emc_chk_main(c, F_OUT, emc_f(b, F_OUT), n))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), (uint32_t)n, b->type == 20 ? EMC_DT_F32 : EMC_DT_U8);
-    return EMC_OK;
+    return emc_check_main_io(c, F_IN, F_OUT, n, b->type == 20 ? EMC_DT_F32 : EMC_DT_U8);
 }
 
 static void run(emc_exec_t *x)
