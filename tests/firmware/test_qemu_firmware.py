@@ -140,10 +140,9 @@ def test_restart_after_crash(qemu):
     assert qemu.starts >= 2
 
 
+@pytest.mark.parametrize("target", ["qemu-m4"], scope="module")     # one target is enough for the UART transfer
 def test_cifar_over_uart_round_trip(target, elf, kmodels_dir):
     """The whole model through the serial line (no preload): slow under QEMU (~15 KB/s)."""
-    if target != "qemu-m4":
-        pytest.skip("one target is enough for the UART transfer")
     path = kmodels_dir / CIFAR
     x = cifar_input(kmodels_dir)
     want, _ = expected_outputs(path, x)
