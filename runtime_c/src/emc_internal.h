@@ -131,9 +131,10 @@ void emc_need_scratch(emc_check_t *c, size_t bytes);
  * scratch region with the software KPU (m->scratch, size max of both). */
 void emc_need_cpu_scratch(emc_check_t *c, size_t bytes);
 void emc_set_out(emc_check_t *c, int in_kpu, uint32_t addr, uint32_t size, emc_dtype_t dt);
-/* The usual one-in, one-out main-memory layer: `bytes` at the addresses in body fields f_in and f_out
- * both inside main memory; the output is those bytes at f_out, of type dt. */
-emc_status_t emc_check_main_io(emc_check_t *c, uint32_t f_in, uint32_t f_out, uint64_t bytes, emc_dtype_t dt);
+/* The usual one-in, one-out main-memory layer: in_bytes at the address in body field f_in and out_bytes
+ * at f_out, both inside main memory; the output is the out_bytes at f_out, of type dt. */
+emc_status_t emc_check_main_io(emc_check_t *c, uint32_t f_in, uint64_t in_bytes, uint32_t f_out, uint64_t out_bytes,
+                               emc_dtype_t dt);
 /* The check of every f32 vector body {flags, in, out, channels} (L2_NORMALIZATION, SOFTMAX,
  * LOGISTIC): both ranges inside main memory; the output is the f32 vector at `out`. */
 emc_status_t emc_check_f32_vector(emc_check_t *c);

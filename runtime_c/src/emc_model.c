@@ -106,19 +106,21 @@ void emc_set_out(emc_check_t *c, int in_kpu, uint32_t addr, uint32_t size, emc_d
     c->has_out = 1;
 }
 
-emc_status_t emc_check_main_io(emc_check_t *c, uint32_t f_in, uint32_t f_out, uint64_t bytes, emc_dtype_t dt)
+emc_status_t emc_check_main_io(emc_check_t *c, uint32_t f_in, uint64_t in_bytes, uint32_t f_out, uint64_t out_bytes,
+                               emc_dtype_t dt)
 {
     const emc_body_t *b = c->b;
-    if (emc_chk_main(c, f_in, emc_f(b, f_in), bytes) || emc_chk_main(c, f_out, emc_f(b, f_out), bytes))
+    if (emc_chk_main(c, f_in, emc_f(b, f_in), in_bytes) || emc_chk_main(c, f_out, emc_f(b, f_out), out_bytes))
         return c->err.status;
-    emc_set_out(c, 0, emc_f(b, f_out), (uint32_t)bytes, dt);
+    emc_set_out(c, 0, emc_f(b, f_out), (uint32_t)out_bytes, dt);
     return EMC_OK;
 }
 
 emc_status_t emc_check_f32_vector(emc_check_t *c)
 {
     enum { F_IN = 1, F_OUT = 2, F_CH = 3 };
-    return emc_check_main_io(c, F_IN, F_OUT, (uint64_t)emc_f(c->b, F_CH) * 4u, EMC_DT_F32);
+    uint64_t bytes = (uint64_t)emc_f(c->b, F_CH) * 4u;
+    return emc_check_main_io(c, F_IN, bytes, F_OUT, bytes, EMC_DT_F32);
 }
 
 uint8_t *emc_kpu_at(emc_exec_t *x, uint32_t addr)

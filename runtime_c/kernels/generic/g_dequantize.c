@@ -9,10 +9,7 @@ static emc_status_t check(emc_check_t *c)
     uint32_t n = emc_f(b, F_COUNT);
     if (g_range(c, F_ZP, -128, 127, 1))
         return c->err.status;
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), n) || emc_chk_main(c, F_OUT, emc_f(b, F_OUT), (uint64_t)n * 4u))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), n * 4u, EMC_DT_F32);
-    return EMC_OK;
+    return emc_check_main_io(c, F_IN, n, F_OUT, (uint64_t)n * 4u, EMC_DT_F32);
 }
 
 static void one(uint8_t *dst, const int8_t *src, uint32_t i, double s, int32_t zp)

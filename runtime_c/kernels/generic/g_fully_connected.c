@@ -23,11 +23,8 @@ static emc_status_t check(emc_check_t *c)
     for (i = 0; i < nm; i++)
         if (emc_rdi32(sh + 4u * i) < -31 || emc_rdi32(sh + 4u * i) > 30)
             return emc_fail(c, EMC_E_BODY, F_PERCH);
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), (uint64_t)emc_f(b, F_BATCH) * emc_f(b, F_ID)) ||
-        emc_chk_main(c, F_OUT, emc_f(b, F_OUT), (uint64_t)emc_f(b, F_BATCH) * od))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), emc_f(b, F_BATCH) * od, EMC_DT_I8);
-    return EMC_OK;
+    return emc_check_main_io(c, F_IN, (uint64_t)emc_f(b, F_BATCH) * emc_f(b, F_ID), F_OUT,
+                             (uint64_t)emc_f(b, F_BATCH) * od, EMC_DT_I8);
 }
 
 static void run(emc_exec_t *x)

@@ -11,7 +11,7 @@ static emc_status_t check(emc_check_t *c)
     uint32_t n = emc_f(b, F_COUNT);
     if (g_range(c, F_COUNT, 1, 1 << 26, 0) || emc_chk_tail(c, F_COUNT, 4 * N_FIELDS, 256))
         return c->err.status;
-    return emc_check_main_io(c, F_IN, F_OUT, n, EMC_DT_I8);
+    return emc_check_main_io(c, F_IN, n, F_OUT, n, EMC_DT_I8);
 }
 
 static void run(emc_exec_t *x)

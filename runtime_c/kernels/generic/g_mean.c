@@ -13,11 +13,7 @@ static emc_status_t check(emc_check_t *c)
         g_range(c, F_INNER, 1, 1 << 24, 0) || g_range(c, F_IN_ZP, -128, 127, 1) ||
         g_range(c, F_OUT_ZP, -128, 127, 1) || g_range(c, F_MUL, 0, INT32_MAX, 1) || g_range(c, F_SHIFT, -31, 30, 1))
         return c->err.status;
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), outer * emc_f(b, F_REDUCE) * inner) ||
-        emc_chk_main(c, F_OUT, emc_f(b, F_OUT), outer * inner))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), (uint32_t)(outer * inner), EMC_DT_I8);
-    return EMC_OK;
+    return emc_check_main_io(c, F_IN, outer * emc_f(b, F_REDUCE) * inner, F_OUT, outer * inner, EMC_DT_I8);
 }
 
 static void run(emc_exec_t *x)

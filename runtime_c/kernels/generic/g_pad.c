@@ -27,10 +27,7 @@ static emc_status_t check(emc_check_t *c)
         if (nout > (1u << 26))
             return emc_fail(c, EMC_E_BODY, F_A0);
     }
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), nin) || emc_chk_main(c, F_OUT, emc_f(b, F_OUT), nout))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), (uint32_t)nout, EMC_DT_I8);
-    return EMC_OK;
+    return emc_check_main_io(c, F_IN, nin, F_OUT, nout, EMC_DT_I8);
 }
 
 static void run(emc_exec_t *x)

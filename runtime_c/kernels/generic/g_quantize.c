@@ -16,10 +16,7 @@ static emc_status_t check(emc_check_t *c)
         return emc_fail(c, EMC_E_BODY, F_SCALE);
     if (g_range(c, F_ZP, -128, 127, 1))
         return c->err.status;
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), (uint64_t)n * 4u) || emc_chk_main(c, F_OUT, emc_f(b, F_OUT), n))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), n, EMC_DT_I8);
-    return EMC_OK;
+    return emc_check_main_io(c, F_IN, (uint64_t)n * 4u, F_OUT, n, EMC_DT_I8);
 }
 
 static void run(emc_exec_t *x)

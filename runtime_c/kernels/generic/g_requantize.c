@@ -20,7 +20,7 @@ static emc_status_t check(emc_check_t *c)
     if (g_range(c, F_COUNT, 1, 1 << 26, 0) || range_of(c, F_IN_DT, F_IN_ZP) || range_of(c, F_OUT_DT, F_OUT_ZP) ||
         g_range(c, F_MUL, 0, INT32_MAX, 1) || g_range(c, F_SHIFT, -31, 30, 1))
         return c->err.status;
-    return emc_check_main_io(c, F_IN, F_OUT, n, (emc_dtype_t)emc_f(b, F_OUT_DT));
+    return emc_check_main_io(c, F_IN, n, F_OUT, n, (emc_dtype_t)emc_f(b, F_OUT_DT));
 }
 
 static void run(emc_exec_t *x)

@@ -6,10 +6,7 @@ enum { F_FLAGS, F_IN, F_OUT, F_COUNT, N_FIELDS };
 static emc_status_t check(emc_check_t *c)
 {
     const emc_body_t *b = c->b;
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), emc_f(b, F_COUNT)) || emc_chk_main(c, F_OUT, emc_f(b, F_OUT), emc_f(b, F_COUNT)))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), emc_f(b, F_COUNT), EMC_DT_I8);
-    return EMC_OK;
+    return emc_check_main_io(c, F_IN, emc_f(b, F_COUNT), F_OUT, emc_f(b, F_COUNT), EMC_DT_I8);
 }
 
 static void run(emc_exec_t *x)

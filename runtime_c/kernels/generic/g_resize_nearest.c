@@ -20,11 +20,7 @@ static emc_status_t check(emc_check_t *c)
         if (emc_rd32(b->p + 4u * (N_FIELDS + i)) >= limit)
             return emc_fail(c, EMC_E_BODY, i < oh ? F_OH : F_OW);
     }
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), n * emc_f(b, F_IH) * emc_f(b, F_IW) * ch) ||
-        emc_chk_main(c, F_OUT, emc_f(b, F_OUT), n * oh * ow * ch))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), (uint32_t)(n * oh * ow * ch), EMC_DT_I8);
-    return EMC_OK;
+    return emc_check_main_io(c, F_IN, n * emc_f(b, F_IH) * emc_f(b, F_IW) * ch, F_OUT, n * oh * ow * ch, EMC_DT_I8);
 }
 
 static void run(emc_exec_t *x)

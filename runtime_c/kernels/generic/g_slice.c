@@ -11,11 +11,7 @@ static emc_status_t check(emc_check_t *c)
     if (g_range(c, F_OUTER, 1, 1 << 26, 0) || g_range(c, F_IN_ROW, 1, 1 << 26, 0) ||
         g_range(c, F_OUT_ROW, 1, (int64_t)in_row, 0) || g_range(c, F_OFFSET, 0, (int64_t)(in_row - out_row), 0))
         return c->err.status;
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), outer * in_row) ||
-        emc_chk_main(c, F_OUT, emc_f(b, F_OUT), outer * out_row))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), (uint32_t)(outer * out_row), EMC_DT_I8);
-    return EMC_OK;
+    return emc_check_main_io(c, F_IN, outer * in_row, F_OUT, outer * out_row, EMC_DT_I8);
 }
 
 static void run(emc_exec_t *x)

@@ -58,7 +58,7 @@ static emc_status_t check(emc_check_t *c)
     if (g_range(c, F_OUTER, 1, 1 << 24, 0) || g_range(c, F_DEPTH, 1, 2047, 0) /* sum of exps < 2^30: shifts stay < 32 */ || g_range(c, F_MUL, 0, INT32_MAX, 1) ||
         g_range(c, F_LSH, 0, 31, 1) || g_range(c, F_DIFF_MIN, INT32_MIN, 0, 1))
         return c->err.status;
-    return emc_check_main_io(c, F_IN, F_OUT, n, EMC_DT_I8);
+    return emc_check_main_io(c, F_IN, n, F_OUT, n, EMC_DT_I8);
 }
 
 static void run(emc_exec_t *x)

@@ -17,7 +17,7 @@ static emc_status_t check(emc_check_t *c)
     }
     if (seen != 15u)
         return emc_fail(c, EMC_E_BODY, F_P0);
-    return emc_check_main_io(c, F_IN, F_OUT, n, EMC_DT_I8);
+    return emc_check_main_io(c, F_IN, n, F_OUT, n, EMC_DT_I8);
 }
 
 static void run(emc_exec_t *x)

@@ -9,10 +9,7 @@ static emc_status_t check(emc_check_t *c)
     uint64_t n = (uint64_t)emc_f(b, F_CH) * emc_f(b, F_CSIZE);
     if (emc_chk_tail(c, F_CH, 4 * N_FIELDS, (uint64_t)emc_f(b, F_CH) * 8u))
         return c->err.status;
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), n) || emc_chk_main(c, F_OUT, emc_f(b, F_OUT), n * 4u))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), (uint32_t)(n * 4u), EMC_DT_F32);
-    return EMC_OK;
+    return emc_check_main_io(c, F_IN, n, F_OUT, n * 4u, EMC_DT_F32);
 }
 
 static void one(uint8_t *dst, const uint8_t *src, size_t i, const uint8_t *q, size_t cs)

@@ -9,10 +9,7 @@ static emc_status_t check(emc_check_t *c)
     uint64_t n = (uint64_t)emc_f(b, F_KSIZE) * emc_f(b, F_CH);
     if (emc_f(b, F_KSIZE) == 0)
         return emc_fail(c, EMC_E_BODY, F_KSIZE);
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), n * 4u) || emc_chk_main(c, F_OUT, emc_f(b, F_OUT), (uint64_t)emc_f(b, F_CH) * 4u))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), emc_f(b, F_CH) * 4u, EMC_DT_F32);
-    return EMC_OK;
+    return emc_check_main_io(c, F_IN, n * 4u, F_OUT, (uint64_t)emc_f(b, F_CH) * 4u, EMC_DT_F32);
 }
 
 static void run(emc_exec_t *x)

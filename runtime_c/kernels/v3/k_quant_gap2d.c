@@ -11,10 +11,7 @@ static emc_status_t check(emc_check_t *c)
     uint64_t n = (uint64_t)emc_f(b, F_KSIZE) * emc_f(b, F_CH);
     if (emc_f(b, F_KSIZE) == 0)
         return emc_fail(c, EMC_E_BODY, F_KSIZE);
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), n) || emc_chk_main(c, F_OUT, emc_f(b, F_OUT), emc_f(b, F_CH)))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), emc_f(b, F_CH), EMC_DT_U8);
-    return EMC_OK;
+    return emc_check_main_io(c, F_IN, n, F_OUT, emc_f(b, F_CH), EMC_DT_U8);
 }
 
 static void run(emc_exec_t *x)

@@ -13,10 +13,7 @@ static emc_status_t check(emc_check_t *c)
     float scale = emc_ff(b, F_SCALE);
     if (!(scale == scale) || scale == 0.0f || scale - scale != 0.0f) /* NaN, 0 or infinite */
         return emc_fail(c, EMC_E_BODY, F_SCALE);
-    if (emc_chk_main(c, F_IN, emc_f(b, F_IN), (uint64_t)n * 4u) || emc_chk_main(c, F_OUT, emc_f(b, F_OUT), n))
-        return c->err.status;
-    emc_set_out(c, 0, emc_f(b, F_OUT), n, EMC_DT_U8);
-    return EMC_OK;
+    return emc_check_main_io(c, F_IN, (uint64_t)n * 4u, F_OUT, n, EMC_DT_U8);
 }
 
 static void run(emc_exec_t *x)

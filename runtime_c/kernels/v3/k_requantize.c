@@ -7,7 +7,7 @@ static emc_status_t check(emc_check_t *c)
 {
     const emc_body_t *b = c->b;
     uint32_t n = emc_f(b, F_COUNT);
-    return emc_check_main_io(c, F_IN, F_OUT, n, EMC_DT_U8);
+    return emc_check_main_io(c, F_IN, n, F_OUT, n, EMC_DT_U8);
 }
 
 static void run(emc_exec_t *x)

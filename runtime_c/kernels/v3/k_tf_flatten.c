@@ -16,7 +16,7 @@ static emc_status_t check(emc_check_t *c)
         if (emc_f(b, f) == 0 || emc_f(b, f) > (1u << 20))
             return emc_fail(c, EMC_E_BODY, f);
     n = (uint64_t)emc_f(b, F_W) * emc_f(b, F_H) * emc_f(b, F_C) * elem(b->type);
-    return emc_check_main_io(c, F_IN, F_OUT, n, b->type == 20 ? EMC_DT_F32 : EMC_DT_U8);
+    return emc_check_main_io(c, F_IN, n, F_OUT, n, b->type == 20 ? EMC_DT_F32 : EMC_DT_U8);
 }
 
 static void run(emc_exec_t *x)
