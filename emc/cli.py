@@ -85,8 +85,7 @@ def cmd_run(args):
     if args.runtime == "both":
         c_outs = _run_c_runtime(args.model, x)
         same = len(c_outs) == len(outs) and all(
-            np.asarray(a).tobytes() == np.asarray(b).astype(np.asarray(a).dtype).tobytes()
-            for a, b in zip(c_outs, outs))
+            a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes() for a, b in zip(c_outs, outs))
         print(f"C runtime vs PC reference: {'byte-identical' if same else 'DIFFERENT'} "
               f"({len(outs)} output{'s' * (len(outs) != 1)})")
         if not same:

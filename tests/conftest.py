@@ -4,22 +4,24 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# Real model files live in the repository: the package's bundled ones in emc/data, the test/bench ones in
-# tests/data (origins, licences and checksums in the SOURCES.md / SHA256SUMS of each folder).
-DATA_DIRS = (ROOT / "emc" / "data", ROOT / "tests" / "data")
 
 
 class DataFiles:
-    """`files / name` -> the path of a real model file in either data folder; `files.glob(pattern)` over both."""
+    """`files / name` -> a real model file, found the way the bench finds it (emc.hil.cases.data_file: the
+    package's emc/data, else tests/data; origins and checksums in each folder's SOURCES.md / SHA256SUMS);
+    `files.glob(pattern)` over both folders."""
 
     def __truediv__(self, name):
-        for d in DATA_DIRS:
-            if (d / name).is_file():
-                return d / name
-        raise FileNotFoundError(f"{name}: not in {' or '.join(str(d) for d in DATA_DIRS)}")
+        from emc.hil.cases import data_file
+        path = data_file(name)
+        if not path.is_file():
+            raise FileNotFoundError(f"{name}: in neither emc/data nor tests/data")
+        return path
 
     def glob(self, pattern):
-        return sorted((p for d in DATA_DIRS for p in d.glob(pattern)), key=lambda p: p.name)
+        from emc import data
+        from emc.hil.cases import BENCH_DATA
+        return sorted((p for d in (data.DIR, BENCH_DATA) for p in d.glob(pattern)), key=lambda p: p.name)
 
 
 @pytest.fixture(autouse=True, scope="session")
