@@ -14,23 +14,29 @@
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
 #include "../../kernels/generic/g_conv_common.h"
 
-/* n >= 1 groups of 4 input bytes -> [x0 x2][x1 x3] + in_off (SXTAB16), one group every 16 bytes
- * of dst (8-byte aligned: STRD) */
-static inline __attribute__((always_inline)) void expand4(int16_t *d, const int8_t *s, int32_t n, uint32_t off2)
+/* n >= 1 groups of 4 input bytes -> [x0 x2][x1 x3] + in_off (SXTAB16), one group every GS bytes of
+ * dst (8-byte aligned: STRD; GS = 8 * the pixels whose columns are interleaved: 2, 4, 6 or 8) */
+#define EXPAND4(GS)                                                                                                  \
+    __asm__ volatile("1:\n\t"                                                                                        \
+                     "ldr %[a], [%[s]], #4\n\t"                                                                      \
+                     "sxtab16 %[b], %[off2], %[a], ror #8\n\t"                                                       \
+                     "sxtab16 %[a], %[off2], %[a]\n\t"                                                               \
+                     "strd %[a], %[b], [%[d]], #" #GS "\n\t"                                                         \
+                     "subs %[n], %[n], #1\n\t"                                                                       \
+                     "bne 1b\n\t"                                                                                    \
+                     : [a] "=&r"(a), [b] "=&r"(b), [s] "+r"(s), [d] "+r"(d), [n] "+r"(n)                          \
+                     : [off2] "r"(off2)                                                                            \
+                     : "cc", "memory")
+static void expand4(int16_t *d, const int8_t *s, int32_t n, uint32_t off2, int32_t gs)
 {
     uint32_t a, b;
-    __asm__ volatile("1:\n\t"
-                     "ldr %[a], [%[s]], #4\n\t"
-                     "sxtab16 %[b], %[off2], %[a], ror #8\n\t"
-                     "sxtab16 %[a], %[off2], %[a]\n\t"
-                     "strd %[a], %[b], [%[d]], #16\n\t"
-                     "subs %[n], %[n], #1\n\t"
-                     "bne 1b\n\t"
-                     : [a] "=&r"(a), [b] "=&r"(b), [s] "+r"(s), [d] "+r"(d), [n] "+r"(n)
-                     : [off2] "r"(off2)
-                     : "cc", "memory");
+    switch (gs) {
+    case 8: EXPAND4(16); break;
+    case 16: EXPAND4(32); break;
+    case 24: EXPAND4(48); break;
+    default: EXPAND4(64); break;
+    }
 }
-
 
 #define MAC_GROUP(X0, X1)                                                                                            \
     "ldr %[v], [%[w0]], #4\n\t"                                                                                      \
@@ -86,6 +92,7 @@ typedef struct conv_args {
     uint32_t pad4;      /* the byte -in_off four times (IC % 4 != 0 columns) */
     int32_t whole;      /* the asm may read 3 bytes past the last weight row (inside the model) */
     int32_t lim;        /* channel pairs the asm takes (the rest: C) */
+    int32_t nx;         /* pixels per block of conv_blocks (4, 6, 8; 0: pairs only), as the scratch allows */
     const int8_t *crow; /* dead pairs (all-zero weights) exist: every channel's constant output, else NULL */
     const uint8_t *live; /* per asm channel pair: 0 = both channels dead */
     int32_t *rec;       /* per channel {multiplier, right shift, half (allfast) or mask, bias} for the asm */
@@ -120,9 +127,9 @@ static inline __attribute__((always_inline)) int8_t *fill_run(int8_t *d, uint32_
 }
 
 /* ic % 4 == 0: expand one column (one output pixel's receptive field) into dst, each group of 4
- * as the two words [x0 x2][x1 x3], groups 8 int16 apart (the other pixel's column fills the
- * other half). A pixel with y0 far outside the image gives an all-padding (zero) column. */
-static void fill_col4(int16_t *dst, const conv_args_t *a, int32_t y0, int32_t x0)
+ * as the two words [x0 x2][x1 x3], groups gs int16 apart (the other pixels' columns fill the
+ * rest). A pixel with y0 far outside the image gives an all-padding (zero) column. */
+static void fill_col4(int16_t *dst, const conv_args_t *a, int32_t y0, int32_t x0, int32_t gs)
 {
     const int8_t *in = a->g.in;
     int32_t ky, kx, c, ih = a->g.ih, iw = a->g.iw, ic = a->g.ic, kh = a->g.kh, kw = a->g.kw, dh = a->g.dh;
@@ -133,23 +140,23 @@ static void fill_col4(int16_t *dst, const conv_args_t *a, int32_t y0, int32_t x0
     for (ky = 0; ky < kh; ky++) {
         int32_t iy = y0 + dh * ky;
         if (rowfast && iy >= 0 && iy < ih) { /* the row's taps: one contiguous run of kw * ic bytes */
-            expand4(d, in + ((size_t)iy * iw + x0) * ic, (kw * ic) >> 2, off2);
-            d += 2 * kw * ic;
+            expand4(d, in + ((size_t)iy * iw + x0) * ic, (kw * ic) >> 2, off2, gs);
+            d += ((kw * ic) >> 2) * gs;
             continue;
         }
         for (kx = 0; kx < kw; kx++) {
             int32_t ix = x0 + dw * kx;
             const int8_t *s;
             if (iy < 0 || iy >= ih || ix < 0 || ix >= iw) {
-                for (c = 0; c < ic; c += 4, d += 8) {
+                for (c = 0; c < ic; c += 4, d += gs) {
                     dsp_st32(d, 0);
                     dsp_st32(d + 2, 0);
                 }
                 continue;
             }
             s = in + ((size_t)iy * iw + ix) * ic;
-            expand4(d, s, ic >> 2, off2);
-            d += 2 * ic;
+            expand4(d, s, ic >> 2, off2, gs);
+            d += (ic >> 2) * gs;
         }
     }
 }
@@ -158,7 +165,7 @@ static void fill_col4(int16_t *dst, const conv_args_t *a, int32_t y0, int32_t x0
  * bytes gathered in natural order into tmp (align4(k) + 4 bytes), out-of-image taps and the tail
  * of the last group as the byte -in_off (which the offset turns into 0, like the reference's
  * skipped taps), then each group of 4 expanded with SXTB16 / SADD16 straight into [x0 x2][x1 x3]. */
-static void fill_col_bytes(int16_t *dst, int8_t *tmp, const conv_args_t *a, int32_t y0, int32_t x0)
+static void fill_col_bytes(int16_t *dst, int8_t *tmp, const conv_args_t *a, int32_t y0, int32_t x0, int32_t gs)
 {
     int32_t ky, kx, ic = a->g.ic, kw = a->g.kw, iw = a->g.iw, run = kw * ic;
     uint32_t pad4 = a->pad4;
@@ -184,7 +191,7 @@ static void fill_col_bytes(int16_t *dst, int8_t *tmp, const conv_args_t *a, int3
                 }
         }
     dsp_st32(t, pad4); /* the last group's tail (< 4 bytes) */
-    expand4(dst, tmp, a->ng4, a->off2);
+    expand4(dst, tmp, a->ng4, a->off2, gs);
 }
 
 /* Requantize + output offset + activation. fast: dsp_rq_fast (checked per channel,
@@ -365,6 +372,193 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
     __asm__ volatile(MM2_BODY(MM2_EPIX));
 }
 
+/* ---- N pixels x 1 output channel (N = 4, 6, 8), the whole channel loop of a pixel block in asm ----
+ * The N columns are interleaved per group of 4 ([p0 g][p1 g] ... 8 bytes each, group stride 8N
+ * bytes), so per group one weight LDR + 2 SXTB16 feed N LDRD + 2N SMLAD: 3 + 3N instructions
+ * per 4N MACs (0.84 per MAC at N = 8, against 1.0 for the 2x2 block), with each weight word
+ * loaded and sign-extended once per N pixels. Accumulators r0..r(N-1); r8/r9 a column pair,
+ * r10/r11 the two sign-extended weight halves, r12 the column pointer, lr the weight pointer. The
+ * group loop needs a counter: r7 for N <= 6; at N = 8 every register is taken, so the loop ends at
+ * a sentinel word after the last group, 0x80008000 (two int16 -32768, which no column element
+ * x + in_off in [-255, 255] can be). Same arguments as mm2_pairs, with pairs = channels. Frame:
+ * [0] channels left, [4] record, [8] output, [12] col, [16] weights, [20] k, [24] oc,
+ * [28] out_off, [32] ng. */
+#define NX_SENTINEL 0x80008000u
+#define NX_W "ldr r11, [lr], #4\n\tsxtb16 r10, r11\n\tsxtb16 r11, r11, ror #8\n\t"
+#define NX_PIX(A) "ldrd r8, r9, [r12], #8\n\tsmlad " A ", r8, r10, " A "\n\tsmlad " A ", r9, r11, " A "\n\t"
+#define NX_GROUP4 NX_W NX_PIX("r0") NX_PIX("r1") NX_PIX("r2") NX_PIX("r3")
+#define NX_GROUP6 NX_GROUP4 NX_PIX("r4") NX_PIX("r5")
+#define NX_GROUP8 NX_GROUP6 NX_PIX("r6") NX_PIX("r7")
+#define NX_INIT4 "mov r1, r0\n\tmov r2, r0\n\tmov r3, r0\n\t"
+#define NX_INIT6 NX_INIT4 "mov r4, r0\n\tmov r5, r0\n\t"
+#define NX_INIT8 NX_INIT6 "mov r6, r0\n\tmov r7, r0\n\t"
+/* the groups: ng & 1, ng & 2, then 4 per trip, counted in r7 (N <= 6) or up to the sentinel (N = 8) */
+#define NX_LOOP_COUNTED(G)                                                                                           \
+    "ldr r7, [sp, #32]\n\t"                                                                                          \
+    "tst r7, #1\n\t"                                                                                                 \
+    "beq 2f\n\t" G "2:\n\t"                                                                                          \
+    "tst r7, #2\n\t"                                                                                                 \
+    "beq 5f\n\t" G G "5:\n\t"                                                                                        \
+    "lsrs r7, r7, #2\n\t"                                                                                            \
+    "beq 3f\n\t"                                                                                                     \
+    "4:\n\t" G G G G "subs r7, r7, #1\n\t"                                                                           \
+    "bne 4b\n\t"                                                                                                     \
+    "3:\n\t"
+#define NX_LOOP_SENTINEL(G)                                                                                          \
+    "ldr r8, [sp, #32]\n\t"                                                                                          \
+    "tst r8, #1\n\t"                                                                                                 \
+    "beq 2f\n\t" G "2:\n\t"                                                                                          \
+    "ldr r8, [sp, #32]\n\t"                                                                                          \
+    "tst r8, #2\n\t"                                                                                                 \
+    "beq 5f\n\t" G G "5:\n\t"                                                                                        \
+    "b 3f\n\t"                                                                                                       \
+    "4:\n\t" G G G G "3:\n\t"                                                                                        \
+    "ldr r8, [r12]\n\t"                                                                                              \
+    "cmp r8, #0x80008000\n\t"                                                                                        \
+    "bne 4b\n\t"
+/* requantization of accumulator A in place (record in r8 multiplier, r9 right shift, r10 half or
+ * mask; r11 output offset; r12 scratch): NX_EPI = dsp_rq_fast + SSAT as MM2_EPI1, NX_EPIX = the
+ * exact g_mbqm as MM2_EPIX1 with SMULL + 2^30 in place of SMLAL (A is its own high word) */
+#define NX_EPI(A)                                                                                                    \
+    "lsl r12, " A ", #1\n\t"                                                                                         \
+    "smmulr r12, r12, r8\n\t"                                                                                        \
+    "add " A ", r12, r10\n\t"                                                                                        \
+    "sub " A ", " A ", r12, lsr #31\n\t"                                                                             \
+    "asr " A ", " A ", r9\n\t"                                                                                       \
+    "add " A ", " A ", r11\n\t"                                                                                      \
+    "ssat " A ", #8, " A "\n\t"
+#define NX_EPIX(A)                                                                                                   \
+    "smull r12, " A ", " A ", r8\n\t"                                                                                \
+    "adds r12, r12, #0x40000000\n\t"                                                                                 \
+    "adc " A ", " A ", #0\n\t"                                                                                       \
+    "lsr r12, r12, #31\n\t"                                                                                          \
+    "orr r12, r12, " A ", lsl #1\n\t"                                                                                \
+    "and " A ", r12, r10\n\t"                                                                                        \
+    "rsb " A ", " A ", r10, asr #1\n\t"                                                                              \
+    "add " A ", " A ", r12, lsr #31\n\t"                                                                             \
+    "asr r12, r12, r9\n\t"                                                                                           \
+    "add r12, r12, " A ", lsr #31\n\t"                                                                               \
+    "add r12, r12, r11\n\t"                                                                                          \
+    "ssat " A ", #8, r12\n\t"
+/* pixel i's output is oc bytes after pixel i-1's (r0 holds oc once pixel 0 is stored) */
+#define NX_OUT(E, A) E(A) "add lr, lr, r0\n\tstrb " A ", [lr]\n\t"
+#define NX_REST4(E) NX_OUT(E, "r1") NX_OUT(E, "r2") NX_OUT(E, "r3")
+#define NX_REST6(E) NX_REST4(E) NX_OUT(E, "r4") NX_OUT(E, "r5")
+#define NX_REST8(E) NX_REST6(E) NX_OUT(E, "r6") NX_OUT(E, "r7")
+#define NX_BODY(INIT, LOOP, E, REST)                                                                                 \
+    "push {r4-r11, lr}\n\t"                                                                                          \
+    "sub sp, sp, #40\n\t"                                                                                            \
+    "ldr r1, [r0, #28]\n\t"                                                                                          \
+    "str r1, [sp, #0]\n\t"                                                                                           \
+    "ldr r1, [r0, #16]\n\t"                                                                                          \
+    "str r1, [sp, #4]\n\t"                                                                                           \
+    "ldr r1, [r0, #24]\n\t"                                                                                          \
+    "str r1, [sp, #8]\n\t"                                                                                           \
+    "ldm r0, {r1, r2, r3, r4}\n\t"                                                                                   \
+    "str r1, [sp, #12]\n\t"                                                                                          \
+    "str r2, [sp, #16]\n\t"                                                                                          \
+    "str r3, [sp, #20]\n\t"                                                                                          \
+    "str r4, [sp, #32]\n\t"                                                                                          \
+    "ldr r1, [r0, #20]\n\t"                                                                                          \
+    "str r1, [sp, #24]\n\t"                                                                                          \
+    "ldr r1, [r0, #32]\n\t"                                                                                          \
+    "str r1, [sp, #28]\n\t"                                                                                          \
+    "1:\n\t"                                                                                                         \
+    "ldr r12, [sp, #4]\n\t"                                                                                          \
+    "ldr r0, [r12, #12]\n\t" INIT "ldr r12, [sp, #12]\n\t"                                                           \
+    "ldr lr, [sp, #16]\n\t" LOOP "ldr r12, [sp, #4]\n\t"                                                             \
+    "ldm r12, {r8, r9, r10}\n\t"                                                                                     \
+    "add r12, r12, #16\n\t"                                                                                          \
+    "str r12, [sp, #4]\n\t"                                                                                          \
+    "ldr r11, [sp, #28]\n\t"                                                                                         \
+    "ldr lr, [sp, #8]\n\t" E("r0") "strb r0, [lr]\n\t"                                                               \
+    "ldr r0, [sp, #24]\n\t" REST(E) "ldr lr, [sp, #8]\n\t"                                                           \
+    "add lr, lr, #1\n\t"                                                                                             \
+    "str lr, [sp, #8]\n\t"                                                                                           \
+    "ldr lr, [sp, #16]\n\t"                                                                                          \
+    "ldr r1, [sp, #20]\n\t"                                                                                          \
+    "add lr, lr, r1\n\t"                                                                                             \
+    "str lr, [sp, #16]\n\t"                                                                                          \
+    "ldr r0, [sp, #0]\n\t"                                                                                           \
+    "subs r0, r0, #1\n\t"                                                                                            \
+    "str r0, [sp, #0]\n\t"                                                                                           \
+    "bne 1b\n\t"                                                                                                     \
+    "add sp, sp, #40\n\t"                                                                                            \
+    "pop {r4-r11, pc}\n\t"
+#define NX_ROUTINE(NAME, INIT, LOOP, E, REST)                                                                        \
+    __attribute__((naked, noinline)) static void NAME(const mm2_args_t *a)                                           \
+    {                                                                                                                \
+        (void)a;                                                                                                     \
+        __asm__ volatile(NX_BODY(INIT, LOOP, E, REST));                                                              \
+    }
+NX_ROUTINE(mm4x1, NX_INIT4, NX_LOOP_COUNTED(NX_GROUP4), NX_EPI, NX_REST4)
+NX_ROUTINE(mm4x1_exact, NX_INIT4, NX_LOOP_COUNTED(NX_GROUP4), NX_EPIX, NX_REST4)
+NX_ROUTINE(mm6x1, NX_INIT6, NX_LOOP_COUNTED(NX_GROUP6), NX_EPI, NX_REST6)
+NX_ROUTINE(mm6x1_exact, NX_INIT6, NX_LOOP_COUNTED(NX_GROUP6), NX_EPIX, NX_REST6)
+NX_ROUTINE(mm8x1, NX_INIT8, NX_LOOP_SENTINEL(NX_GROUP8), NX_EPI, NX_REST8)
+NX_ROUTINE(mm8x1_exact, NX_INIT8, NX_LOOP_SENTINEL(NX_GROUP8), NX_EPIX, NX_REST8)
+
+/* m->pairs channels of one block of n pixels */
+static void mmnx(const mm2_args_t *m, int32_t n, int allfast)
+{
+    if (n == 8)
+        allfast ? mm8x1(m) : mm8x1_exact(m);
+    else if (n == 6)
+        allfast ? mm6x1(m) : mm6x1_exact(m);
+    else
+        allfast ? mm4x1(m) : mm4x1_exact(m);
+}
+
+/* Blocks of a->nx pixels (the columns built for the whole block, then every channel: pruned
+ * pairs' constants, the live pairs' runs and an odd last channel by mmnx). Returns the first
+ * pixel not done (the rest: conv_layer's pairs). */
+static int32_t conv_blocks(const conv_args_t *a, int allfast)
+{
+    int32_t n = a->nx, npix = a->g.oh * a->g.ow, oc = a->g.oc, p, i, q, r, gs = 4 * n;
+    int32_t ngp = (a->k + 3) >> 2;
+    int16_t *col = a->col;
+    int8_t *tmp = (int8_t *)(col + gs * ngp + 4);
+    mm2_args_t m;
+    m.col = col, m.k = a->k, m.ng = ngp, m.oc = oc, m.out_off = a->g.out_off;
+    if (n == 8)
+        dsp_st32(col + gs * ngp, NX_SENTINEL);
+    for (p = 0; p + n <= npix; p += n) {
+        int8_t *out0 = a->g.out + (size_t)p * oc;
+        for (i = 0; i < n; i++) {
+            int32_t y = ((p + i) / a->g.ow) * a->g.sh - a->g.pt, x = ((p + i) % a->g.ow) * a->g.sw - a->g.pl;
+            if ((a->g.ic & 3) == 0)
+                fill_col4(col + 4 * i, a, y, x, gs);
+            else
+                fill_col_bytes(col + 4 * i, tmp, a, y, x, gs);
+        }
+        if (!a->crow) {
+            m.w = a->g.w, m.rec = a->rec, m.out = out0, m.pairs = oc;
+            mmnx(&m, n, allfast);
+            continue;
+        }
+        for (i = 0; i < n; i++)
+            copy_run(out0 + (size_t)i * oc, a->crow, oc);
+        for (q = 0; q < a->lim;) {
+            while (q < a->lim && !a->live[q])
+                q++;
+            for (r = q; r < a->lim && a->live[r]; r++)
+                ;
+            if (r > q) {
+                m.w = a->g.w + (size_t)2 * q * a->k, m.rec = a->rec + 8 * q, m.out = out0 + 2 * q;
+                m.pairs = 2 * (r - q);
+                mmnx(&m, n, allfast);
+            }
+            q = r;
+        }
+        if (oc & 1) {
+            m.w = a->g.w + (size_t)(oc - 1) * a->k, m.rec = a->rec + 4 * (oc - 1), m.out = out0 + oc - 1;
+            m.pairs = 1;
+            mmnx(&m, n, allfast);
+        }
+    }
+    return p;
+}
+
 /* The whole layer. fast: activation range [-128, 127] and every shift <= 0: full blocks are
  * requantized in asm, by epi2_fast when every channel passed dsp_fast_chan (allfast), else by
  * epi2_exact; the last odd pixel and an odd last channel in C (out8). */
@@ -381,7 +575,8 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
     int32_t out_off = a->g.out_off, lo = a->g.lo, hi = a->g.hi, acc[4];
     int16_t *col = a->col, *last = col + 8 * nfull;
     int grouped = (a->g.ic & 3) == 0;
-    for (p = 0; p < npix; p += 2) {
+    p = fast && a->nx ? conv_blocks(a, allfast) : 0;
+    for (; p < npix; p += 2) {
         int two = p + 1 < npix;
         /* an odd last pixel goes through the asm as the second pixel of a pair whose first column is
          * all padding; both pixels' outputs then land on the same bytes, the real one last */
@@ -396,12 +591,12 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
         const int8_t *w0 = a->g.w;
         const uint8_t *pb = a->g.bias, *pm = a->g.mul, *ps = a->g.shf;
         if (grouped) {
-            fill_col4(col, a, y0, x0);
-            fill_col4(col + 4, a, y1, x1);
+            fill_col4(col, a, y0, x0, 8);
+            fill_col4(col + 4, a, y1, x1, 8);
         } else {
             int8_t *tmp = (int8_t *)(col + 8 * ngp);
-            fill_col_bytes(col, tmp, a, y0, x0);
-            fill_col_bytes(col + 4, tmp, a, y1, x1);
+            fill_col_bytes(col, tmp, a, y0, x0, 8);
+            fill_col_bytes(col + 4, tmp, a, y1, x1, 8);
         }
         o = 0;
         if (fast && lim > 0) {
@@ -505,6 +700,21 @@ int emc_dsp_conv2d(emc_exec_t *x)
     cols = (size_t)((a.k + 3) & ~3) * ((a.g.ic & 3) ? 6u : 4u); /* a multiple of 8 */
     if (cols + 18u * (size_t)a.g.oc > x->m->scratch_size)
         return 0;
+    /* the widest pixel block whose columns (+ sentinel, + the raw-byte column when IC % 4 != 0)
+     * fit in the scratch the loader reserved (the arena stays the formula's); the asm reads whole
+     * weight words, so K % 4 != 0 needs the bytes after the last row to be inside the model */
+    a.nx = 0;
+    if (!(a.k & 3) || a.whole) {
+        size_t ngp = (size_t)a.ng4, raw = (a.g.ic & 3) ? ((size_t)a.k + 4u + 7u) & ~(size_t)7u : 0u;
+        int32_t n;
+        for (n = 8; n >= 4 && !a.nx; n -= 2) {
+            size_t need = 8u * (size_t)n * ngp + (n == 8 || raw ? 8u : 0u) + raw;
+            if (need + 18u * (size_t)a.g.oc <= x->m->scratch_size) {
+                a.nx = n;
+                cols = need > cols ? need : cols;
+            }
+        }
+    }
     a.rec = (int32_t *)(void *)(x->m->scratch + cols);
     for (o = 0; o < a.g.oc; o++)
         if (!dsp_rq_exact(dsp_ldi32(a.g.mul + 4u * o), dsp_ldi32(a.g.shf + 4u * o)))
