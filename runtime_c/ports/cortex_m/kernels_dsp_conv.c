@@ -93,6 +93,7 @@ typedef struct conv_args {
     int32_t whole;      /* the asm may read 3 bytes past the last weight row (inside the model) */
     int32_t lim;        /* channel pairs the asm takes (the rest: C) */
     int32_t nx;         /* pixels per block of conv_blocks (4, 6, 8; 0: pairs only), as the scratch allows */
+    int32_t fold;       /* the records' half holds half + (out_off << right): the asm adds no offset */
     const int8_t *crow; /* dead pairs (all-zero weights) exist: every channel's constant output, else NULL */
     const uint8_t *live; /* per asm channel pair: 0 = both channels dead */
     int32_t *rec;       /* per channel {multiplier, right shift, half (allfast) or mask, bias} for the asm */
@@ -417,15 +418,15 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
     "cmp r8, #0x80008000\n\t"                                                                                        \
     "bne 4b\n\t"
 /* requantization of accumulator A in place (record in r8 multiplier, r9 right shift, r10 half or
- * mask; r11 output offset; r12 scratch): NX_EPI = dsp_rq_fast + SSAT as MM2_EPI1, NX_EPIX = the
- * exact g_mbqm as MM2_EPIX1 with SMULL + 2^30 in place of SMLAL (A is its own high word) */
+ * mask; r11 output offset; r12 scratch): NX_EPI = dsp_rq_fast + SSAT as MM2_EPI1 with the output
+ * offset folded into the rounding constant (conv_args_t.fold), NX_EPIX = the exact g_mbqm as
+ * MM2_EPIX1 with SMULL + 2^30 in place of SMLAL (A is its own high word) */
 #define NX_EPI(A)                                                                                                    \
     "lsl r12, " A ", #1\n\t"                                                                                         \
     "smmulr r12, r12, r8\n\t"                                                                                        \
     "add " A ", r12, r10\n\t"                                                                                        \
     "sub " A ", " A ", r12, lsr #31\n\t"                                                                             \
     "asr " A ", " A ", r9\n\t"                                                                                       \
-    "add " A ", " A ", r11\n\t"                                                                                      \
     "ssat " A ", #8, " A "\n\t"
 #define NX_EPIX(A)                                                                                                   \
     "smull r12, " A ", " A ", r8\n\t"                                                                                \
@@ -519,7 +520,8 @@ static int32_t conv_blocks(const conv_args_t *a, int allfast)
     int16_t *col = a->col;
     int8_t *tmp = (int8_t *)(col + gs * ngp + 4);
     mm2_args_t m;
-    m.col = col, m.k = a->k, m.ng = ngp, m.oc = oc, m.out_off = a->g.out_off;
+    m.col = col, m.k = a->k, m.ng = ngp, m.oc = oc, m.out_off = a->fold ? 0 : a->g.out_off;
+    allfast = allfast && a->fold; /* NX_EPI adds no output offset */
     if (n == 8)
         dsp_st32(col + gs * ngp, NX_SENTINEL);
     for (p = 0; p + n <= npix; p += n) {
@@ -602,7 +604,7 @@ static inline __attribute__((always_inline)) void conv_layer(const conv_args_t *
         if (fast && lim > 0) {
             mm2_args_t m2;
             m2.col = col, m2.w = w0, m2.k = k, m2.ng = ngp, m2.rec = a->rec, m2.out = out0, m2.oc = two ? oc : 0;
-            m2.pairs = lim, m2.out_off = out_off;
+            m2.pairs = lim, m2.out_off = a->fold ? 0 : out_off;
             if (a->crow) {
                 /* pruned channels: their constant, then the runs of live pairs over it */
                 int32_t q = 0, r;
@@ -703,7 +705,7 @@ int emc_dsp_conv2d(emc_exec_t *x)
     /* the widest pixel block whose columns (+ sentinel, + the raw-byte column when IC % 4 != 0)
      * fit in the scratch the loader reserved (the arena stays the formula's); the asm reads whole
      * weight words, so K % 4 != 0 needs the bytes after the last row to be inside the model */
-    a.nx = 0;
+    a.nx = 0, a.fold = 0;
     if (!(a.k & 3) || a.whole) {
         size_t ngp = (size_t)a.ng4, raw = (a.g.ic & 3) ? ((size_t)a.k + 4u + 7u) & ~(size_t)7u : 0u;
         int32_t n;
@@ -747,11 +749,18 @@ int emc_dsp_conv2d(emc_exec_t *x)
             break;
     if (a.g.lo == -128 && a.g.hi == 127 && o == a.g.oc) {
         allfast = allfast && bound != 0;
+        /* (h + half + (out_off << r)) >> r = ((h + half) >> r) + out_off (floor division), no
+         * overflow while |h| < 2^29 and r <= 21: |half + (out_off << r)| <= 2^20 + 2^28 */
+        a.fold = allfast;
+        for (o = 0; o < a.g.oc; o++)
+            a.fold &= -dsp_ldi32(a.g.shf + 4u * o) <= 21;
         for (o = 0; o < a.g.oc; o++) { /* the asm's per-channel records */
             int32_t r = -dsp_ldi32(a.g.shf + 4u * o); /* 0..31 */
             a.rec[4 * o] = dsp_ldi32(a.g.mul + 4u * o);
             a.rec[4 * o + 1] = r;
             a.rec[4 * o + 2] = allfast ? (r >= 1 ? (int32_t)(1u << (r - 1)) : 0) : (int32_t)~(~0u << r);
+            if (a.fold)
+                a.rec[4 * o + 2] += (int32_t)((uint32_t)a.g.out_off << r);
             a.rec[4 * o + 3] = dsp_ldi32(a.g.bias + 4u * o);
         }
         if (allfast)
