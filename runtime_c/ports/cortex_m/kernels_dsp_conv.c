@@ -521,7 +521,6 @@ static int32_t conv_blocks(const conv_args_t *a, int allfast)
     int8_t *tmp = (int8_t *)(col + gs * ngp + 4);
     mm2_args_t m;
     m.col = col, m.k = a->k, m.ng = ngp, m.oc = oc, m.out_off = a->fold ? 0 : a->g.out_off;
-    allfast = allfast && a->fold; /* NX_EPI adds no output offset */
     if (n == 8)
         dsp_st32(col + gs * ngp, NX_SENTINEL);
     for (p = 0; p + n <= npix; p += n) {
@@ -751,9 +750,9 @@ int emc_dsp_conv2d(emc_exec_t *x)
         allfast = allfast && bound != 0;
         /* (h + half + (out_off << r)) >> r = ((h + half) >> r) + out_off (floor division), no
          * overflow while |h| < 2^29 and r <= 21: |half + (out_off << r)| <= 2^20 + 2^28 */
+        for (o = 0; o < a.g.oc; o++) /* and the asm's fast epilogues want it: else the exact ones */
+            allfast &= -dsp_ldi32(a.g.shf + 4u * o) <= 21;
         a.fold = allfast;
-        for (o = 0; o < a.g.oc; o++)
-            a.fold &= -dsp_ldi32(a.g.shf + 4u * o) <= 21;
         for (o = 0; o < a.g.oc; o++) { /* the asm's per-channel records */
             int32_t r = -dsp_ldi32(a.g.shf + 4u * o); /* 0..31 */
             a.rec[4 * o] = dsp_ldi32(a.g.mul + 4u * o);
