@@ -129,6 +129,10 @@ def synth_cases(extra=False):
         "blocks8_conv_pruned_odd": ("conv", dict(ih=5, iw=5, ic=8, oc=13, k=(1, 1), pad=(0, 0))),
         "blocks6_conv_ic16_oc4": ("conv", dict(ih=5, iw=5, ic=16, oc=4)),
         "blocks4_conv_ic24_oc4": ("conv", dict(ih=5, iw=3, ic=24, oc=4)),
+        # 3x3 depthwise asm with doubled weights and the folded offset: a channel count with a
+        # C-side tail; a right shift beyond the fold's 21 bits (exact C epilogue instead)
+        "dw_c10_3x3_tail": ("dw", dict(ih=6, iw=5, ic=10)),
+        "dw_c8_3x3_shift23": ("dw", dict(ic=8, shifts=[-6, -23, -9, -4, -10, -7, -5, -8])),
     }
     if extra:
         specs.update({
