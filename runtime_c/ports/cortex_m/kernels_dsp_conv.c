@@ -382,8 +382,9 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
  * group loop needs a counter: r7 for N <= 6; at N = 8 every register is taken, so the loop ends at
  * a sentinel word after the last group, 0x80008000 (two int16 -32768, which no column element
  * x + in_off in [-255, 255] can be). Same arguments as mm2_pairs, with pairs = channels. Frame:
- * [0] channels left, [4] record, [8] output, [12] col, [16] weights, [20] k, [24] oc,
- * [28] out_off, [32] ng. */
+ * [0] channels left, [4] record, [8] output, [12] col, [16] weights, [20] k - 4 * ng (from the
+ * end of a row's groups to the next row), [24] oc, [28] out_off, [32] ng, [36] loop entry,
+ * [40] trips. */
 #define NX_SENTINEL 0x80008000u
 #define NX_W "ldr r11, [lr], #4\n\tsxtb16 r10, r11\n\tsxtb16 r11, r11, ror #8\n\t"
 #define NX_PIX(A) "ldrd r8, r9, [r12], #8\n\tsmlad " A ", r8, r10, " A "\n\tsmlad " A ", r9, r11, " A "\n\t"
@@ -393,30 +394,21 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
 #define NX_INIT4 "mov r1, r0\n\tmov r2, r0\n\tmov r3, r0\n\t"
 #define NX_INIT6 NX_INIT4 "mov r4, r0\n\tmov r5, r0\n\t"
 #define NX_INIT8 NX_INIT6 "mov r6, r0\n\tmov r7, r0\n\t"
-/* the groups: ng & 1, ng & 2, then 4 per trip, counted in r7 (N <= 6) or up to the sentinel (N = 8) */
+/* the groups, 4 per trip: the first trip enters at the group that leaves a multiple of 4 (its
+ * address, chosen once per call, at [36]); trips counted in r7 (N <= 6, [40] = ceil(ng / 4)) or
+ * up to the sentinel (N = 8). MOV PC ignores bit 0 (ARMv7-M BranchWritePC). */
 #define NX_LOOP_COUNTED(G)                                                                                           \
-    "ldr r7, [sp, #32]\n\t"                                                                                          \
-    "tst r7, #1\n\t"                                                                                                 \
-    "beq 2f\n\t" G "2:\n\t"                                                                                          \
-    "tst r7, #2\n\t"                                                                                                 \
-    "beq 5f\n\t" G G "5:\n\t"                                                                                        \
-    "lsrs r7, r7, #2\n\t"                                                                                            \
-    "beq 3f\n\t"                                                                                                     \
-    "4:\n\t" G G G G "subs r7, r7, #1\n\t"                                                                           \
-    "bne 4b\n\t"                                                                                                     \
-    "3:\n\t"
+    "ldr r7, [sp, #40]\n\t"                                                                                          \
+    "ldr r8, [sp, #36]\n\t"                                                                                          \
+    "mov pc, r8\n\t"                                                                                                 \
+    "14:\n\t" G "15:\n\t" G "16:\n\t" G "17:\n\t" G "subs r7, r7, #1\n\t"                                            \
+    "bne 14b\n\t"
 #define NX_LOOP_SENTINEL(G)                                                                                          \
-    "ldr r8, [sp, #32]\n\t"                                                                                          \
-    "tst r8, #1\n\t"                                                                                                 \
-    "beq 2f\n\t" G "2:\n\t"                                                                                          \
-    "ldr r8, [sp, #32]\n\t"                                                                                          \
-    "tst r8, #2\n\t"                                                                                                 \
-    "beq 5f\n\t" G G "5:\n\t"                                                                                        \
-    "b 3f\n\t"                                                                                                       \
-    "4:\n\t" G G G G "3:\n\t"                                                                                        \
-    "ldr r8, [r12]\n\t"                                                                                              \
+    "ldr r8, [sp, #36]\n\t"                                                                                          \
+    "mov pc, r8\n\t"                                                                                                 \
+    "14:\n\t" G "15:\n\t" G "16:\n\t" G "17:\n\t" G "ldr r8, [r12]\n\t"                                              \
     "cmp r8, #0x80008000\n\t"                                                                                        \
-    "bne 4b\n\t"
+    "bne 14b\n\t"
 /* requantization of accumulator A in place (record in r8 multiplier, r9 right shift, r10 half or
  * mask; r11 output offset; r12 scratch): NX_EPI = dsp_rq_fast + SSAT as MM2_EPI1 with the output
  * offset folded into the rounding constant (conv_args_t.fold), NX_EPIX = the exact g_mbqm as
@@ -448,7 +440,7 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
 #define NX_REST8(E) NX_REST6(E) NX_OUT(E, "r6") NX_OUT(E, "r7")
 #define NX_BODY(INIT, LOOP, E, REST)                                                                                 \
     "push {r4-r11, lr}\n\t"                                                                                          \
-    "sub sp, sp, #40\n\t"                                                                                            \
+    "sub sp, sp, #48\n\t"                                                                                            \
     "ldr r1, [r0, #28]\n\t"                                                                                          \
     "str r1, [sp, #0]\n\t"                                                                                           \
     "ldr r1, [r0, #16]\n\t"                                                                                          \
@@ -458,16 +450,38 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
     "ldm r0, {r1, r2, r3, r4}\n\t"                                                                                   \
     "str r1, [sp, #12]\n\t"                                                                                          \
     "str r2, [sp, #16]\n\t"                                                                                          \
+    "sub r3, r3, r4, lsl #2\n\t"                                                                                     \
     "str r3, [sp, #20]\n\t"                                                                                          \
     "str r4, [sp, #32]\n\t"                                                                                          \
     "ldr r1, [r0, #20]\n\t"                                                                                          \
     "str r1, [sp, #24]\n\t"                                                                                          \
     "ldr r1, [r0, #32]\n\t"                                                                                          \
     "str r1, [sp, #28]\n\t"                                                                                          \
+    "and r1, r4, #3\n\t"                                                                                             \
+    "adr r2, 14f\n\t"                                                                                                \
+    "cmp r1, #1\n\t"                                                                                                 \
+    "bne 21f\n\t"                                                                                                    \
+    "adr r2, 17f\n\t"                                                                                                \
+    "21:\n\t"                                                                                                        \
+    "cmp r1, #2\n\t"                                                                                                 \
+    "bne 22f\n\t"                                                                                                    \
+    "adr r2, 16f\n\t"                                                                                                \
+    "22:\n\t"                                                                                                        \
+    "cmp r1, #3\n\t"                                                                                                 \
+    "bne 23f\n\t"                                                                                                    \
+    "adr r2, 15f\n\t"                                                                                                \
+    "23:\n\t"                                                                                                        \
+    "str r2, [sp, #36]\n\t"                                                                                          \
+    "add r4, r4, #3\n\t"                                                                                             \
+    "lsr r4, r4, #2\n\t"                                                                                             \
+    "str r4, [sp, #40]\n\t"                                                                                          \
     "1:\n\t"                                                                                                         \
     "ldr r12, [sp, #4]\n\t"                                                                                          \
     "ldr r0, [r12, #12]\n\t" INIT "ldr r12, [sp, #12]\n\t"                                                           \
-    "ldr lr, [sp, #16]\n\t" LOOP "ldr r12, [sp, #4]\n\t"                                                             \
+    "ldr lr, [sp, #16]\n\t" LOOP "ldr r8, [sp, #20]\n\t"                                                             \
+    "add lr, lr, r8\n\t"                                                                                             \
+    "str lr, [sp, #16]\n\t"                                                                                          \
+    "ldr r12, [sp, #4]\n\t"                                                                                          \
     "ldm r12, {r8, r9, r10}\n\t"                                                                                     \
     "add r12, r12, #16\n\t"                                                                                          \
     "str r12, [sp, #4]\n\t"                                                                                          \
@@ -476,15 +490,11 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
     "ldr r0, [sp, #24]\n\t" REST(E) "ldr lr, [sp, #8]\n\t"                                                           \
     "add lr, lr, #1\n\t"                                                                                             \
     "str lr, [sp, #8]\n\t"                                                                                           \
-    "ldr lr, [sp, #16]\n\t"                                                                                          \
-    "ldr r1, [sp, #20]\n\t"                                                                                          \
-    "add lr, lr, r1\n\t"                                                                                             \
-    "str lr, [sp, #16]\n\t"                                                                                          \
     "ldr r0, [sp, #0]\n\t"                                                                                           \
     "subs r0, r0, #1\n\t"                                                                                            \
     "str r0, [sp, #0]\n\t"                                                                                           \
     "bne 1b\n\t"                                                                                                     \
-    "add sp, sp, #40\n\t"                                                                                            \
+    "add sp, sp, #48\n\t"                                                                                            \
     "pop {r4-r11, pc}\n\t"
 #define NX_ROUTINE(NAME, INIT, LOOP, E, REST)                                                                        \
     __attribute__((naked, noinline)) static void NAME(const mm2_args_t *a)                                           \
