@@ -520,53 +520,59 @@ static void mmnx(const mm2_args_t *m, int32_t n, int allfast)
         allfast ? mm4x1(m) : mm4x1_exact(m);
 }
 
-/* Blocks of a->nx pixels (the columns built for the whole block, then every channel: pruned
- * pairs' constants, the live pairs' runs and an odd last channel by mmnx). Returns the first
- * pixel not done (the rest: conv_layer's pairs). */
+/* One block of n pixels from pixel p: the columns for the whole block, then every channel (pruned
+ * pairs' constants, the live pairs' runs and an odd last channel) by mmnx. */
+static void conv_block(const conv_args_t *a, mm2_args_t *m, int32_t p, int32_t n, int allfast)
+{
+    int32_t oc = a->g.oc, i, q, r, gs = 4 * n;
+    int16_t *col = a->col;
+    int8_t *tmp = (int8_t *)(col + 4 * a->nx * m->ng + 4), *out0 = a->g.out + (size_t)p * oc;
+    for (i = 0; i < n; i++) {
+        int32_t y = ((p + i) / a->g.ow) * a->g.sh - a->g.pt, x = ((p + i) % a->g.ow) * a->g.sw - a->g.pl;
+        if ((a->g.ic & 3) == 0)
+            fill_col4(col + 4 * i, a, y, x, gs);
+        else
+            fill_col_bytes(col + 4 * i, tmp, a, y, x, gs);
+    }
+    if (!a->crow) {
+        m->w = a->g.w, m->rec = a->rec, m->out = out0, m->pairs = oc;
+        mmnx(m, n, allfast);
+        return;
+    }
+    for (i = 0; i < n; i++)
+        copy_run(out0 + (size_t)i * oc, a->crow, oc);
+    for (q = 0; q < a->lim;) {
+        while (q < a->lim && !a->live[q])
+            q++;
+        for (r = q; r < a->lim && a->live[r]; r++)
+            ;
+        if (r > q) {
+            m->w = a->g.w + (size_t)2 * q * a->k, m->rec = a->rec + 8 * q, m->out = out0 + 2 * q;
+            m->pairs = 2 * (r - q);
+            mmnx(m, n, allfast);
+        }
+        q = r;
+    }
+    if (oc & 1) {
+        m->w = a->g.w + (size_t)(oc - 1) * a->k, m->rec = a->rec + 4 * (oc - 1), m->out = out0 + oc - 1;
+        m->pairs = 1;
+        mmnx(m, n, allfast);
+    }
+}
+
+/* Blocks of a->nx pixels, then of 6 and 4 while enough pixels are left (the columns of a smaller
+ * block fit where the larger ones were). Returns the first pixel not done (at most 3 are left:
+ * conv_layer's pairs). */
 static int32_t conv_blocks(const conv_args_t *a, int allfast)
 {
-    int32_t n = a->nx, npix = a->g.oh * a->g.ow, oc = a->g.oc, p, i, q, r, gs = 4 * n;
-    int32_t ngp = (a->k + 3) >> 2;
-    int16_t *col = a->col;
-    int8_t *tmp = (int8_t *)(col + gs * ngp + 4);
+    int32_t n = a->nx, npix = a->g.oh * a->g.ow, p = 0;
     mm2_args_t m;
-    m.col = col, m.k = a->k, m.ng = ngp, m.oc = oc, m.out_off = a->fold ? 0 : a->g.out_off;
+    m.col = a->col, m.k = a->k, m.ng = (a->k + 3) >> 2, m.oc = a->g.oc, m.out_off = a->fold ? 0 : a->g.out_off;
     if (n == 8)
-        dsp_st32(col + gs * ngp, NX_SENTINEL);
-    for (p = 0; p + n <= npix; p += n) {
-        int8_t *out0 = a->g.out + (size_t)p * oc;
-        for (i = 0; i < n; i++) {
-            int32_t y = ((p + i) / a->g.ow) * a->g.sh - a->g.pt, x = ((p + i) % a->g.ow) * a->g.sw - a->g.pl;
-            if ((a->g.ic & 3) == 0)
-                fill_col4(col + 4 * i, a, y, x, gs);
-            else
-                fill_col_bytes(col + 4 * i, tmp, a, y, x, gs);
-        }
-        if (!a->crow) {
-            m.w = a->g.w, m.rec = a->rec, m.out = out0, m.pairs = oc;
-            mmnx(&m, n, allfast);
-            continue;
-        }
-        for (i = 0; i < n; i++)
-            copy_run(out0 + (size_t)i * oc, a->crow, oc);
-        for (q = 0; q < a->lim;) {
-            while (q < a->lim && !a->live[q])
-                q++;
-            for (r = q; r < a->lim && a->live[r]; r++)
-                ;
-            if (r > q) {
-                m.w = a->g.w + (size_t)2 * q * a->k, m.rec = a->rec + 8 * q, m.out = out0 + 2 * q;
-                m.pairs = 2 * (r - q);
-                mmnx(&m, n, allfast);
-            }
-            q = r;
-        }
-        if (oc & 1) {
-            m.w = a->g.w + (size_t)(oc - 1) * a->k, m.rec = a->rec + 4 * (oc - 1), m.out = out0 + oc - 1;
-            m.pairs = 1;
-            mmnx(&m, n, allfast);
-        }
-    }
+        dsp_st32(a->col + 32 * m.ng, NX_SENTINEL);
+    for (; n >= 4; n -= 2)
+        for (; p + n <= npix; p += n)
+            conv_block(a, &m, p, n, allfast);
     return p;
 }
 
