@@ -391,24 +391,32 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
 #define NX_GROUP4 NX_W NX_PIX("r0") NX_PIX("r1") NX_PIX("r2") NX_PIX("r3")
 #define NX_GROUP6 NX_GROUP4 NX_PIX("r4") NX_PIX("r5")
 #define NX_GROUP8 NX_GROUP6 NX_PIX("r6") NX_PIX("r7")
-#define NX_INIT4 "mov r1, r0\n\tmov r2, r0\n\tmov r3, r0\n\t"
-#define NX_INIT6 NX_INIT4 "mov r4, r0\n\tmov r5, r0\n\t"
-#define NX_INIT8 NX_INIT6 "mov r6, r0\n\tmov r7, r0\n\t"
-/* the groups, 4 per trip: the first trip enters at the group that leaves a multiple of 4 (its
- * address, chosen once per call, at [36]); trips counted in r7 (N <= 6, [40] = ceil(ng / 4)) or
- * up to the sentinel (N = 8). MOV PC ignores bit 0 (ARMv7-M BranchWritePC). */
+/* the first group starts every accumulator from the bias in r0 (SMLAD's addend), pixel 0 last */
+#define NX_PIX1(A, OFF) "ldrd r8, r9, [r12, #" OFF "]\n\tsmlad " A ", r8, r10, r0\n\tsmlad " A ", r9, r11, " A "\n\t"
+#define NX_PIX0(GS) "ldrd r8, r9, [r12], #" GS "\n\tsmlad r0, r8, r10, r0\n\tsmlad r0, r9, r11, r0\n\t"
+#define NX_FIRST4 NX_W NX_PIX1("r1", "8") NX_PIX1("r2", "16") NX_PIX1("r3", "24") NX_PIX0("32")
+#define NX_FIRST6 NX_W NX_PIX1("r1", "8") NX_PIX1("r2", "16") NX_PIX1("r3", "24") NX_PIX1("r4", "32")            \
+    NX_PIX1("r5", "40") NX_PIX0("48")
+#define NX_FIRST8 NX_W NX_PIX1("r1", "8") NX_PIX1("r2", "16") NX_PIX1("r3", "24") NX_PIX1("r4", "32")            \
+    NX_PIX1("r5", "40") NX_PIX1("r6", "48") NX_PIX1("r7", "56") NX_PIX0("64")
+/* the groups after the first (FIRST), 4 per trip: the first trip enters at the group that leaves a
+ * multiple of 4 (its address, chosen once per call, at [36]; none left: the end, 18); trips counted
+ * in r7 (N <= 6, [40] = ceil((ng - 1) / 4)) or up to the sentinel (N = 8). MOV PC ignores bit 0
+ * (ARMv7-M BranchWritePC). */
 #define NX_LOOP_COUNTED(G)                                                                                           \
     "ldr r7, [sp, #40]\n\t"                                                                                          \
     "ldr r8, [sp, #36]\n\t"                                                                                          \
     "mov pc, r8\n\t"                                                                                                 \
     "14:\n\t" G "15:\n\t" G "16:\n\t" G "17:\n\t" G "subs r7, r7, #1\n\t"                                            \
-    "bne 14b\n\t"
+    "bne 14b\n\t"                                                                                                    \
+    "18:\n\t"
 #define NX_LOOP_SENTINEL(G)                                                                                          \
     "ldr r8, [sp, #36]\n\t"                                                                                          \
     "mov pc, r8\n\t"                                                                                                 \
     "14:\n\t" G "15:\n\t" G "16:\n\t" G "17:\n\t" G "ldr r8, [r12]\n\t"                                              \
     "cmp r8, #0x80008000\n\t"                                                                                        \
-    "bne 14b\n\t"
+    "bne 14b\n\t"                                                                                                    \
+    "18:\n\t"
 /* requantization of accumulator A in place (record in r8 multiplier, r9 right shift, r10 half or
  * mask; r11 output offset; r12 scratch): NX_EPI = dsp_rq_fast + SSAT as MM2_EPI1 with the output
  * offset folded into the rounding constant (conv_args_t.fold), NX_EPIX = the exact g_mbqm as
@@ -438,7 +446,7 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
 #define NX_REST4(E) NX_OUT(E, "r1") NX_OUT(E, "r2") NX_OUT(E, "r3")
 #define NX_REST6(E) NX_REST4(E) NX_OUT(E, "r4") NX_OUT(E, "r5")
 #define NX_REST8(E) NX_REST6(E) NX_OUT(E, "r6") NX_OUT(E, "r7")
-#define NX_BODY(INIT, LOOP, E, REST)                                                                                 \
+#define NX_BODY(FIRST, LOOP, E, REST)                                                                                 \
     "push {r4-r11, lr}\n\t"                                                                                          \
     "sub sp, sp, #48\n\t"                                                                                            \
     "ldr r1, [r0, #28]\n\t"                                                                                          \
@@ -457,6 +465,7 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
     "str r1, [sp, #24]\n\t"                                                                                          \
     "ldr r1, [r0, #32]\n\t"                                                                                          \
     "str r1, [sp, #28]\n\t"                                                                                          \
+    "sub r4, r4, #1\n\t"                                                                                             \
     "and r1, r4, #3\n\t"                                                                                             \
     "adr r2, 14f\n\t"                                                                                                \
     "cmp r1, #1\n\t"                                                                                                 \
@@ -471,14 +480,19 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
     "bne 23f\n\t"                                                                                                    \
     "adr r2, 15f\n\t"                                                                                                \
     "23:\n\t"                                                                                                        \
+    "cmp r4, #0\n\t"                                                                                                 \
+    "bne 24f\n\t"                                                                                                    \
+    "adr r2, 18f\n\t"                                                                                                \
+    "24:\n\t"                                                                                                        \
     "str r2, [sp, #36]\n\t"                                                                                          \
     "add r4, r4, #3\n\t"                                                                                             \
     "lsr r4, r4, #2\n\t"                                                                                             \
     "str r4, [sp, #40]\n\t"                                                                                          \
     "1:\n\t"                                                                                                         \
     "ldr r12, [sp, #4]\n\t"                                                                                          \
-    "ldr r0, [r12, #12]\n\t" INIT "ldr r12, [sp, #12]\n\t"                                                           \
-    "ldr lr, [sp, #16]\n\t" LOOP "ldr r8, [sp, #20]\n\t"                                                             \
+    "ldr r0, [r12, #12]\n\t"                                                                                         \
+    "ldr r12, [sp, #12]\n\t"                                                                                         \
+    "ldr lr, [sp, #16]\n\t" FIRST LOOP "ldr r8, [sp, #20]\n\t"                                                       \
     "add lr, lr, r8\n\t"                                                                                             \
     "str lr, [sp, #16]\n\t"                                                                                          \
     "ldr r12, [sp, #4]\n\t"                                                                                          \
@@ -496,18 +510,18 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
     "bne 1b\n\t"                                                                                                     \
     "add sp, sp, #48\n\t"                                                                                            \
     "pop {r4-r11, pc}\n\t"
-#define NX_ROUTINE(NAME, INIT, LOOP, E, REST)                                                                        \
+#define NX_ROUTINE(NAME, FIRST, LOOP, E, REST)                                                                        \
     __attribute__((naked, noinline)) static void NAME(const mm2_args_t *a)                                           \
     {                                                                                                                \
         (void)a;                                                                                                     \
-        __asm__ volatile(NX_BODY(INIT, LOOP, E, REST));                                                              \
+        __asm__ volatile(NX_BODY(FIRST, LOOP, E, REST));                                                              \
     }
-NX_ROUTINE(mm4x1, NX_INIT4, NX_LOOP_COUNTED(NX_GROUP4), NX_EPI, NX_REST4)
-NX_ROUTINE(mm4x1_exact, NX_INIT4, NX_LOOP_COUNTED(NX_GROUP4), NX_EPIX, NX_REST4)
-NX_ROUTINE(mm6x1, NX_INIT6, NX_LOOP_COUNTED(NX_GROUP6), NX_EPI, NX_REST6)
-NX_ROUTINE(mm6x1_exact, NX_INIT6, NX_LOOP_COUNTED(NX_GROUP6), NX_EPIX, NX_REST6)
-NX_ROUTINE(mm8x1, NX_INIT8, NX_LOOP_SENTINEL(NX_GROUP8), NX_EPI, NX_REST8)
-NX_ROUTINE(mm8x1_exact, NX_INIT8, NX_LOOP_SENTINEL(NX_GROUP8), NX_EPIX, NX_REST8)
+NX_ROUTINE(mm4x1, NX_FIRST4, NX_LOOP_COUNTED(NX_GROUP4), NX_EPI, NX_REST4)
+NX_ROUTINE(mm4x1_exact, NX_FIRST4, NX_LOOP_COUNTED(NX_GROUP4), NX_EPIX, NX_REST4)
+NX_ROUTINE(mm6x1, NX_FIRST6, NX_LOOP_COUNTED(NX_GROUP6), NX_EPI, NX_REST6)
+NX_ROUTINE(mm6x1_exact, NX_FIRST6, NX_LOOP_COUNTED(NX_GROUP6), NX_EPIX, NX_REST6)
+NX_ROUTINE(mm8x1, NX_FIRST8, NX_LOOP_SENTINEL(NX_GROUP8), NX_EPI, NX_REST8)
+NX_ROUTINE(mm8x1_exact, NX_FIRST8, NX_LOOP_SENTINEL(NX_GROUP8), NX_EPIX, NX_REST8)
 
 /* m->pairs channels of one block of n pixels */
 static void mmnx(const mm2_args_t *m, int32_t n, int allfast)
