@@ -441,11 +441,15 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
     "add r12, r12, " A ", lsr #31\n\t"                                                                               \
     "add r12, r12, r11\n\t"                                                                                          \
     "ssat " A ", #8, r12\n\t"
-/* pixel i's output is oc bytes after pixel i-1's (r0 holds oc once pixel 0 is stored) */
-#define NX_OUT(E, A) E(A) "add lr, lr, r0\n\tstrb " A ", [lr]\n\t"
-#define NX_REST4(E) NX_OUT(E, "r1") NX_OUT(E, "r2") NX_OUT(E, "r3")
-#define NX_REST6(E) NX_REST4(E) NX_OUT(E, "r4") NX_OUT(E, "r5")
-#define NX_REST8(E) NX_REST6(E) NX_OUT(E, "r6") NX_OUT(E, "r7")
+/* pixel i's output is i * oc bytes after pixel 0's (lr; r0 = oc once pixel 0 is stored): register
+ * offsets oc, 2oc, 4oc from r0 and 3oc, 5oc, 6oc, 7oc from accumulators already stored */
+#define NX_REST4(E)                                                                                                  \
+    E("r1") "strb r1, [lr, r0]\n\t" E("r2") "strb r2, [lr, r0, lsl #1]\n\t" E("r3")                                 \
+    "add r1, r0, r0, lsl #1\n\tstrb r3, [lr, r1]\n\t"
+#define NX_REST6(E)                                                                                                  \
+    NX_REST4(E) E("r4") "strb r4, [lr, r0, lsl #2]\n\t" E("r5") "add r2, r0, r0, lsl #2\n\tstrb r5, [lr, r2]\n\t"
+#define NX_REST8(E)                                                                                                  \
+    NX_REST6(E) E("r6") "strb r6, [lr, r1, lsl #1]\n\t" E("r7") "rsb r3, r0, r0, lsl #3\n\tstrb r7, [lr, r3]\n\t"
 #define NX_BODY(FIRST, LOOP, E, REST)                                                                                 \
     "push {r4-r11, lr}\n\t"                                                                                          \
     "sub sp, sp, #48\n\t"                                                                                            \
@@ -501,8 +505,7 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
     "str r12, [sp, #4]\n\t"                                                                                          \
     "ldr r11, [sp, #28]\n\t"                                                                                         \
     "ldr lr, [sp, #8]\n\t" E("r0") "strb r0, [lr]\n\t"                                                               \
-    "ldr r0, [sp, #24]\n\t" REST(E) "ldr lr, [sp, #8]\n\t"                                                           \
-    "add lr, lr, #1\n\t"                                                                                             \
+    "ldr r0, [sp, #24]\n\t" REST(E) "add lr, lr, #1\n\t"                                                             \
     "str lr, [sp, #8]\n\t"                                                                                           \
     "ldr r0, [sp, #0]\n\t"                                                                                           \
     "subs r0, r0, #1\n\t"                                                                                            \
