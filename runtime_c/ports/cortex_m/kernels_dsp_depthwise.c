@@ -271,17 +271,21 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
         if (-dsp_ldi32(a.g.shf + 4u * o) > 21)
             fast = dbl = 0;
     for (o = 0; o < (oc & ~3); o += 4) {
-        uint32_t *bk = blk + (size_t)(o >> 2) * (16u + 2u * (uint32_t)ntap);
-        for (j = 0; j < 4; j++) {
-            int32_t sw8 = 0, bv = dsp_ldi32(a.g.bias + 4u * (o + j)), t;
-            for (t = 0; t < ntap; t++)
-                sw8 += a.g.w[(size_t)t * oc + o + j];
-            bk[j] = ((uint32_t)bv + (uint32_t)(sw8 * a.g.in_off)) << dbl;
-        }
+        uint32_t *bk = blk + (size_t)(o >> 2) * (16u + 2u * (uint32_t)ntap), s02 = 0, s13 = 0;
         for (j = 0; j < ntap; j++) { /* doubled: 2w in [-256, 254] is still an int16 */
             uint32_t wv = dsp_ld32(a.g.w + (size_t)j * oc + o), lo2 = __sxtb16(wv), hi2 = dsp_sxtb16_ror8(wv);
             bk[4 + 2 * j] = dbl ? (uint32_t)__sadd16(lo2, lo2) : lo2;
             bk[5 + 2 * j] = dbl ? (uint32_t)__sadd16(hi2, hi2) : hi2;
+            s02 = (uint32_t)__sadd16(s02, lo2), s13 = (uint32_t)__sadd16(s13, hi2); /* sum(w) per channel */
+        }
+        for (j = 0; j < 4; j++) {
+            /* the halfword sums are exact up to 256 taps (|sum| <= 32768) */
+            uint32_t l = j & 1 ? s13 : s02;
+            int32_t sw8 = (int16_t)(j & 2 ? l >> 16 : l & 0xFFFFu), bv = dsp_ldi32(a.g.bias + 4u * (o + j)), t;
+            if (ntap > 256)
+                for (t = 0, sw8 = 0; t < ntap; t++)
+                    sw8 += a.g.w[(size_t)t * oc + o + j];
+            bk[j] = ((uint32_t)bv + (uint32_t)(sw8 * a.g.in_off)) << dbl;
         }
         for (j = 0; j < 4; j++) { /* multiplier, right shift, half its power of two (fast form) */
             int32_t r = -dsp_ldi32(a.g.shf + 4u * (o + j));
