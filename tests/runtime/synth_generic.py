@@ -133,6 +133,8 @@ def synth_cases(extra=False):
         # C-side tail; a right shift beyond the fold's 21 bits (exact C epilogue instead)
         "dw_c10_3x3_tail": ("dw", dict(ih=6, iw=5, ic=10)),
         "dw_c8_3x3_shift23": ("dw", dict(ic=8, shifts=[-6, -23, -9, -4, -10, -7, -5, -8])),
+        # 17x16 = 272 taps: the weight sums beyond the halfword lanes' 256 taps
+        "dw_c4_17x16_taps": ("dw", dict(ih=18, iw=16, ic=4, k=(17, 16), pad=(0, 0))),
     }
     if extra:
         specs.update({
@@ -167,6 +169,11 @@ def synth_cases(extra=False):
             huge = [c for c in dead[name][::2] if c ^ 1 in dead[name]]   # not beside a live one (computed)
             conv.bias[huge] = 1 << 30
             conv.shift[huge] = -31
+            data = m.to_bytes()
+        elif name == "dw_c4_17x16_taps":   # sums of -128 * 272 and 127 * 272 overflow an int16
+            m = load(synth(kind, rng, **kw))
+            w = m.layers[1].weights.reshape(-1, 4)
+            w[:, 0], w[:, 3] = -128, 127
             data = m.to_bytes()
         else:
             data = synth(kind, rng, **kw)
