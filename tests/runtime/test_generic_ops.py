@@ -220,3 +220,19 @@ def test_two_outputs(native):
                        [(1, 6, 7, 3)])
     km, _ = check_bit_exact(data, native)
     assert [layer.NAME for layer in km.layers].count("GENERIC_OUTPUT") == 2 and len(km.outputs) == 2
+
+
+# (input shape, output size, align_corners, half_pixel_centers)
+BILINEAR_CASES = RESIZE_CASES + [((1, 7, 5, 3), (3, 2), False, True), ((1, 5, 9, 2), (11, 4), True, False),
+                                 ((1, 3, 4, 3), (6, 8), False, False), ((1, 1, 6, 5), (1, 13), False, True),
+                                 ((1, 9, 9, 1), (9, 9), False, True)]
+
+
+@pytest.mark.parametrize("shape,size,align,half", BILINEAR_CASES, ids=str)
+def test_resize_bilinear(shape, size, align, half, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape) + 1)
+    w = _w(rng, 1, 1, shape[-1], shape[-1])
+    data = int8_tflite(lambda x: tf.compat.v1.image.resize_bilinear(
+        tf.nn.conv2d(x, w, 1, "SAME"), size, align_corners=align, half_pixel_centers=half), [shape])
+    check_bit_exact(data, native, ops=["RESIZE_BILINEAR"])

@@ -17,6 +17,7 @@ from .generic_output import GenericOutput
 from .generic_pad import GenericPad
 from .generic_quantize import GenericQuantize, GenericRequantize
 from .generic_reshape import GenericReshape
+from .generic_resize_bilinear import GenericResizeBilinear
 from .generic_resize_nearest import GenericResizeNearest
 from .generic_slice import GenericSlice
 from .generic_softmax import GenericSoftmax
@@ -26,7 +27,7 @@ GENERIC_LAYERS = [GenericInput, GenericConv2d, GenericDepthwiseConv2d, GenericFu
                   GenericAveragePool2d, GenericMaxPool2d, GenericAdd, GenericConcat, GenericReshape, GenericSoftmax,
                   GenericQuantize, GenericDequantize, GenericOutput, GenericMean, GenericPad, GenericMul,
                   GenericBroadcastAdd, GenericRequantize, GenericLookup, GenericResizeNearest,
-                  GenericTranspose, GenericSlice]
+                  GenericTranspose, GenericSlice, GenericResizeBilinear]
 
 # TFLite builtin operator name -> the layer class that imports it (`from_tflite(ctx, op)`)
 TFLITE_OPS = {name: cls for cls in GENERIC_LAYERS for name in getattr(cls, "TFLITE_OPS", ())}
