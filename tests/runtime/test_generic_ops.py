@@ -236,3 +236,38 @@ def test_resize_bilinear(shape, size, align, half, native):
     data = int8_tflite(lambda x: tf.compat.v1.image.resize_bilinear(
         tf.nn.conv2d(x, w, 1, "SAME"), size, align_corners=align, half_pixel_centers=half), [shape])
     check_bit_exact(data, native, ops=["RESIZE_BILINEAR"])
+
+
+# (input shape, alpha shape): alpha per channel shared over H and W (Keras shared_axes=[1, 2]), or per element;
+# the converter fuses only an alpha of the input's rank without the batch
+PRELU_CASES = [((1, 5, 7, 3), (1, 1, 3)), ((1, 4, 4, 8), (1, 1, 8)), ((1, 6, 5, 4), (6, 5, 4)), ((1, 9, 3, 1), (1, 1, 1)),
+               ((1, 17), (17,))]
+
+
+@pytest.mark.parametrize("shape,alpha_shape", PRELU_CASES, ids=str)
+def test_prelu(shape, alpha_shape, native):
+    """relu(x) + (-alpha) * relu(-x) (Keras PReLU's graph), which the converter fuses into PRELU."""
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape) + len(alpha_shape))
+    alpha = tf.constant(rng.uniform(-0.5, 1.5, alpha_shape).astype(np.float32))
+    w = _w(rng, 1, 1, shape[-1], shape[-1]) if len(shape) == 4 else _w(rng, shape[-1], shape[-1])
+    pre = (lambda x: tf.nn.conv2d(x, w, 1, "SAME")) if len(shape) == 4 else (lambda x: tf.matmul(x, w))
+    data = int8_tflite(lambda x: (lambda v: tf.nn.relu(v) + (-alpha) * tf.nn.relu(-v))(pre(x)), [shape])
+    check_bit_exact(data, native, ops=["PRELU"])
+
+
+# (op, input shape, other operand: None = x * 0.2 (the leaky-ReLU form), else a constant's shape)
+MAX_MIN_CASES = [("maximum", (1, 5, 7, 3), None), ("maximum", (1, 4, 6, 8), (8,)), ("minimum", (1, 6, 5, 4), None),
+                 ("minimum", (1, 3, 5, 7), (1, 5, 1)), ("maximum", (1, 20), (20,)), ("minimum", (1, 9, 9, 2), (2,))]
+
+
+@pytest.mark.parametrize("op,shape,other", MAX_MIN_CASES, ids=str)
+def test_maximum_minimum(op, shape, other, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape) + len(op))
+    fn = getattr(tf, op)
+    w = _w(rng, 1, 1, shape[-1], shape[-1]) if len(shape) == 4 else _w(rng, shape[-1], shape[-1])
+    pre = (lambda x: tf.nn.conv2d(x, w, 1, "SAME")) if len(shape) == 4 else (lambda x: tf.matmul(x, w))
+    c = None if other is None else _w(rng, *other)
+    data = int8_tflite(lambda x: (lambda v: fn(v, v * 0.2) if c is None else fn(v, c))(pre(x)), [shape])
+    check_bit_exact(data, native, ops=[op.upper()])
