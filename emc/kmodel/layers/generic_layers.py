@@ -23,6 +23,7 @@ from .generic_resize_bilinear import GenericResizeBilinear
 from .generic_resize_nearest import GenericResizeNearest
 from .generic_slice import GenericSlice
 from .generic_softmax import GenericSoftmax
+from .generic_tile import GenericTile
 from .generic_transpose import GenericTranspose
 
 GENERIC_LAYERS = [GenericInput, GenericConv2d, GenericDepthwiseConv2d, GenericFullyConnected,
@@ -30,7 +31,7 @@ GENERIC_LAYERS = [GenericInput, GenericConv2d, GenericDepthwiseConv2d, GenericFu
                   GenericQuantize, GenericDequantize, GenericOutput, GenericMean, GenericPad, GenericMul,
                   GenericBroadcastAdd, GenericRequantize, GenericLookup, GenericResizeNearest,
                   GenericTranspose, GenericSlice, GenericResizeBilinear,
-                  GenericPrelu, GenericMaxMin]
+                  GenericPrelu, GenericMaxMin, GenericTile]
 
 # TFLite builtin operator name -> the layer class that imports it (`from_tflite(ctx, op)`)
 TFLITE_OPS = {name: cls for cls in GENERIC_LAYERS for name in getattr(cls, "TFLITE_OPS", ())}
