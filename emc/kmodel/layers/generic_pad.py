@@ -3,12 +3,10 @@ output element outside the input box is the pad value (the output zero point, or
 constant), the rest a copy of the input."""
 import numpy as np
 
-from .generic_common import GENERIC_BASE, GenericLayer, main_i8
-
-DIMS = 4
+from .generic_common import DIMS, GENERIC_BASE, GenericMove4d
 
 
-class GenericPad(GenericLayer):
+class GenericPad(GenericMove4d):
     TYPE, NAME = GENERIC_BASE + 14, "GENERIC_PAD"
     FIELDS = ((("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_address", "I"))
               + tuple((f"in_dim{i}", "I") for i in range(DIMS)) + tuple((f"pad_before{i}", "I") for i in range(DIMS))
@@ -43,20 +41,9 @@ class GenericPad(GenericLayer):
                    **{f"pad_after{i}": after[i] for i in range(DIMS)})
 
     @property
-    def in_shape(self):
-        return tuple(getattr(self, f"in_dim{i}") for i in range(DIMS))
-
-    @property
     def out_shape(self):
         return tuple(getattr(self, f"in_dim{i}") + getattr(self, f"pad_before{i}") + getattr(self, f"pad_after{i}")
                      for i in range(DIMS))
-
-    def reads(self):
-        return [main_i8("main_mem_in_address", self.main_mem_in_address, int(np.prod(self.in_shape)))]
-
-    def writes(self):
-        return [main_i8("main_mem_out_address", self.main_mem_out_address, int(np.prod(self.out_shape)),
-                        self.out_shape)]
 
     def check(self, model):
         big = 1 << 16
@@ -68,7 +55,7 @@ class GenericPad(GenericLayer):
         super().check(model)
 
     def execute(self, mem):
-        x = mem.read_main(self.main_mem_in_address, int(np.prod(self.in_shape)), "i8").reshape(self.in_shape)
+        x = self.read_input(mem)
         out = np.full(self.out_shape, self.pad_value, np.int8)
         out[tuple(slice(getattr(self, f"pad_before{i}"), getattr(self, f"pad_before{i}") + self.in_shape[i])
                   for i in range(DIMS))] = x

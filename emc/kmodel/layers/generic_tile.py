@@ -3,15 +3,13 @@ constant multiples: output element (o0..o3) is input element (o0 % d0, .., o3 % 
 TILE kernel (TFLM has none; the tests compare with LiteRT's)."""
 import numpy as np
 
-from .generic_common import GENERIC_BASE, GenericLayer, main_i8
-
-DIMS = 4
+from .generic_common import DIMS, GENERIC_BASE, GenericMove4d, dim_fields, front_pad
 
 
-class GenericTile(GenericLayer):
+class GenericTile(GenericMove4d):
     TYPE, NAME = GENERIC_BASE + 25, "GENERIC_TILE"
     FIELDS = ((("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_address", "I"))
-              + tuple((f"in_dim{i}", "I") for i in range(DIMS)) + tuple((f"multiple{i}", "I") for i in range(DIMS)))
+              + dim_fields("in_dim") + dim_fields("multiple"))
     TFLITE_OPS = ("TILE",)
 
     @classmethod
@@ -23,25 +21,13 @@ class GenericTile(GenericLayer):
                 or np.any(mult < 1) or ctx.q(op.inputs[0]) != ctx.q(op.outputs[0])):
             raise ctx.Error(f"TILE #{op.index}: int8 rank <= 4, constant multiples >= 1 and the output's "
                             "quantization needed")
-        lead = DIMS - len(shape)
-        dims, mult = (1,) * lead + tuple(shape), (1,) * lead + tuple(int(m) for m in mult)
+        dims, mult = front_pad(shape), front_pad(mult)
         return cls(main_mem_in_address=ctx.addr(op.inputs[0]), main_mem_out_address=ctx.addr(op.outputs[0]),
                    **{f"in_dim{i}": dims[i] for i in range(DIMS)}, **{f"multiple{i}": mult[i] for i in range(DIMS)})
 
     @property
-    def in_shape(self):
-        return tuple(getattr(self, f"in_dim{i}") for i in range(DIMS))
-
-    @property
     def out_shape(self):
         return tuple(getattr(self, f"in_dim{i}") * getattr(self, f"multiple{i}") for i in range(DIMS))
-
-    def reads(self):
-        return [main_i8("main_mem_in_address", self.main_mem_in_address, int(np.prod(self.in_shape)))]
-
-    def writes(self):
-        return [main_i8("main_mem_out_address", self.main_mem_out_address, int(np.prod(self.out_shape)),
-                        self.out_shape)]
 
     def check(self, model):
         self.check_fields(**{f"in_dim{i}": (1, 1 << 24) for i in range(DIMS)},
@@ -52,6 +38,6 @@ class GenericTile(GenericLayer):
         super().check(model)
 
     def execute(self, mem):
-        x = mem.read_main(self.main_mem_in_address, int(np.prod(self.in_shape)), "i8").reshape(self.in_shape)
+        x = self.read_input(mem)
         mult = tuple(getattr(self, f"multiple{i}") for i in range(DIMS))
         mem.write_main(self.main_mem_out_address, np.tile(x, mult).reshape(-1))
