@@ -270,3 +270,24 @@ def test_tile(shape, mult, native):
     import tensorflow as tf
     data = int8_tflite(lambda x: tf.tile(x, mult), [shape])
     check_bit_exact(data, native, ops=["TILE"], golden="litert_builtin")
+
+
+@pytest.mark.parametrize("merge", ["concat", "add"])
+def test_two_inputs_keras(merge, native, tmp_path, monkeypatch):
+    """A two-input Keras functional model (two conv branches merged by Concatenate or Add, then a
+    Dense head and a second output): one GENERIC_INPUT per model input, in the file's input order,
+    and the same bytes as TFLM for both inputs set."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    keras = pytest.importorskip("tensorflow").keras
+    a, b = keras.Input((6, 5, 3)), keras.Input((6, 5, 2))
+    fa = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(a)
+    fb = keras.layers.Conv2D(4, 1, activation="relu")(b)
+    m = keras.layers.Concatenate()([fa, fb]) if merge == "concat" else keras.layers.Add()([fa, fb])
+    head = keras.layers.Dense(3)(keras.layers.Flatten()(m))
+    model = keras.Model([a, b], [head, keras.layers.GlobalAveragePooling2D()(fb)])
+    # through a tf.function, so the representative inputs follow its signature's order
+    data = int8_tflite(lambda x, y: model([x, y]), [(1, 6, 5, 3), (1, 6, 5, 2)])
+    km, nm = check_bit_exact(data, native, ops=["CONCATENATION" if merge == "concat" else "ADD"])
+    assert [layer.NAME for layer in km.layers[:3]] == ["GENERIC_INPUT", "GENERIC_INPUT", km.layers[2].NAME]
+    assert km.layers[2].NAME != "GENERIC_INPUT" and nm.input_count == 2
+    assert sorted(shape for _, shape in km.input_specs()) == [(1, 6, 5, 2), (1, 6, 5, 3)]

@@ -10,7 +10,7 @@ from emc.reference import run
 
 
 def golden_runner(data, golden="tflm"):
-    """run(x) -> list of output arrays: TFLM's reference kernels, or ("litert") LiteRT with its
+    """run(xs) -> list of output arrays, xs one array per model input: TFLM's reference kernels, or ("litert") LiteRT with its
     reference kernels (BUILTIN_REF) for files TFLM refuses, or ("litert_builtin") LiteRT's default
     kernels without the XNNPACK delegate, only for a file of pure data movement that neither TFLM
     nor BUILTIN_REF registers (int8 TILE): the optimized ADD/MUL/... round differently."""
@@ -19,8 +19,9 @@ def golden_runner(data, golden="tflm"):
     if golden == "tflm":
         ip = pytest.importorskip("tflite_micro").runtime.Interpreter.from_bytes(data)
 
-        def run_tflm(x):
-            ip.set_input(x, 0)
+        def run_tflm(xs):
+            for i, x in enumerate(xs):
+                ip.set_input(x, i)
             ip.invoke()
             return [np.asarray(ip.get_output(k)) for k in range(n_outputs)]
         return run_tflm
@@ -29,8 +30,9 @@ def golden_runner(data, golden="tflm"):
     it = Interpreter(model_content=data, experimental_op_resolver_type=kernels)
     it.allocate_tensors()
 
-    def run_litert(x):
-        it.set_tensor(it.get_input_details()[0]["index"], x)
+    def run_litert(xs):
+        for d, x in zip(it.get_input_details(), xs):
+            it.set_tensor(d["index"], x)
         it.invoke()
         return [it.get_tensor(o["index"]) for o in it.get_output_details()]
     return run_litert
@@ -54,13 +56,15 @@ def check_bit_exact(data, native, n=12, ops=None, seed=3, golden="tflm"):
     km = load(kb)
     nm = native.NativeModel(kb)
     want_of = golden_runner(data, golden)
-    dt, shape = km.input_spec()
+    specs = km.input_specs()
     rng = np.random.default_rng(seed)
+    draw = {"f32": lambda shape: rng.normal(0, 1.5, shape).astype(np.float32),
+            "u8": lambda shape: rng.integers(0, 256, shape, dtype=np.uint8),
+            "i8": lambda shape: rng.integers(-128, 128, shape, dtype=np.int8)}
     for _ in range(n):
-        x = {"f32": lambda: rng.normal(0, 1.5, shape).astype(np.float32),
-             "u8": lambda: rng.integers(0, 256, shape, dtype=np.uint8),
-             "i8": lambda: rng.integers(-128, 128, shape, dtype=np.int8)}[dt]()
-        py, c, wants = run(km, x), nm.run(x), want_of(x)
+        xs = [draw[dt](shape) for dt, shape in specs]
+        x = xs if len(xs) > 1 else xs[0]
+        py, c, wants = run(km, x), nm.run(x), want_of(xs)
         assert len(py) == len(c) == len(wants)
         for k, want in enumerate(wants):
             want = want.reshape(-1)

@@ -22,6 +22,7 @@ from tflite.Padding import Padding
 from ...frontends.tflite_verify import verify_tflite
 from ...kmodel.container import KModel
 from ...kmodel.layers import generic_layers as G
+from ...kmodel.layers.generic_input import MAX_INPUTS
 from .planner import plan
 
 F32 = np.float32
@@ -219,8 +220,8 @@ def import_tflite(data: bytes, label="tflite buffer") -> KModel:
     verify_tflite(data, label)          # every offset, length and index checked before tflite reads any
     ctx = TFLiteContext(bytes(data))
     g = ctx.g
-    if g.InputsLength() != 1:
-        raise ImportError_("exactly one model input is supported")
+    if not 1 <= g.InputsLength() <= MAX_INPUTS:
+        raise ImportError_(f"the model has {g.InputsLength()} inputs; the generic profile takes 1..{MAX_INPUTS}")
     ops = [TFLiteOp(ctx, i, g.Operators(i)) for i in range(g.OperatorsLength())]
     skip = shape_only_ops(ops, {g.Outputs(k) for k in range(g.OutputsLength())})
     fold_shapes(ctx, ops, skip)
@@ -240,8 +241,9 @@ def import_tflite(data: bytes, label="tflite buffer") -> KModel:
             alias[op.outputs[0]] = op.inputs[0]
     # lifetimes over layer positions: input at 0, op i at i + 1
     life = {}
-    in_t = root(g.Inputs(0))
-    life[in_t] = [0, 0]
+    in_ts = [root(g.Inputs(k)) for k in range(g.InputsLength())]
+    for t in in_ts:
+        life[t] = [0, 0]
     for i, op in enumerate(ops):
         for t in op.inputs:
             if t >= 0 and root(t) in life:
@@ -274,7 +276,7 @@ def import_tflite(data: bytes, label="tflite buffer") -> KModel:
     offsets, total = plan({t: (ctx.nbytes(t), a, b) for t, (a, b) in life.items()}, overlaps)
     ctx.offsets = {t: offsets[root(t)] for t in set(alias) | set(offsets)}
 
-    layers = [G.GenericInput.for_tensor(ctx, in_t)]
+    layers = [G.GenericInput.for_tensor(ctx, t) for t in in_ts]
     for op, cls in built:
         made = cls.from_tflite(ctx, op)
         layers += made if isinstance(made, list) else [made]
