@@ -291,3 +291,46 @@ def test_two_inputs_keras(merge, native, tmp_path, monkeypatch):
     assert [layer.NAME for layer in km.layers[:3]] == ["GENERIC_INPUT", "GENERIC_INPUT", km.layers[2].NAME]
     assert km.layers[2].NAME != "GENERIC_INPUT" and nm.input_count == 2
     assert sorted(shape for _, shape in km.input_specs()) == [(1, 6, 5, 2), (1, 6, 5, 3)]
+
+
+# (consumer, input shape, paddings of H and W, kernel, stride, padding): a PAD before the consumer;
+# "relu" first makes the input zero point -128, so a zero pad is also max pool's -128
+PAD_FOLD_CASES = [("conv", (1, 6, 7, 3), ((1, 2), (1, 1)), 3, 1, "VALID"),
+                  ("conv", (1, 7, 5, 4), ((2, 0), (1, 3)), 3, 2, "VALID"),
+                  ("conv", (1, 5, 5, 2), ((1, 2), (2, 1)), 3, 1, "SAME"),
+                  ("depthwise", (1, 8, 6, 4), ((1, 1), (2, 2)), 3, 1, "VALID"),
+                  ("depthwise", (1, 5, 9, 3), ((3, 0), (0, 1)), 2, 2, "SAME"),
+                  ("max_pool", (1, 6, 6, 3), ((1, 1), (1, 1)), 3, 2, "VALID"),
+                  ("max_pool", (1, 7, 4, 2), ((0, 2), (3, 1)), 2, 1, "SAME")]
+
+
+@pytest.mark.parametrize("kind,shape,pads,k,stride,padding", PAD_FOLD_CASES, ids=str)
+def test_pad_folds_into_next_window(kind, shape, pads, k, stride, padding, native):
+    """PAD (the conv input's zero point / -128 for max pool) folded into the next layer's padding:
+    one layer fewer than without the fold, the same bytes as TFLM."""
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape) + k)
+    c = shape[-1]
+    w = _w(rng, 1, 1, c, c)
+    wk = _w(rng, k, k, c, 5) if kind == "conv" else _w(rng, k, k, c, 1)
+    win = {"conv": lambda v: tf.nn.conv2d(v, wk, stride, padding),
+           "depthwise": lambda v: tf.nn.depthwise_conv2d(v, wk, [1, stride, stride, 1], padding),
+           "max_pool": lambda v: tf.nn.max_pool2d(v, k, stride, padding)}[kind]
+    pre = (lambda x: tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME"))) if kind == "max_pool" else \
+        (lambda x: tf.nn.conv2d(x, w, 1, "SAME"))
+    data = int8_tflite(lambda x: win(tf.pad(pre(x), [[0, 0], list(pads[0]), list(pads[1]), [0, 0]])), [shape])
+    km, _ = check_bit_exact(data, native, ops=["PAD"])
+    names = [layer.NAME for layer in km.layers]
+    assert "GENERIC_PAD" not in names and len(names) == 4, names      # input, conv, window op, output
+
+
+def test_pad_not_folded_into_average_pool(native):
+    """TFLM's average pool divides by the in-image tap count: a PAD before it stays a layer."""
+    import tensorflow as tf
+    rng = np.random.default_rng(1)
+    w = _w(rng, 1, 1, 3, 3)
+    data = int8_tflite(lambda x: tf.nn.avg_pool2d(tf.pad(tf.nn.conv2d(x, w, 1, "SAME"),
+                                                         [[0, 0], [1, 1], [1, 1], [0, 0]]), 3, 1, "VALID"),
+                       [(1, 5, 6, 3)])
+    km, _ = check_bit_exact(data, native, ops=["PAD", "AVERAGE_POOL_2D"])
+    assert "GENERIC_PAD" in [layer.NAME for layer in km.layers]

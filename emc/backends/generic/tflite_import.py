@@ -96,6 +96,7 @@ class TFLiteContext:
         self.g = self.m.Subgraphs(0)
         self.offsets = {}
         self.shapes = {}             # tensor -> shape folded at import (computed reshapes)
+        self.folded_pads = {}        # operator index -> (top, bottom, left, right) of a PAD folded into it
 
     def tensor(self, i):
         """dict(shape, dtype ('i8', 'f32', ...), scale (array), zp (array), qdim, name)."""
@@ -139,6 +140,14 @@ class TFLiteContext:
 
     act_range = staticmethod(act_range)
     out_and_pad = staticmethod(out_and_pad)
+
+    def window(self, op, ih, iw, kh, kw, sh, sw, dh, dw, same):
+        """(out_h, out_w, pad_top, pad_left) of a windowed operator over its input, counting a PAD
+        folded into it at import (fold_pads)."""
+        t, b, left, r = self.folded_pads.get(op.index, (0, 0, 0, 0))
+        oh, pt = out_and_pad(ih + t + b, kh, sh, dh, same)
+        ow, pl = out_and_pad(iw + left + r, kw, sw, dw, same)
+        return oh, ow, pt + t, pl + left
 
 
 def is_quantized_tflite(data: bytes, label="tflite buffer") -> bool:
@@ -208,6 +217,32 @@ def fold_shapes(ctx, ops, skip):
             ctx.shapes[op.outputs[0]] = tuple(new)
 
 
+def fold_pads(ctx, ops, graph_outputs):
+    """Drop each PAD whose only reader is a conv / depthwise conv / max pool that can take its
+    padding with TFLM's numbers unchanged (GenericPad.foldable); that reader then reads the PAD's
+    input and counts the padding in its own pad_top / pad_left (ctx.window)."""
+    readers = {}
+    for op in ops:
+        for j, t in enumerate(op.inputs):
+            readers.setdefault(t, []).append((op, j))
+    dropped = set()
+    for op in ops:
+        if op.name not in G.GenericPad.TFLITE_OPS or op.outputs[0] in graph_outputs:
+            continue
+        users = readers.get(op.outputs[0], [])
+        if len(users) != 1 or users[0][1] != 0 or users[0][0].index in ctx.folded_pads:
+            continue
+        consumer = users[0][0]
+        pads = G.GenericPad.foldable(ctx, op, G.TFLITE_OPS.get(consumer.name))
+        if pads is None:
+            continue
+        ctx.folded_pads[consumer.index] = pads
+        consumer.inputs[0] = op.inputs[0]
+        readers.setdefault(op.inputs[0], []).append((consumer, 0))
+        dropped.add(op.index)
+    return [op for op in ops if op.index not in dropped]
+
+
 def _layer_class(op):
     cls = G.TFLITE_OPS.get(op.name)
     if cls is None:
@@ -226,6 +261,7 @@ def import_tflite(data: bytes, label="tflite buffer") -> KModel:
     skip = shape_only_ops(ops, {g.Outputs(k) for k in range(g.OutputsLength())})
     fold_shapes(ctx, ops, skip)
     ops = [op for k, op in enumerate(ops) if k not in skip]
+    ops = fold_pads(ctx, ops, {g.Outputs(k) for k in range(g.OutputsLength())})
     for op in ops:
         if op.name == "RESHAPE":
             op.inputs = op.inputs[:1]          # the static output shape is in the file
