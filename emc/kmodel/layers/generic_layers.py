@@ -10,6 +10,7 @@ from .generic_dequantize import GenericDequantize
 from .generic_fully_connected import GenericFullyConnected
 from .generic_input import GenericInput
 from .generic_lookup import GenericLookup
+from .generic_lstm import GenericLstm
 from .generic_max_pool2d import GenericMaxPool2d
 from .generic_mean import GenericMean
 from .generic_mul import GenericMul
@@ -26,7 +27,7 @@ GENERIC_LAYERS = [GenericInput, GenericConv2d, GenericDepthwiseConv2d, GenericFu
                   GenericAveragePool2d, GenericMaxPool2d, GenericAdd, GenericConcat, GenericReshape, GenericSoftmax,
                   GenericQuantize, GenericDequantize, GenericOutput, GenericMean, GenericPad, GenericMul,
                   GenericBroadcastAdd, GenericRequantize, GenericLookup, GenericResizeNearest,
-                  GenericTranspose, GenericSlice]
+                  GenericTranspose, GenericSlice, GenericLstm]
 
 # TFLite builtin operator name -> the layer class that imports it (`from_tflite(ctx, op)`)
 TFLITE_OPS = {name: cls for cls in GENERIC_LAYERS for name in getattr(cls, "TFLITE_OPS", ())}
