@@ -215,7 +215,7 @@ class GenericLstm(GenericLayer):
         big = 1 << 16
         self.check_fields(batches=(1, big), time_steps=(1, big), input_size=(1, big), units=(1, big),
                           hidden_zp=(I8_MIN, I8_MAX), cell_gate_sigmoid=(0, 1), cell_clip=(-1, I16_MAX),
-                          cell_tanh_multiplier=(1, 0xFFFF),
+                          cell_tanh_multiplier=(1, 3 << 14),
                           cell_tanh_shift=(0, 30), forget_mul_shift=(-31, 30), input_mul_shift=(-31, 30),
                           hidden_mul_shift=(-31, 30))
         if np.any((self.fc_shift < -31) | (self.fc_shift > 30)):
