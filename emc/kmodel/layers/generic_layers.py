@@ -21,13 +21,14 @@ from .generic_reshape import GenericReshape
 from .generic_resize_nearest import GenericResizeNearest
 from .generic_slice import GenericSlice
 from .generic_softmax import GenericSoftmax
+from .generic_strided_slice import GenericStridedSlice
 from .generic_transpose import GenericTranspose
 
 GENERIC_LAYERS = [GenericInput, GenericConv2d, GenericDepthwiseConv2d, GenericFullyConnected,
                   GenericAveragePool2d, GenericMaxPool2d, GenericAdd, GenericConcat, GenericReshape, GenericSoftmax,
                   GenericQuantize, GenericDequantize, GenericOutput, GenericMean, GenericPad, GenericMul,
                   GenericBroadcastAdd, GenericRequantize, GenericLookup, GenericResizeNearest,
-                  GenericTranspose, GenericSlice, GenericLstm]
+                  GenericTranspose, GenericSlice, GenericLstm, GenericStridedSlice]
 
 # TFLite builtin operator name -> the layer class that imports it (`from_tflite(ctx, op)`)
 TFLITE_OPS = {name: cls for cls in GENERIC_LAYERS for name in getattr(cls, "TFLITE_OPS", ())}

@@ -3,7 +3,7 @@ and hidden state, int16 gates and cell state) as TFLM's integer LSTM (lstm_eval.
 
 Per batch row and time step t, for each gate g of input (I), forget (F), cell (C), output (O):
     z_g = sat16(fc(W_g, x_t) + fc(R_g, h)),  fc = int32 matmul + bias, requantized to int16 at 2^-12
-    i, f, o = sigmoid16(z);  g = tanh16(z_C) (or sigmoid16, the op's fused activation)
+    i, f, o = sigmoid16(z);  g = tanh16(z_C)
     c = clip(sat16(mul(f, c) + mul(i, g)));        h = int8(mul(tanh16(c), o) + hidden zero point)
 sigmoid16 / tanh16 are TFLM's reference_integer_ops Logistic / Tanh on int16 (a 256-entry
 sigmoid table with linear interpolation); mul is MulElementwise with QuantizeMultiplier'd scales.
@@ -35,7 +35,8 @@ GATE_OUT_SCALE = 2.0 ** -15             # int16 Q0.15: sigmoid/tanh output
 # weights, 4 gate biases, projection weights and bias, hidden state, cell state, 4 layer-norm coefficients
 IN_X, IN_W, IN_R, IN_BIAS, IN_H, IN_C = 0, 1, 5, 12, 18, 19
 UNUSED = (9, 10, 11, 16, 17, 20, 21, 22, 23)
-ACT_TANH, ACT_SIGMOID = 4, 6            # tflite ActivationFunctionType of the cell gate
+# the cell gate's activation: TFLM runs tanh or sigmoid, and the schema's ActivationFunctionType can name only tanh
+ACT_TANH = 4
 
 # sigmoid(k / 24) in 0.16 fixed point, k = 0..255: the table of TFLite's int16 Logistic and Tanh
 # (tensorflow/lite/kernels/internal/common.h); runtime_c/kernels/generic/g_lstm.c has the same one
@@ -112,7 +113,7 @@ class GenericLstm(GenericLayer):
     TYPE, NAME = GENERIC_BASE + 30, "GENERIC_LSTM"
     FIELDS = (("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_address", "I"), ("batches", "I"),
               ("time_steps", "I"), ("input_size", "I"), ("units", "I"), ("hidden_zp", "i"),
-              ("cell_gate_sigmoid", "I"), ("cell_clip", "i"), ("cell_tanh_multiplier", "I"), ("cell_tanh_shift", "I"),
+              ("cell_clip", "i"), ("cell_tanh_multiplier", "I"), ("cell_tanh_shift", "I"),
               ("forget_mul_multiplier", "i"), ("forget_mul_shift", "i"), ("input_mul_multiplier", "i"),
               ("input_mul_shift", "i"), ("hidden_mul_multiplier", "i"), ("hidden_mul_shift", "i"))
     # per gate (I F C O): input matmul then recurrent matmul multiplier / shift; biases with the
@@ -136,8 +137,8 @@ class GenericLstm(GenericLayer):
         if opt.TimeMajor():
             raise ctx.Error(f"{where}: time_major inputs are not supported (Keras LSTMs are batch-major)")
         act = opt.FusedActivationFunction()
-        if act not in (ACT_TANH, ACT_SIGMOID):
-            raise ctx.Error(f"{where}: cell gate activation {act} is not supported (TFLM: tanh or sigmoid)")
+        if act != ACT_TANH:
+            raise ctx.Error(f"{where}: cell gate activation {act} is not supported (TFLM runs tanh)")
         x, h, c, out = (ctx.tensor(ins[IN_X]), ctx.tensor(ins[IN_H]), ctx.tensor(ins[IN_C]),
                         ctx.tensor(op.outputs[0]))
         for t, dt in ((x, "i8"), (h, "i8"), (c, "i16"), (out, "i8")):
@@ -187,7 +188,7 @@ class GenericLstm(GenericLayer):
         qclip = int(min(max(clip / float(F32(cs)), -32768.0), 32767.0)) if clip > 0 else -1
         return cls(main_mem_in_address=ctx.addr(ins[IN_X]), main_mem_out_address=ctx.addr(op.outputs[0]),
                    batches=batches, time_steps=steps, input_size=isz, units=units, hidden_zp=hz,
-                   cell_gate_sigmoid=int(act == ACT_SIGMOID), cell_clip=qclip, cell_tanh_multiplier=tm, cell_tanh_shift=ts,
+                   cell_clip=qclip, cell_tanh_multiplier=tm, cell_tanh_shift=ts,
                    forget_mul_multiplier=fm, forget_mul_shift=fs, input_mul_multiplier=im, input_mul_shift=is_,
                    hidden_mul_multiplier=hm, hidden_mul_shift=hsh, fc_multiplier=mult, fc_shift=shift,
                    input_bias=_wrap32(np.concatenate(in_b)), recurrent_bias=_wrap32(np.concatenate(rec_b)),
@@ -214,7 +215,7 @@ class GenericLstm(GenericLayer):
     def check(self, model):
         big = 1 << 16
         self.check_fields(batches=(1, big), time_steps=(1, big), input_size=(1, big), units=(1, big),
-                          hidden_zp=(I8_MIN, I8_MAX), cell_gate_sigmoid=(0, 1), cell_clip=(-1, I16_MAX),
+                          hidden_zp=(I8_MIN, I8_MAX), cell_clip=(-1, I16_MAX),
                           cell_tanh_multiplier=(1, 3 << 14),
                           cell_tanh_shift=(0, 30), forget_mul_shift=(-31, 30), input_mul_shift=(-31, 30),
                           hidden_mul_shift=(-31, 30))
@@ -237,8 +238,7 @@ class GenericLstm(GenericLayer):
                 if t:                   # h - zero point is 0 before the first step: no recurrent term
                     h = out[b, t - 1].astype(np.int64)
                     z = _sat16(z + _sat16(mbqm(_wrap32(r @ h + br), m[1::2, None], s[1::2, None])))
-                ig, fg, og = sigmoid16(z[0]), sigmoid16(z[1]), sigmoid16(z[3])
-                cg = sigmoid16(z[2]) if self.cell_gate_sigmoid else tanh16(z[2], *GATE_TANH)
+                ig, fg, cg, og = sigmoid16(z[0]), sigmoid16(z[1]), tanh16(z[2], *GATE_TANH), sigmoid16(z[3])
                 cell = _sat16(_sat16(mbqm(fg * cell, self.forget_mul_multiplier, self.forget_mul_shift))
                               + _sat16(mbqm(ig * cg, self.input_mul_multiplier, self.input_mul_shift)))
                 if self.cell_clip >= 0:         # -1: the op has no cell_clip

@@ -6,7 +6,7 @@
  * at a time: its four gates need only x_t and h_{t-1}, and its cell value only its gates. */
 #include "g_fixedpoint.h"
 
-enum { F_FLAGS, F_IN, F_OUT, F_BATCHES, F_STEPS, F_ISZ, F_UNITS, F_HZP, F_CELL_SIGMOID, F_CLIP, F_TANH_MUL,
+enum { F_FLAGS, F_IN, F_OUT, F_BATCHES, F_STEPS, F_ISZ, F_UNITS, F_HZP, F_CLIP, F_TANH_MUL,
        F_TANH_SHIFT, F_FMUL, F_FSHIFT, F_IMUL, F_ISHIFT, F_HMUL, F_HSHIFT, N_FIELDS };
 enum { GATE_I, GATE_F, GATE_C, GATE_O };
 
@@ -80,7 +80,7 @@ static emc_status_t check(emc_check_t *c)
     for (f = F_BATCHES; f <= F_UNITS; f++)
         if (g_range(c, f, 1, 1 << 16, 0))
             return c->err.status;
-    if (g_range(c, F_HZP, -128, 127, 1) || g_range(c, F_CELL_SIGMOID, 0, 1, 0) || g_range(c, F_CLIP, -1, 32767, 1) ||
+    if (g_range(c, F_HZP, -128, 127, 1) || g_range(c, F_CLIP, -1, 32767, 1) ||
         g_range(c, F_TANH_MUL, 1, 3 << 14, 0) || g_range(c, F_TANH_SHIFT, 0, 30, 0) ||
         g_range(c, F_FSHIFT, -31, 30, 1) || g_range(c, F_ISHIFT, -31, 30, 1) || g_range(c, F_HSHIFT, -31, 30, 1))
         return c->err.status;
@@ -110,7 +110,7 @@ static void run(emc_exec_t *x)
             size_t row = (size_t)bi * nt + t;
             const int8_t *xt = in + row * isz, *h = t ? out + (row - 1) * nu : NULL;
             for (u = 0; u < nu; u++) {
-                int32_t z[4], cg, cv;
+                int32_t z[4], cv;
                 for (g = 0; g < 4; g++) {
                     uint32_t q = g * nu + u;
                     z[g] = gate_fc(w_in + (size_t)q * isz, xt, isz, emc_rdi32(bias_in + 4u * q), mul + 8u * g,
@@ -119,9 +119,8 @@ static void run(emc_exec_t *x)
                         z[g] = sat16(z[g] + gate_fc(w_rec + (size_t)q * nu, h, nu, emc_rdi32(bias_rec + 4u * q),
                                                     mul + 8u * g + 4u, sh + 8u * g + 4u));
                 }
-                cg = emc_f(b, F_CELL_SIGMOID) ? sigmoid16(z[GATE_C]) : tanh16(z[GATE_C], 3, 0);
                 cv = sat16(sat16(g_mbqm(sigmoid16(z[GATE_F]) * cell[u], emc_fi(b, F_FMUL), emc_fi(b, F_FSHIFT))) +
-                           sat16(g_mbqm(sigmoid16(z[GATE_I]) * cg, emc_fi(b, F_IMUL), emc_fi(b, F_ISHIFT))));
+                           sat16(g_mbqm(sigmoid16(z[GATE_I]) * tanh16(z[GATE_C], 3, 0), emc_fi(b, F_IMUL), emc_fi(b, F_ISHIFT))));
                 if (clip >= 0) /* -1: the op has no cell_clip */
                     cv = cv < -clip ? -clip : cv > clip ? clip : cv;
                 cell[u] = (int16_t)cv;
