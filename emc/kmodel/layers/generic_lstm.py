@@ -197,6 +197,10 @@ class GenericLstm(GenericLayer):
     def macs(self):
         return self.batches * self.time_steps * 4 * self.units * (self.input_size + self.units)
 
+    def parameter_bytes(self):
+        return sum(getattr(self, n).nbytes for n in ("input_bias", "recurrent_bias", "input_weights",
+                                                     "recurrent_weights"))
+
     def cpu_scratch(self):
         return 2 * self.units           # the int16 cell state of one batch row
 
