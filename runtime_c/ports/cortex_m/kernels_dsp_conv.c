@@ -310,9 +310,11 @@ typedef struct mm2_args {
  * activation range [-128, 127]. Frame: [0] pairs left, [4] record of the pair, [8] output,
  * [12] col, [16] this pair's weights, [20] ng, [24] k, [28] oc, [32] out_off (LDM order) (rows are k bytes
  * apart; the loop reads 4 * ng bytes of each, zero-padded columns beyond k). */
-#define MM2_BODY(EPI)                                                                                                \
+/* the frame of mm2_pairs and the pixel-block routines (same mm2_args_t): [0] pairs or channels,
+ * [4] record, [8] output, [12] col, [16] weights; r3 = k, r4 = ng left for the caller to store */
+#define MM_FRAME(SIZE)                                                                                               \
     "push {r4-r11, lr}\n\t"                                                                                          \
-    "sub sp, sp, #40\n\t"                                                                                            \
+    "sub sp, sp, #" SIZE "\n\t"                                                                                     \
     "ldr r1, [r0, #28]\n\t"                                                                                          \
     "str r1, [sp, #0]\n\t"                                                                                           \
     "ldr r1, [r0, #16]\n\t"                                                                                          \
@@ -321,7 +323,10 @@ typedef struct mm2_args {
     "str r1, [sp, #8]\n\t"                                                                                           \
     "ldm r0, {r1, r2, r3, r4}\n\t"                                                                                   \
     "str r1, [sp, #12]\n\t"                                                                                          \
-    "str r2, [sp, #16]\n\t"                                                                                          \
+    "str r2, [sp, #16]\n\t"
+
+#define MM2_BODY(EPI)                                                                                                \
+    MM_FRAME("40")                                                                                                   \
     "str r4, [sp, #20]\n\t"                                                                                          \
     "str r3, [sp, #24]\n\t"                                                                                          \
     "ldr r1, [r0, #20]\n\t"                                                                                          \
@@ -451,17 +456,7 @@ __attribute__((naked, noinline)) static void mm2_pairs_exact(const mm2_args_t *a
 #define NX_REST8(E)                                                                                                  \
     NX_REST6(E) E("r6") "strb r6, [lr, r1, lsl #1]\n\t" E("r7") "rsb r3, r0, r0, lsl #3\n\tstrb r7, [lr, r3]\n\t"
 #define NX_BODY(FIRST, LOOP, E, REST)                                                                                 \
-    "push {r4-r11, lr}\n\t"                                                                                          \
-    "sub sp, sp, #48\n\t"                                                                                            \
-    "ldr r1, [r0, #28]\n\t"                                                                                          \
-    "str r1, [sp, #0]\n\t"                                                                                           \
-    "ldr r1, [r0, #16]\n\t"                                                                                          \
-    "str r1, [sp, #4]\n\t"                                                                                           \
-    "ldr r1, [r0, #24]\n\t"                                                                                          \
-    "str r1, [sp, #8]\n\t"                                                                                           \
-    "ldm r0, {r1, r2, r3, r4}\n\t"                                                                                   \
-    "str r1, [sp, #12]\n\t"                                                                                          \
-    "str r2, [sp, #16]\n\t"                                                                                          \
+    MM_FRAME("48")                                                                                                   \
     "sub r3, r3, r4, lsl #2\n\t"                                                                                     \
     "str r3, [sp, #20]\n\t"                                                                                          \
     "str r4, [sp, #32]\n\t"                                                                                          \
