@@ -49,6 +49,9 @@ def check_convert_args(args):
         if given:
             raise UsageError(f"{', '.join(_flag(d) for d in given)} do(es) not apply to --target generic (a float "
                              f"model is quantized to TFLite int8 by the TFLite converter on --dataset)")
+    if args.target != "generic" and args.fc_weights is not None:
+        raise UsageError("--fc-weights applies to --target generic only")
+    args.fc_weights = args.fc_weights or "int8"
     for d, default in K210_OPTIONS.items():
         if getattr(args, d) is None:
             setattr(args, d, default)
@@ -60,7 +63,7 @@ def cmd_convert(args):
     rep = save_kmodel(args.model, args.output, args.dataset, args.dataset_func, args.quant, args.bits, 3,
                       target=args.target, resize=args.resize, allow_patched=args.allow_patched,
                       eval_limit=args.eval, report=not args.no_report, dense_on_kpu=args.dense_on_kpu,
-                      progress=None if not args.quiet else False)
+                      progress=None if not args.quiet else False, fc_weights=args.fc_weights)
     if not args.quiet:
         print(rep.text())
     else:
@@ -91,6 +94,9 @@ def add_convert_parser(subparsers):
                    help="allow layer types only Maix-EMC's patched kpu.c runs (6, 21)")
     p.add_argument("--dense-on-kpu", action="store_true",
                    help="run dense layers on the KPU (1x1 conv on a 4x4 padded map) instead of f32 on the CPU")
+    p.add_argument("--fc-weights", choices=["int8", "int16"],
+                   help="generic target: store fully connected weights as int8 (default) or int16 (twice the "
+                        "flash, fewer instructions per MAC on Cortex-M4/M7 DSP)")
     p.add_argument("--no-report", action="store_true", help="do not write <output>.report.txt")
     p.add_argument("--quiet", "-q", action="store_true")
     p.set_defaults(fn=cmd_convert)

@@ -78,7 +78,7 @@ def _flat(s):
 def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", quant_func="minmax", quant_bit=8,
                 version=3, target="k210", *, resize=False, allow_patched=False, eval_limit=100,
                 report=True, progress=None, input_quant=None, softmax=None, dense_on_kpu=False,
-                verbose=False):
+                verbose=False, fc_weights="int8"):
     """Convert `network` (TensorLayer 2 / Keras model or file, .tflite file/bytes, or an emc IR Graph)
     to a kmodel v3 at `filepath`, calibrating on `dataset_dir` (image folder, .npy, array or callable).
 
@@ -88,6 +88,8 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
     allow_patched: allow layer types only Maix-EMC's patched kpu.c runs (6, 21).
     dense_on_kpu: run dense layers (<= 1024 in/out) on the KPU through K210_ADD_PADDING / REMOVE_PADDING.
     eval_limit: how many calibration inputs the report compares kmodel vs float on (0: none).
+    fc_weights: generic target only: "int16" stores fully connected weights as int16 (twice the
+    flash, fewer instructions per MAC on Cortex-M DSP); default "int8".
 
     Returns a ConversionReport (also written next to the model as <filepath>.report.txt when report=True).
     """
@@ -100,7 +102,10 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
         raise ValueError(f"kmodel version {version} is not supported (only 3)")
     _refuse_overwrite(filepath, report, [network, dataset_dir])
     if target in ("generic", "cortex-m", "mcu"):
-        return _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, eval_limit, softmax)
+        return _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, eval_limit, softmax,
+                             fc_weights)
+    if fc_weights != "int8":
+        raise ValueError(f"fc_weights={fc_weights!r} applies to target 'generic' only")
     if target != "k210":
         raise ValueError(f"unknown target {target!r} (k210 or generic)")
     if quant_bit not in (8, 16):
@@ -158,7 +163,7 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
     return rep
 
 
-def _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, eval_limit, softmax):
+def _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, eval_limit, softmax, fc_weights):
     """target='generic': an int8 .tflite is imported as is onto the generic MCU layers
     (emc.backends.generic); any other model (Keras, TensorLayer 2, float .tflite, IR graph) goes
     through the IR and is quantized to TFLite int8 by the TFLite converter calibrated on the
@@ -197,7 +202,7 @@ def _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, 
     if g is not None:
         label = "the int8 model quantized from " + label
     try:
-        model = import_tflite(data, label)
+        model = import_tflite(data, label, fc_weights)
     except ImportError_ as e:                  # the importer sees bytes only: name the file
         raise InputError(str(e), file=label) from e
     size = _save(model, filepath)

@@ -9,7 +9,8 @@ import numpy as np
 
 
 def synth(kind, rng, ih=7, iw=6, ic=5, oc=7, k=(3, 3), stride=(1, 1), dil=(1, 1), pad=(1, 1), dm=1,
-           act=(-128, 127), shifts=None, bias_scale=2000, mults=None, in_off=None, w_off=0, batches=1):
+           act=(-128, 127), shifts=None, bias_scale=2000, mults=None, in_off=None, w_off=0, batches=1,
+          fc_int16=False):
     from emc.kmodel.layers import generic_layers as G
     from emc.kmodel import KModel
     in_off = int(rng.integers(-127, 129)) if in_off is None else in_off
@@ -52,6 +53,8 @@ def synth(kind, rng, ih=7, iw=6, ic=5, oc=7, k=(3, 3), stride=(1, 1), dil=(1, 1)
                                         output_offset=out_off, act_min=act[0], act_max=act[1], per_channel=1,
                                         bias=bias, multiplier=mult, shift=shift,
                                         weights=rng.integers(-128, 128, od * idp).astype(np.int8))
+        if fc_int16:
+            layer.with_int16_weights()
     else:
         cls = G.GenericDepthwiseConv2d if kind == "dw" else G.GenericConv2d
         nw = oc * k[0] * k[1] * (1 if kind == "dw" else ic)
@@ -107,6 +110,14 @@ def synth_cases(extra=False):
         "fc_67x13": ("fc", dict(ic=67, oc=13)),
         "fc_w_offset_batch3": ("fc", dict(ic=20, oc=5, w_off=-3, batches=3)),
         "fc_shifts_edge": ("fc", dict(ic=16, oc=4, shifts=[2, 0, -31, -6])),
+        # int16 weights (FC_WEIGHTS_I16): three input chunks (256 + 256 + 92) with a row tail and
+        # batches; even K % 4 == 2; odd K (rows not word-aligned: the C path); a weight offset
+        # (the portable kernel); narrow range and shift edges (exact and C epilogues)
+        "fc16_604x7_batch2": ("fc", dict(ic=604, oc=7, batches=2, fc_int16=True)),
+        "fc16_130x11": ("fc", dict(ic=130, oc=11, fc_int16=True)),
+        "fc16_67x13_odd_k": ("fc", dict(ic=67, oc=13, fc_int16=True)),
+        "fc16_20x5_w_offset": ("fc", dict(ic=20, oc=5, w_off=-3, batches=3, fc_int16=True)),
+        "fc16_16x4_shifts_edge": ("fc", dict(ic=16, oc=4, shifts=[2, 0, -31, -6], act=(-30, 90), fc_int16=True)),
         "add_fast": ("add", dict(ih=5, iw=7, ic=3)),
         "add_narrow_shift0": ("add", dict(ih=4, iw=4, ic=5, act=(-50, 90), shifts=[0, -31, 0])),
         "add_out_shift_26": ("add", dict(ih=3, iw=5, ic=4, shifts=[-1, -2, -26])),  # beyond the folded form

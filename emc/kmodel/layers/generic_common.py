@@ -21,10 +21,15 @@ def main_i8(field, addr, count, shape=None):
 
 class GenericLayer(Layer):
     SDK_RUNS = False
-    TAIL = ()        # ((name, dtype, count_fn(self)), ...) arrays after the fixed fields
+    TAIL = ()        # ((name, dtype or dtype_fn(self), count_fn(self)), ...) arrays after the fixed fields
+
+    def tail_dtype(self, dt):
+        """A TAIL dtype; a callable one depends on the fixed fields (a body-layout flag)."""
+        return dt(self) if callable(dt) else dt
 
     def set_tail(self, **values):
         for name, dt, _ in self.TAIL:
+            dt = self.tail_dtype(dt)
             v = values.pop(name, None)
             setattr(self, name, np.zeros(0, dt) if v is None else np.asarray(v, dt).reshape(-1))
         super().set_tail(**values)
@@ -34,12 +39,12 @@ class GenericLayer(Layer):
             n = int(count(self))
             if n > r.size:
                 raise r.error(f"{name} count {n} cannot fit the body", name)
-            setattr(self, name, r.array(dt, n, name))
+            setattr(self, name, r.array(self.tail_dtype(dt), n, name))
 
     def pack_tail(self, file_offset, model=None):
         out = b""
         for name, dt, count in self.TAIL:
-            a = np.asarray(getattr(self, name), np.dtype(dt).newbyteorder("<"))
+            a = np.asarray(getattr(self, name), np.dtype(self.tail_dtype(dt)).newbyteorder("<"))
             if a.size != count(self):
                 raise ValueError(f"{self.NAME}: {name} has {a.size} values, expected {count(self)}")
             out += a.tobytes()

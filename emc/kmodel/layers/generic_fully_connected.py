@@ -1,12 +1,20 @@
 """GENERIC_FULLY_CONNECTED (0x4003): TFLite int8 FULLY_CONNECTED as TFLM's reference
 FullyConnected: acc = sum (w + filter_offset) * (x + input_offset) + bias, requantized with one
-multiplier (per tensor) or one per output channel."""
+multiplier (per tensor) or one per output channel.
+
+Body-layout variant (flags bit 0, FC_WEIGHTS_I16): the weights are stored as little-endian int16
+(the same values, twice the flash) so the Cortex-M DSP kernel feeds SMLAD from one LDR per two
+weights without sign extension (`emc convert --target generic --fc-weights int16`). Its kernels
+then expand the input (+ input offset) to int16 in CPU scratch, FC_I16_CHUNK inputs at a time,
+with the running sums of the rows in the scratch when the input takes more than one chunk."""
 import numpy as np
 
 from .generic_common import GENERIC_BASE, I8_MAX, I8_MIN, GenericLayer, clamp_i8, main_i8
 from .generic_math import mbqm, quantize_multiplier
 
 F32 = np.float32
+FC_WEIGHTS_I16 = 1          # flags bit: int16 weights
+FC_I16_CHUNK = 256          # inputs expanded to int16 per pass (a multiple of 4)
 
 
 class GenericFullyConnected(GenericLayer):
@@ -17,7 +25,7 @@ class GenericFullyConnected(GenericLayer):
               ("per_channel", "I"))
     TAIL = (("bias", "<i4", lambda s: s.out_depth), ("multiplier", "<i4", lambda s: s.out_depth if s.per_channel else 1),
             ("shift", "<i4", lambda s: s.out_depth if s.per_channel else 1),
-            ("weights", "i1", lambda s: s.out_depth * s.in_depth))
+            ("weights", lambda s: "<i2" if s.flags & FC_WEIGHTS_I16 else "i1", lambda s: s.out_depth * s.in_depth))
 
     TFLITE_OPS = ("FULLY_CONNECTED",)
 
@@ -44,6 +52,21 @@ class GenericFullyConnected(GenericLayer):
                    per_channel=int(per_ch), bias=np.zeros(od, np.int32) if bias is None else bias, multiplier=mult,
                    shift=shift, weights=ctx.data(ins[1], np.int8))
 
+    def with_int16_weights(self):
+        """This layer with the FC_WEIGHTS_I16 layout (same arithmetic)."""
+        self.flags |= FC_WEIGHTS_I16
+        self.weights = self.weights.astype(np.int16)
+        return self
+
+    def cpu_scratch(self):
+        """int16 layout: the input chunk as int16 (+ one int32 sum per row when id > one chunk);
+        the same formula as the C check (g_fully_connected.c)."""
+        if not self.flags & FC_WEIGHTS_I16:
+            return 0
+        if self.in_depth <= FC_I16_CHUNK:
+            return 2 * ((self.in_depth + 3) // 4 * 4)
+        return 2 * FC_I16_CHUNK + 4 * self.out_depth
+
     def macs(self):
         return self.batches * self.in_depth * self.out_depth
 
@@ -61,6 +84,8 @@ class GenericFullyConnected(GenericLayer):
 
     def check(self, model):
         big = 1 << 24
+        if self.flags & ~FC_WEIGHTS_I16:
+            raise self.error(f"flags 0x{self.flags:x} has unknown bits", "flags")
         self.check_fields(batches=(1, big), in_depth=(1, big), out_depth=(1, big), input_offset=(-127, 128),
                           filter_offset=(-127, 128), output_offset=(I8_MIN, I8_MAX), act_min=(I8_MIN, I8_MAX),
                           act_max=(self.act_min, I8_MAX), per_channel=(0, 1))

@@ -1,24 +1,43 @@
 /* GENERIC_FULLY_CONNECTED (0x4003): TFLM reference FullyConnected (int8, per-tensor or
- * per-channel multiplier). */
+ * per-channel multiplier). flags bit 0 (FC_WEIGHTS_I16, emc/kmodel/layers/generic_fully_connected.py):
+ * the weights are stored as little-endian int16, same values; the DSP kernel then uses the CPU
+ * scratch reserved here for the input as int16, FC_I16_CHUNK inputs at a time (+ one int32 sum per
+ * row when the input takes more than one chunk). */
 #include "g_fixedpoint.h"
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
 #include "../../ports/cortex_m/emc_dsp.h"
 #endif
 
 enum { F_FLAGS, F_IN, F_OUT, F_BATCH, F_ID, F_OD, F_IN_OFF, F_W_OFF, F_OUT_OFF, F_MIN, F_MAX, F_PERCH, N_FIELDS };
+enum { FC_WEIGHTS_I16 = 1, FC_I16_CHUNK = 256 };
+
+/* sum over i < id of w16[i] * (x[i] + in_off) for one row of the int16 layout (read bytewise: any
+ * alignment), wrapping like TFLM's int32 accumulator */
+static uint32_t row_sum_i16(const uint8_t *w16, const int8_t *x, uint32_t id, int32_t in_off)
+{
+    uint32_t acc = 0, i;
+    for (i = 0; i < id; i++)
+        acc += (uint32_t)((int32_t)(int16_t)(uint16_t)(w16[2 * i] | (uint32_t)w16[2 * i + 1] << 8) * (x[i] + in_off));
+    return acc;
+}
 
 static emc_status_t check(emc_check_t *c)
 {
     const emc_body_t *b = c->b;
-    uint32_t i, od = emc_f(b, F_OD), nm;
+    uint32_t i, od = emc_f(b, F_OD), id = emc_f(b, F_ID), nm, wsize;
     const uint8_t *sh;
+    if (emc_f(b, F_FLAGS) & ~(uint32_t)FC_WEIGHTS_I16)
+        return emc_fail(c, EMC_E_BODY, F_FLAGS);
     if (g_range(c, F_BATCH, 1, 1 << 24, 0) || g_range(c, F_ID, 1, 1 << 24, 0) || g_range(c, F_OD, 1, 1 << 24, 0) ||
         g_range(c, F_IN_OFF, -127, 128, 1) || g_range(c, F_W_OFF, -127, 128, 1) || g_range(c, F_OUT_OFF, -128, 127, 1) ||
         g_range(c, F_MIN, -128, 127, 1) || g_range(c, F_MAX, emc_fi(b, F_MIN), 127, 1) || g_range(c, F_PERCH, 0, 1, 0))
         return c->err.status;
     nm = emc_f(b, F_PERCH) ? od : 1u;
-    if (emc_chk_tail(c, F_OD, 4 * N_FIELDS, 4u * (uint64_t)od + 8u * nm + (uint64_t)od * emc_f(b, F_ID)))
+    wsize = emc_f(b, F_FLAGS) & FC_WEIGHTS_I16 ? 2u : 1u;
+    if (emc_chk_tail(c, F_OD, 4 * N_FIELDS, 4u * (uint64_t)od + 8u * nm + (uint64_t)od * id * wsize))
         return c->err.status;
+    if (wsize == 2u) /* cpu_scratch() in the Python layer */
+        emc_need_cpu_scratch(c, id <= FC_I16_CHUNK ? 2u * ((id + 3u) & ~3u) : 2u * FC_I16_CHUNK + 4u * (size_t)od);
     sh = b->p + 4 * N_FIELDS + 4u * od + 4u * nm;
     for (i = 0; i < nm; i++)
         if (emc_rdi32(sh + 4u * i) < -31 || emc_rdi32(sh + 4u * i) > 30)
@@ -37,7 +56,8 @@ static void run(emc_exec_t *x)
     int32_t in_off = emc_fi(b, F_IN_OFF), w_off = emc_fi(b, F_W_OFF), out_off = emc_fi(b, F_OUT_OFF);
     int32_t lo = emc_fi(b, F_MIN), hi = emc_fi(b, F_MAX);
     const uint8_t *bias = b->p + 4 * N_FIELDS, *mul = bias + 4u * od, *sh = mul + 4u * nm;
-    const int8_t *w = (const int8_t *)(sh + 4u * nm);
+    const uint8_t *w = sh + 4u * nm;
+    int i16 = (emc_f(b, F_FLAGS) & FC_WEIGHTS_I16) != 0u;
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
     if (emc_dsp_fully_connected(x))
         return;
@@ -52,17 +72,21 @@ static void run(emc_exec_t *x)
             xsum += (uint32_t)(xr[i] + in_off);
         for (o = 0; o < od; o += 4) {
             uint32_t acc[4] = {0, 0, 0, 0}, r;
-            const int8_t *w0 = w + (size_t)o * id;
-            const int8_t *w1 = w + (size_t)(o + 1 < od ? o + 1 : od - 1) * id;
-            const int8_t *w2 = w + (size_t)(o + 2 < od ? o + 2 : od - 1) * id;
-            const int8_t *w3 = w + (size_t)(o + 3 < od ? o + 3 : od - 1) * id;
-            for (i = 0; i < id; i++) {
-                int32_t v = xr[i] + in_off;
-                acc[0] += (uint32_t)(w0[i] * v);
-                acc[1] += (uint32_t)(w1[i] * v);
-                acc[2] += (uint32_t)(w2[i] * v);
-                acc[3] += (uint32_t)(w3[i] * v);
-            }
+            const int8_t *w0 = (const int8_t *)w + (size_t)o * id;
+            const int8_t *w1 = (const int8_t *)w + (size_t)(o + 1 < od ? o + 1 : od - 1) * id;
+            const int8_t *w2 = (const int8_t *)w + (size_t)(o + 2 < od ? o + 2 : od - 1) * id;
+            const int8_t *w3 = (const int8_t *)w + (size_t)(o + 3 < od ? o + 3 : od - 1) * id;
+            if (i16)
+                for (r = 0; r < 4 && o + r < od; r++)
+                    acc[r] = row_sum_i16(w + 2u * (size_t)(o + r) * id, xr, id, in_off);
+            else
+                for (i = 0; i < id; i++) {
+                    int32_t v = xr[i] + in_off;
+                    acc[0] += (uint32_t)(w0[i] * v);
+                    acc[1] += (uint32_t)(w1[i] * v);
+                    acc[2] += (uint32_t)(w2[i] * v);
+                    acc[3] += (uint32_t)(w3[i] * v);
+                }
             for (r = 0; r < 4 && o + r < od; r++) {
                 uint32_t q = emc_f(b, F_PERCH) ? o + r : 0u;
                 int32_t v = g_mbqm(g_wrap32((int64_t)(acc[r] + (uint32_t)w_off * xsum +

@@ -2,12 +2,16 @@
  * kernels/generic/g_fully_connected.c). Three output rows at a time (asm; the rest two at a time,
  * and any weight offset, in C) share the expansion of the input row: per 4 inputs one input word
  * -> SXTAB16 / SXTAB16 ROR 8 (sign extension + input offset), per row one weight word -> SXTB16 /
- * SXTB16 ROR 8 (+ weight offset when nonzero), 2 SMLAD. */
+ * SXTB16 ROR 8 (+ weight offset when nonzero), 2 SMLAD.
+ * int16 weights (FC_WEIGHTS_I16, weight offset 0): the input (+ input offset) is expanded once to
+ * int16 in the scratch, FC_I16_CHUNK inputs at a time; then 3 rows per loop, per 4 inputs one
+ * LDRD of input pairs and per row one LDRD of weight pairs + 2 SMLAD (10 instructions per 12 MACs). */
 #include "emc_dsp.h"
 
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
 
 enum { F_FLAGS, F_IN, F_OUT, F_BATCH, F_ID, F_OD, F_IN_OFF, F_W_OFF, F_OUT_OFF, F_MIN, F_MAX, F_PERCH, N_FIELDS };
+enum { FC_WEIGHTS_I16 = 1, FC_I16_CHUNK = 256 }; /* as g_fully_connected.c */
 
 static inline int32_t wrap_add(int32_t a, int32_t p) { return (int32_t)((uint32_t)a + (uint32_t)p); }
 
@@ -58,6 +62,105 @@ static __attribute__((noinline)) void mac3(const int8_t *xp, const int8_t *w0, c
     acc[2] = a2;
 }
 
+/* One group of 4 int16 inputs for the 3 rows of int16 weights (word-aligned: LDRD). */
+#define MAC3_I16_GROUP                                                                                               \
+    "ldrd %[xa], %[xb], [%[xp]], #8\n\t"                                                                             \
+    "ldrd %[t], %[v], [%[w0]], #8\n\t"                                                                               \
+    "smlad %[a0], %[xa], %[t], %[a0]\n\t"                                                                            \
+    "smlad %[a0], %[xb], %[v], %[a0]\n\t"                                                                            \
+    "ldrd %[t], %[v], [%[w1]], #8\n\t"                                                                               \
+    "smlad %[a1], %[xa], %[t], %[a1]\n\t"                                                                            \
+    "smlad %[a1], %[xb], %[v], %[a1]\n\t"                                                                            \
+    "ldrd %[t], %[v], [%[w2]], #8\n\t"                                                                               \
+    "smlad %[a2], %[xa], %[t], %[a2]\n\t"                                                                            \
+    "smlad %[a2], %[xb], %[v], %[a2]\n\t"
+
+/* 3 rows of int16 weights over ng >= 1 groups of 4 int16 inputs (all word-aligned), two groups per trip. */
+static __attribute__((noinline)) void mac3_i16(const int16_t *xp, const int16_t *w0, const int16_t *w1,
+                                               const int16_t *w2, int32_t ng, int32_t acc[3])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], n2 = ng >> 1;
+    uint32_t xa, xb, v, t;
+    if (n2 > 0)
+        __asm__ volatile("1:\n\t" MAC3_I16_GROUP MAC3_I16_GROUP "subs %[n], %[n], #1\n\t"
+                         "bne 1b\n\t"
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [xp] "+r"(xp), [w0] "+r"(w0), [w1] "+r"(w1),
+                           [w2] "+r"(w2), [n] "+r"(n2), [xa] "=&r"(xa), [xb] "=&r"(xb), [v] "=&r"(v), [t] "=&r"(t)
+                         :
+                         : "cc", "memory");
+    if (ng & 1)
+        __asm__ volatile(MAC3_I16_GROUP
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [xp] "+r"(xp), [w0] "+r"(w0), [w1] "+r"(w1),
+                           [w2] "+r"(w2), [xa] "=&r"(xa), [xb] "=&r"(xb), [v] "=&r"(v), [t] "=&r"(t)
+                         :
+                         : "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+}
+
+/* x[0..n) + in_off as int16 into xs (word-aligned), n a multiple of 4 except at the input's end
+ * (the remainder is expanded too; the kernel takes it in C). */
+static void expand_i16(int16_t *xs, const int8_t *x, uint32_t n, uint32_t off2)
+{
+    uint32_t *d = (uint32_t *)(void *)xs, i;
+    for (i = n >> 2; i > 0; i--, x += 4) {
+        uint32_t v = dsp_ld32(x), xa = __sxtab16(off2, v), xb = __sxtab16(off2, dsp_ror8(v));
+        *d++ = (xa & 0xFFFFu) | xb << 16;         /* x0, x1 (PKHBT) */
+        *d++ = (xa >> 16) | (xb & 0xFFFF0000u); /* x2, x3 (PKHTB) */
+    }
+    for (i = 0; i < (n & 3u); i++)
+        xs[(n & ~3u) + i] = (int16_t)(x[i] + (int16_t)off2);
+}
+
+/* int16 weights, weight offset 0. Row sums live in registers (one chunk) or in the scratch after
+ * the input chunk (several); the portable kernel reserved both (g_fully_connected.c check). */
+static void fc_i16(emc_exec_t *x, const uint8_t *wb, int32_t in_off, int mode)
+{
+    const emc_body_t *b = x->b;
+    const int8_t *in = (const int8_t *)(x->main + emc_f(b, F_IN));
+    int8_t *out = (int8_t *)(x->main + emc_f(b, F_OUT));
+    uint32_t nb = emc_f(b, F_BATCH), id = emc_f(b, F_ID), od = emc_f(b, F_OD), n, o, i, c0;
+    int perch = emc_f(b, F_PERCH) != 0u;
+    uint32_t nm = perch ? od : 1u;
+    int32_t out_off = emc_fi(b, F_OUT_OFF), lo = emc_fi(b, F_MIN), hi = emc_fi(b, F_MAX);
+    const uint8_t *bias = b->p + 4 * N_FIELDS, *mul = bias + 4u * od;
+    int32_t gap = (int32_t)(4u * nm);
+    int16_t *xs = (int16_t *)(void *)x->m->scratch;
+    int32_t *sums = (int32_t *)(void *)(xs + FC_I16_CHUNK);
+    uint32_t off2 = ((uint32_t)in_off & 0xFFFFu) * 0x10001u;
+    /* LDRD needs word-aligned rows: an even depth and an aligned matrix */
+    int aligned = ((id & 1u) | ((uintptr_t)wb & 3u)) == 0u;
+    for (n = 0; n < nb; n++) {
+        const int8_t *xr = in + (size_t)n * id;
+        int8_t *po = out + (size_t)n * od;
+        for (c0 = 0; c0 < id; c0 += FC_I16_CHUNK) {
+            uint32_t cl = id - c0 < FC_I16_CHUNK ? id - c0 : FC_I16_CHUNK, ng = aligned ? cl >> 2 : 0u;
+            int first = c0 == 0, last = c0 + cl == id;
+            expand_i16(xs, xr + c0, cl, off2);
+            for (o = 0; o < od; o += 3) {
+                uint32_t rows = od - o < 3u ? od - o : 3u, j;
+                const int16_t *w0 = (const int16_t *)(const void *)wb + (size_t)o * id + c0;
+                int32_t acc[3];
+                for (j = 0; j < 3; j++)
+                    acc[j] = j >= rows ? 0 : first ? dsp_ldi32(bias + 4u * (o + j)) : sums[o + j];
+                if (ng > 0 && rows == 3u)
+                    mac3_i16(xs, w0, w0 + id, w0 + 2 * id, (int32_t)ng, acc);
+                for (j = 0; j < rows; j++) {
+                    const uint8_t *wr = (const uint8_t *)(w0 + (size_t)j * id);
+                    for (i = rows == 3u ? ng * 4 : 0u; i < cl; i++)
+                        acc[j] = wrap_add(acc[j], (int16_t)(uint16_t)(wr[2 * i] | (uint32_t)wr[2 * i + 1] << 8) * xs[i]);
+                    if (!last)
+                        sums[o + j] = acc[j];
+                    else
+                        dsp_out1(po + o + j, acc[j], mul + (perch ? 4u * (o + j) : 0u), gap, out_off, lo, hi, mode);
+                }
+            }
+        }
+    }
+    emc_out_main(x, emc_f(b, F_OUT), (size_t)nb * od, EMC_DT_I8);
+}
+
 int emc_dsp_fully_connected(emc_exec_t *x)
 {
     const emc_body_t *b = x->b;
@@ -70,11 +173,14 @@ int emc_dsp_fully_connected(emc_exec_t *x)
     int32_t lo = emc_fi(b, F_MIN), hi = emc_fi(b, F_MAX);
     const uint8_t *bias = b->p + 4 * N_FIELDS, *mul = bias + 4u * od, *sh = mul + 4u * nm;
     const int8_t *w = (const int8_t *)(sh + 4u * nm);
+    int i16 = (emc_f(b, F_FLAGS) & FC_WEIGHTS_I16) != 0u;
     uint32_t off2 = ((uint32_t)in_off & 0xFFFFu) * 0x10001u, woff2 = ((uint32_t)w_off & 0xFFFFu) * 0x10001u;
 
     int mode;
     uint32_t bound = dsp_fast_bound((uint64_t)id * 32640u + (w_off ? (uint64_t)id * 255u * 255u : 0u));
     int32_t gap = (int32_t)(4u * nm); /* multiplier -> shift */
+    if (i16 && w_off != 0)
+        return 0; /* the portable kernel's w_off * sum(x) form */
     for (o = 0; o < nm; o++)
         if (!dsp_rq_exact(dsp_ldi32(mul + 4u * o), dsp_ldi32(sh + 4u * o)))
             return 0;
@@ -97,6 +203,10 @@ int emc_dsp_fully_connected(emc_exec_t *x)
             mode = 0;
         else if (smax == 0 || smin < -31 || bor >= bound) /* dsp_fast_chan for every channel */
             mode = 1;
+    }
+    if (i16) {
+        fc_i16(x, (const uint8_t *)w, in_off, mode);
+        return 1;
     }
     for (n = 0; n < nb; n++) {
         const int8_t *xr = in + (size_t)n * id;
