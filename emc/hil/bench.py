@@ -29,10 +29,10 @@ from . import cases, firmware, harness
 from ..kmodel import load
 from .qemu import find_plugin, qemu_available
 
-MODELS = ("kws", "vww", "ic", "ad")
+MODELS = ("kws", "vww", "ic", "ad", "ad-fc16")       # ad-fc16: ad with int16 FC weights (opt-in layout)
 # TensorFlow Lite Micro + CMSIS-NN on QEMU mps2-an386 (Cortex-M4), arm-none-eabi-gcc 12.2 -O2:
 # guest instructions per inference (the issue's reference figures).
-TFLM_CMSIS_NN_M4 = {"kws": 7.70e6, "vww": 24.1e6, "ic": 29.9e6, "ad": 0.58e6}
+TFLM_CMSIS_NN_M4 = {"kws": 7.70e6, "vww": 24.1e6, "ic": 29.9e6, "ad": 0.58e6, "ad-fc16": 0.58e6}
 
 
 def _quiet(*_a, **_k):
@@ -72,6 +72,7 @@ def mlperf_bench(targets=("qemu-m4",), kernels=("portable", "dsp"), n=1, models=
                         firmware_counter=r.count_per_inference, macs=case.macs,
                         mac_per_insn=(case.macs / insns) if insns else None, arena_bytes=r.arena_bytes,
                         flash_bytes=dut.sizes.get("flash"), ram_bytes=dut.sizes.get("ram"),
+                        model_bytes=len(case.kmodel),
                         bit_exact=r.bit_exact == r.inputs == len(case.inputs) and r.inputs > 0,
                         inputs=r.inputs, tflm_cmsis_nn=tflm, error=r.error,
                         vs_tflm=(insns / tflm) if (insns and tflm) else None, layers=layers))
@@ -125,21 +126,22 @@ def format_slowest_layers(rows) -> str:
 
 def format_table(rows) -> str:
     """Markdown table; the speed-up column compares each row with the portable row of the same
-    model and target."""
+    model and target. model B: the kmodel (what a board keeps in flash besides the firmware)."""
     base = {(r["model"], r["target"]): r["instructions"] for r in rows if r["kernels"] == "portable"}
     head = ("| model | target | kernels | insns/inference | MACs | MAC/insn | vs portable | vs TFLM+CMSIS-NN "
-            "| arena B | flash B | RAM B | bit-exact |")
-    out = [head, "|" + "---|" * 12]
+            "| arena B | flash B | model B | RAM B | bit-exact |")
+    out = [head, "|" + "---|" * 13]
     for r in rows:
         b = base.get((r["model"], r["target"]))
         if not r["instructions"]:
-            out.append(f"| {r['model']} | {r['target']} | {r['kernels']} | FAILED: {r.get('error')} |" + " |" * 8)
+            out.append(f"| {r['model']} | {r['target']} | {r['kernels']} | FAILED: {r.get('error')} |" + " |" * 9)
             continue
         sp = f"{b / r['instructions']:.2f}x" if b and r["instructions"] else "-"
         vt = f"{r['vs_tflm']:.2f} ({r['tflm_cmsis_nn'] / 1e6:.2f} M)" if r["vs_tflm"] else "-"
         mpi = f"{r['mac_per_insn']:.3f}" if r["mac_per_insn"] else "-"
         out.append(f"| {r['model']} | {r['target']} | {r['kernels']} | {r['instructions']:,} | {r['macs']:,} | {mpi} "
-                   f"| {sp} | {vt} | {r['arena_bytes']:,} | {r['flash_bytes']:,} | {r['ram_bytes']:,} "
+                   f"| {sp} | {vt} | {r['arena_bytes']:,} | {r['flash_bytes']:,} | {r.get('model_bytes', 0):,} "
+                   f"| {r['ram_bytes']:,} "
                    f"| {'yes' if r['bit_exact'] else 'NO'} ({r['inputs']}) |")
     return "\n".join(out)
 

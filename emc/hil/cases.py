@@ -26,6 +26,8 @@ CONVERTOR_MODELS = ROOT / "tests" / "convert" / "data"
 
 MLPERF = {"kws": "kws_ref_model.tflite", "vww": "vww_96_int8.tflite", "ic": "pretrainedResnet_quant.tflite",
           "ad": "ad01_int8.tflite"}
+# the same model with its fully connected weights stored as int16 (emc convert --fc-weights int16)
+MLPERF_FC16 = {"ad-fc16": "ad"}
 THIRD_PARTY = {"iris-nncase": "nncase_v0.1_iris_v3.kmodel", "yolo20-nncase": "nncase_v0.1_yolo20_v3.kmodel",
                "facedetect-sdk": "standalone_demo_face_detect_v3.kmodel",
                "mbnetv1-maixemc": "maixemc_mbnetv1_v3.kmodel",
@@ -35,7 +37,7 @@ CONVERTED = {"mbnet-k210": "mbnet_float.tflite", "resnet-k210": "resnet_float.tf
 
 DEFAULT = ["cifar10-maixemc-hw", "iris-nncase", "kws", "ad", "ic", "vww", "mbnet-k210", "resnet-k210",
            "inception-k210", "facedetect-sdk", "yolo20-nncase"]
-ALL = DEFAULT + ["cifar10-emc", "mbnetv1-maixemc"]
+ALL = DEFAULT + ["cifar10-emc", "mbnetv1-maixemc", "ad-fc16"]
 
 
 @dataclasses.dataclass
@@ -122,12 +124,14 @@ def third_party(name, n):
 
 
 def mlperf(name, n):
-    """An MLPerf Tiny int8 model on the generic profile; the 'float' side is TFLite Micro itself."""
+    """An MLPerf Tiny int8 model on the generic profile; the 'float' side is TFLite Micro itself.
+    A MLPERF_FC16 name: its base model (same inputs) with int16 fully connected weights."""
     from ..backends.generic.tflite_import import import_tflite
-    path = data_file(MLPERF[name])
+    base = MLPERF_FC16.get(name, name)
+    path = data_file(MLPERF[base])
     data = path.read_bytes()
-    km = import_tflite(data).to_bytes()
-    xs = _device_inputs(name, load(km), n)
+    km = import_tflite(data, fc_weights="int16" if name in MLPERF_FC16 else "int8").to_bytes()
+    xs = _device_inputs(base, load(km), n)
     floats = None
     try:
         import tflite_micro
@@ -218,7 +222,7 @@ def build(name: str, n: int = 3, cache=None) -> Case:
     cache = pathlib.Path(cache or ROOT / "build" / "hil_cache")
     if name in THIRD_PARTY:
         return third_party(name, n)
-    if name in MLPERF:
+    if name in MLPERF or name in MLPERF_FC16:
         return mlperf(name, n)
     if name in CONVERTED:
         return converted(name, n, cache)

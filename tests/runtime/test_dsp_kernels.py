@@ -214,3 +214,40 @@ def test_conv_pixel_blocks_vs_tflm(target):
     for c, (outs, arena) in zip(cs, _run_all(target, "dsp", cs)):
         assert outs == _expected(c), f"{c.name}: DSP firmware differs from TFLM"
         assert arena == arena_bytes(load(c.kmodel)), c.name
+
+
+# (K, rows of the first FC, rows of the second): K > 256 takes several int16 input chunks; odd K
+# (rows not word-aligned: the C loop), K % 4 == 2, row counts with tails of 1 and 2 after the 3-row asm
+FC16_MODELS = [(603, 7, 9), (600, 130, 5), (18, 11, 3)]
+
+
+@pytest.mark.slow
+def test_fc_int16_weights_vs_tflm(native):
+    """Models made by the real TFLite converter, imported with int16 fully connected weights
+    (--fc-weights int16): the Python reference, the host's portable C, the QEMU M4 and M7 DSP
+    firmware and the M4 portable firmware give TFLite Micro's bytes."""
+    tf = pytest.importorskip("tensorflow")
+    from emc.backends.generic import import_tflite
+    from emc.hil.cases import Case
+    from emc.kmodel import load
+    from emc.kmodel.arena import arena_bytes
+    from .test_generic_ops import int8_tflite
+    from .tflm_support import check_bit_exact, golden_runner
+    cs = []
+    for k, r1, r2 in FC16_MODELS:
+        rng = np.random.default_rng(k + r1)
+        w1 = tf.constant(rng.normal(0, 1, (k, r1)).astype(np.float32))
+        w2 = tf.constant(rng.normal(0, 1, (r1, r2)).astype(np.float32))
+        data = int8_tflite(lambda x: tf.matmul(tf.nn.relu(tf.matmul(x, w1)), w2), [(1, k)], seed=k)
+        km, _ = check_bit_exact(data, native, n=4, ops=["FULLY_CONNECTED"], fc_weights="int16")
+        fcs = [layer for layer in km.layers if layer.NAME == "GENERIC_FULLY_CONNECTED"]
+        assert len(fcs) == 2 and all(layer.flags == 1 and layer.weights.dtype == np.int16 for layer in fcs)
+        xs = [rng.integers(-128, 128, (1, k), dtype=np.int8) for _ in range(3)]
+        want = golden_runner(data)
+        cs.append(Case(f"fc16_{k}x{r1}x{r2}_tflm", "generic", km.to_bytes(), xs, [want([x]) for x in xs]))
+    if not _have_qemu():
+        pytest.skip("needs arm-none-eabi-gcc, make and qemu-system-arm")
+    for target, kernels in (("qemu-m4", "dsp"), ("qemu-m7", "dsp"), ("qemu-m4", "portable")):
+        for c, (outs, arena) in zip(cs, _run_all(target, kernels, cs)):
+            assert outs == _expected(c), f"{c.name}: {target} {kernels} firmware differs from TFLM"
+            assert arena == arena_bytes(load(c.kmodel)), c.name

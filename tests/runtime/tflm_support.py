@@ -40,10 +40,11 @@ def golden_runner(data, golden="tflm"):
     return run_litert
 
 
-def check_bit_exact(data, native, n=12, ops=None, seed=3, golden="tflm"):
+def check_bit_exact(data, native, n=12, ops=None, seed=3, golden="tflm", fc_weights="int8"):
     """Every output of the Python reference and of the C runtime equals TFLM's (or LiteRT's
     reference kernels', golden="litert"), on n random inputs.
-    ops: TFLite operator names the file must contain (so the test checks what it names)."""
+    ops: TFLite operator names the file must contain (so the test checks what it names).
+    fc_weights: the import's fully connected weight layout (import_tflite)."""
     if ops:
         import tflite
         from tflite.BuiltinOperator import BuiltinOperator as Op
@@ -54,7 +55,7 @@ def check_bit_exact(data, native, n=12, ops=None, seed=3, golden="tflm"):
                           m.OperatorCodes(g.Operators(i).OpcodeIndex()).DeprecatedBuiltinCode())]
                 for i in range(g.OperatorsLength())}
         assert set(ops) <= have, f"converter made {sorted(have)}"
-    kb = import_tflite(data).to_bytes()
+    kb = import_tflite(data, fc_weights=fc_weights).to_bytes()
     km = load(kb)
     nm = native.NativeModel(kb)
     want_of = golden_runner(data, golden)
