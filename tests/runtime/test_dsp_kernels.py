@@ -227,7 +227,6 @@ def test_fc_int16_weights_vs_tflm(native):
     (--fc-weights int16): the Python reference, the host's portable C, the QEMU M4 and M7 DSP
     firmware and the M4 portable firmware give TFLite Micro's bytes."""
     tf = pytest.importorskip("tensorflow")
-    from emc.backends.generic import import_tflite
     from emc.hil.cases import Case
     from emc.kmodel import load
     from emc.kmodel.arena import arena_bytes

@@ -138,23 +138,49 @@ static void fc_i16(emc_exec_t *x, const uint8_t *wb, int32_t in_off, int mode)
             uint32_t cl = id - c0 < FC_I16_CHUNK ? id - c0 : FC_I16_CHUNK, ng = aligned ? cl >> 2 : 0u;
             int first = c0 == 0, last = c0 + cl == id;
             expand_i16(xs, xr + c0, cl, off2);
-            for (o = 0; o < od; o += 3) {
-                uint32_t rows = od - o < 3u ? od - o : 3u, j;
-                const int16_t *w0 = (const int16_t *)(const void *)wb + (size_t)o * id + c0;
-                int32_t acc[3];
-                for (j = 0; j < 3; j++)
-                    acc[j] = j >= rows ? 0 : first ? dsp_ldi32(bias + 4u * (o + j)) : sums[o + j];
-                if (ng > 0 && rows == 3u)
+            o = 0;
+            if (ng > 0 && (cl & 3u) == 0u) /* the common case without tails or per-row tests */
+                for (; o + 3 <= od; o += 3) {
+                    const int16_t *w0 = (const int16_t *)(const void *)wb + (size_t)o * id + c0;
+                    int32_t acc[3];
+                    if (first) {
+                        acc[0] = dsp_ldi32(bias + 4u * o);
+                        acc[1] = dsp_ldi32(bias + 4u * o + 4u);
+                        acc[2] = dsp_ldi32(bias + 4u * o + 8u);
+                    } else {
+                        acc[0] = sums[o];
+                        acc[1] = sums[o + 1];
+                        acc[2] = sums[o + 2];
+                    }
                     mac3_i16(xs, w0, w0 + id, w0 + 2 * id, (int32_t)ng, acc);
-                for (j = 0; j < rows; j++) {
-                    const uint8_t *wr = (const uint8_t *)(w0 + (size_t)j * id);
-                    for (i = rows == 3u ? ng * 4 : 0u; i < cl; i++)
-                        acc[j] = wrap_add(acc[j], (int16_t)(uint16_t)(wr[2 * i] | (uint32_t)wr[2 * i + 1] << 8) * xs[i]);
-                    if (!last)
-                        sums[o + j] = acc[j];
-                    else
-                        dsp_out1(po + o + j, acc[j], mul + (perch ? 4u * (o + j) : 0u), gap, out_off, lo, hi, mode);
+                    if (!last) {
+                        sums[o] = acc[0];
+                        sums[o + 1] = acc[1];
+                        sums[o + 2] = acc[2];
+                    } else if (perch) {
+                        dsp_out1(po + o, acc[0], mul + 4u * o, gap, out_off, lo, hi, mode);
+                        dsp_out1(po + o + 1, acc[1], mul + 4u * o + 4u, gap, out_off, lo, hi, mode);
+                        dsp_out1(po + o + 2, acc[2], mul + 4u * o + 8u, gap, out_off, lo, hi, mode);
+                    } else {
+                        dsp_out1(po + o, acc[0], mul, gap, out_off, lo, hi, mode);
+                        dsp_out1(po + o + 1, acc[1], mul, gap, out_off, lo, hi, mode);
+                        dsp_out1(po + o + 2, acc[2], mul, gap, out_off, lo, hi, mode);
+                    }
                 }
+            /* the od % 3 rows, or every row when rows are not word-aligned or the chunk has a
+             * tail: per 2 inputs one (unaligned) weight LDR, one input-pair LDR, SMLAD */
+            for (; o < od; o++) {
+                const uint8_t *wr = (const uint8_t *)((const int16_t *)(const void *)wb + (size_t)o * id + c0);
+                const uint32_t *xw = (const uint32_t *)(const void *)xs;
+                int32_t acc = first ? dsp_ldi32(bias + 4u * o) : sums[o];
+                for (i = 0; i + 2 <= cl; i += 2)
+                    acc = __smlad(dsp_ld32(wr + 2 * i), xw[i >> 1], acc);
+                if (cl & 1u)
+                    acc = wrap_add(acc, (int16_t)(uint16_t)(wr[2 * i] | (uint32_t)wr[2 * i + 1] << 8) * xs[i]);
+                if (!last)
+                    sums[o] = acc;
+                else
+                    dsp_out1(po + o, acc, mul + (perch ? 4u * o : 0u), gap, out_off, lo, hi, mode);
             }
         }
     }
