@@ -56,8 +56,11 @@ def test_keras_lstm(units, steps, features, seq, batch, gain, native):
     assert lstm.cell_clip == 32767 and lstm.cpu_scratch() == 2 * units    # Keras' cell_clip 10.0 at scale 2^-15
 
 
-def _set_cell_activation(data, act):
-    """The file with the LSTM's fused (cell gate) activation byte set to `act`."""
+def _set_lstm_option(data, field, fmt, value):
+    """The file with field `field` (struct format `fmt`) of the LSTM's UnidirectionalSequenceLSTMOptions set to
+    `value`: the converter writes both fields used here (fused activation TANH, cell_clip 10.0)."""
+    import struct
+
     import tflite
     m = tflite.Model.GetRootAsModel(data, 0)
     g = m.Subgraphs(0)
@@ -67,10 +70,20 @@ def _set_cell_activation(data, act):
             o = tflite.UnidirectionalSequenceLSTMOptions()
             t = op.BuiltinOptions()
             o.Init(t.Bytes, t.Pos)
-            pos = o._tab.Pos + o._tab.Offset(4)          # field 0: fused_activation_function (int8)
-            assert data[pos] == tflite.ActivationFunctionType.TANH
-            return data[:pos] + bytes([act]) + data[pos + 1:]
+            off = o._tab.Offset(4 + 2 * field)
+            assert off, f"option field {field} is absent (default value)"
+            pos = o._tab.Pos + off
+            return data[:pos] + struct.pack(fmt, value) + data[pos + struct.calcsize(fmt):]
     raise AssertionError("no UNIDIRECTIONAL_SEQUENCE_LSTM")
+
+
+@pytest.mark.parametrize("clip", [0.3, 0.07])
+def test_lstm_cell_clip(clip, native):
+    """A tighter cell_clip than Keras' 10.0 (set in the file): TFLM clips the cell state to clip / scale
+    every step, and so must EMC."""
+    data = _set_lstm_option(keras_lstm_tflite(14, 9, 5, True, gain=2.0, seed=6), 1, "<f", clip)
+    km, _ = check_bit_exact(data, native, ops=["UNIDIRECTIONAL_SEQUENCE_LSTM"])
+    assert 0 < km.layers[1].cell_clip < 32767
 
 
 def test_lstm_unsupported_variant_is_refused():
@@ -79,7 +92,7 @@ def test_lstm_unsupported_variant_is_refused():
     import tflite
 
     from emc.backends.generic import import_tflite
-    data = _set_cell_activation(keras_lstm_tflite(4, 3, 2, True), tflite.ActivationFunctionType.RELU)
+    data = _set_lstm_option(keras_lstm_tflite(4, 3, 2, True), 0, "<b", tflite.ActivationFunctionType.RELU)
     with pytest.raises(ValueError, match=r"UNIDIRECTIONAL_SEQUENCE_LSTM #0: cell gate activation 1"):
         import_tflite(data)
 
@@ -100,3 +113,34 @@ def test_strided_slice(shape, begin, end, strides, bm, em, sm, native):
     data = int8_tflite(lambda x: tf.strided_slice(x * 0.7 + c, begin, end, strides, begin_mask=bm, end_mask=em,
                                                   shrink_axis_mask=sm), [shape])
     check_bit_exact(data, native, ops=["STRIDED_SLICE"])
+
+
+@pytest.mark.parametrize("target", ["qemu-m4", "qemu-rv64"])
+def test_keras_lstm_on_qemu(target):
+    """The HIL firmware (cross-built C runtime) under QEMU, over its serial link: an LSTM (whole
+    sequence then its last step) gives TFLM's bytes."""
+    tflm = pytest.importorskip("tflite_micro")
+    from emc.backends.generic import import_tflite
+    from emc.hil import firmware
+    from emc.hil.qemu import Qemu, qemu_available
+    if not firmware.toolchain_available(target) or not qemu_available(target):
+        pytest.skip(f"{target}: cross compiler or QEMU not installed")
+    data = keras_lstm_tflite(20, 11, 7, False, gain=2.0, seed=9)
+    kb = import_tflite(data).to_bytes()
+    ip = tflm.runtime.Interpreter.from_bytes(data)
+    q = Qemu(target, firmware.build(target))
+    q.start()
+    try:
+        dev = q.client()
+        dev.reset()
+        dev.load(kb)
+        rng = np.random.default_rng(2)
+        for _ in range(4):
+            x = rng.integers(-128, 128, (1, 11, 7), dtype=np.int8)
+            ip.reset()
+            ip.set_input(x, 0)
+            ip.invoke()
+            inv, outs = dev.run(x.tobytes())
+            assert inv.status == 0 and outs[0] == np.asarray(ip.get_output(0)).tobytes()
+    finally:
+        q.close()
