@@ -1,6 +1,7 @@
 """Regenerates tests/runtime/data/*.tflite (needs TensorFlow; the tests themselves do not):
 small int8 models that use the generic-profile layers the MLPerf Tiny models do not
-(MAX_POOL_2D, CONCATENATION, QUANTIZE/DEQUANTIZE with float I/O, depth multiplier).
+(MAX_POOL_2D, CONCATENATION, QUANTIZE/DEQUANTIZE with float I/O, depth multiplier; an LSTM with
+return_sequences=False: UNIDIRECTIONAL_SEQUENCE_LSTM + STRIDED_SLICE, which needs tf_keras, Keras 2).
 
     HOME=$(mktemp -d) python tests/runtime/make_fixtures.py
 """
@@ -31,6 +32,13 @@ def build_mix():
     return keras.Model(i, x)
 
 
+def build_lstm():
+    import tf_keras
+    i = tf_keras.Input((8, 5), batch_size=1)
+    x = tf_keras.layers.LSTM(12)(i)
+    return tf_keras.Model(i, tf_keras.layers.Dense(4)(x))
+
+
 def convert(model, float_io, seed=0):
     import tensorflow as tf
     rng = np.random.default_rng(seed)
@@ -57,6 +65,9 @@ def main():
     m = build_mix()
     (OUT / "generic_mix_float_io.tflite").write_bytes(convert(m, True))
     (OUT / "generic_mix_int8_io.tflite").write_bytes(convert(m, False))
+    import tf_keras
+    tf_keras.utils.set_random_seed(1)
+    (OUT / "generic_lstm_int8_io.tflite").write_bytes(convert(build_lstm(), False))
 
 
 if __name__ == "__main__":
