@@ -17,16 +17,21 @@ from .tflm_support import check_bit_exact
 pytestmark = pytest.mark.slow
 
 
-def keras_lstm_tflite(units, steps, features, return_sequences, batch=1, gain=1.0, seed=0):
-    """Input [batch, steps, features] -> LSTM(units) -> Dense(3), full int8 (inputs and outputs int8).
-    gain scales the LSTM's input weights, driving gates into saturation and the cell state to its clip."""
+def keras_lstm_tflite(units, steps, features, return_sequences, batch=1, gain=1.0, seed=0, stacked=0,
+                      float_io=False):
+    """Input [batch, steps, features] -> LSTM(units) -> Dense(3), int8 (float inputs and outputs with float_io).
+    gain scales the LSTM's input weights, driving gates into saturation and the cell state to its clip;
+    stacked: that many LSTM(units, return_sequences=True) layers before it."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     tf = pytest.importorskip("tensorflow")
     tf_keras = pytest.importorskip("tf_keras")
     tf_keras.utils.set_random_seed(seed)
     inp = tf_keras.Input((steps, features), batch_size=batch)
+    x = inp
+    for _ in range(stacked):
+        x = tf_keras.layers.LSTM(units, return_sequences=True)(x)
     lstm = tf_keras.layers.LSTM(units, return_sequences=return_sequences)
-    model = tf_keras.Model(inp, tf_keras.layers.Dense(3)(lstm(inp)))
+    model = tf_keras.Model(inp, tf_keras.layers.Dense(3)(lstm(x)))
     kernel, recurrent, bias = lstm.get_weights()
     rng = np.random.default_rng(seed)
     lstm.set_weights([kernel * gain, recurrent, bias + rng.normal(0, 0.3, bias.shape).astype(np.float32)])
@@ -38,7 +43,8 @@ def keras_lstm_tflite(units, steps, features, return_sequences, batch=1, gain=1.
     c.optimizations = [tf.lite.Optimize.DEFAULT]
     c.representative_dataset = rep
     c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    c.inference_input_type = c.inference_output_type = tf.int8
+    if not float_io:
+        c.inference_input_type = c.inference_output_type = tf.int8
     return c.convert()
 
 
@@ -57,6 +63,14 @@ def test_keras_lstm(units, steps, features, seq, batch, gain, native):
     assert names[1] == "GENERIC_LSTM" and ("GENERIC_STRIDED_SLICE" in names) == (not seq)
     lstm = km.layers[1]
     assert lstm.cell_clip == 32767 and lstm.cpu_scratch() == 2 * units    # Keras' cell_clip 10.0 at scale 2^-15
+
+
+def test_stacked_lstms_float_io(native):
+    """Two LSTMs stacked (the first one's whole output sequence is the second one's input) between the
+    QUANTIZE / DEQUANTIZE of a float-I/O model."""
+    data = keras_lstm_tflite(10, 6, 4, False, gain=1.5, seed=3, stacked=1, float_io=True)
+    km, _ = check_bit_exact(data, native, ops=["UNIDIRECTIONAL_SEQUENCE_LSTM", "QUANTIZE", "DEQUANTIZE"])
+    assert [layer.NAME for layer in km.layers].count("GENERIC_LSTM") == 2
 
 
 def _set_lstm_option(data, field, fmt, value):
