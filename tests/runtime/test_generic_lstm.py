@@ -73,6 +73,31 @@ def test_stacked_lstms_float_io(native):
     assert [layer.NAME for layer in km.layers].count("GENERIC_LSTM") == 2
 
 
+@pytest.mark.parametrize("units,steps,features,seq", [(8, 5, 3, True), (6, 9, 4, False)], ids=str)
+def test_keras3_unrolled_lstm(units, steps, features, seq, native):
+    """A Keras 3 LSTM with unroll=True: the converter writes its steps out (UNPACK of the time axis, per step
+    FULLY_CONNECTED / SPLIT / LOGISTIC / TANH / MUL / ADD, PACK of the outputs), which the generic profile
+    runs with its element-wise layers (UNPACK as GENERIC_SLICE, PACK as GENERIC_CONCAT)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    tf = pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(units)
+    inp = keras.Input((steps, features), batch_size=1)
+    x = keras.layers.LSTM(units, return_sequences=seq, unroll=True)(inp)
+    model = keras.Model(inp, keras.layers.Dense(3)(x))
+    rng = np.random.default_rng(units)
+
+    def rep():
+        for _ in range(24):
+            yield [rng.normal(0, 1, (1, steps, features)).astype(np.float32)]
+    c = tf.lite.TFLiteConverter.from_keras_model(model)
+    c.optimizations = [tf.lite.Optimize.DEFAULT]
+    c.representative_dataset = rep
+    c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    c.inference_input_type = c.inference_output_type = tf.int8
+    check_bit_exact(c.convert(), native, ops=["UNPACK", "LOGISTIC", "TANH"] + (["PACK"] if seq else []))
+
+
 def _set_lstm_option(data, field, fmt, value):
     """The file with field `field` (struct format `fmt`) of the LSTM's UnidirectionalSequenceLSTMOptions set to
     `value`: the converter writes both fields used here (fused activation TANH, cell_clip 10.0)."""
