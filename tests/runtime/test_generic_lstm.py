@@ -73,29 +73,21 @@ def test_stacked_lstms_float_io(native):
     assert [layer.NAME for layer in km.layers].count("GENERIC_LSTM") == 2
 
 
-@pytest.mark.parametrize("units,steps,features,seq", [(8, 5, 3, True), (6, 9, 4, False)], ids=str)
-def test_keras3_unrolled_lstm(units, steps, features, seq, native):
-    """A Keras 3 LSTM with unroll=True: the converter writes its steps out (UNPACK of the time axis, per step
-    FULLY_CONNECTED / SPLIT / LOGISTIC / TANH / MUL / ADD, PACK of the outputs), which the generic profile
-    runs with its element-wise layers (UNPACK as GENERIC_SLICE, PACK as GENERIC_CONCAT)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    tf = pytest.importorskip("tensorflow")
-    keras = pytest.importorskip("keras")
-    keras.utils.set_random_seed(units)
-    inp = keras.Input((steps, features), batch_size=1)
-    x = keras.layers.LSTM(units, return_sequences=seq, unroll=True)(inp)
-    model = keras.Model(inp, keras.layers.Dense(3)(x))
-    rng = np.random.default_rng(units)
+UNSTACK_CASES = [((1, 5, 3), 1, 2), ((1, 4, 6, 2), 2, 1), ((1, 7, 4), 2, 0), ((1, 3, 5, 4), 3, 3)]
 
-    def rep():
-        for _ in range(24):
-            yield [rng.normal(0, 1, (1, steps, features)).astype(np.float32)]
-    c = tf.lite.TFLiteConverter.from_keras_model(model)
-    c.optimizations = [tf.lite.Optimize.DEFAULT]
-    c.representative_dataset = rep
-    c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    c.inference_input_type = c.inference_output_type = tf.int8
-    check_bit_exact(c.convert(), native, ops=["UNPACK", "LOGISTIC", "TANH"] + (["PACK"] if seq else []))
+
+@pytest.mark.parametrize("shape,unstack_axis,stack_axis", UNSTACK_CASES, ids=str)
+def test_unpack_pack(shape, unstack_axis, stack_axis, native):
+    """UNPACK (GENERIC_SLICE per output) and PACK (GENERIC_CONCAT along a new axis), as the converter writes
+    a Keras 3 LSTM with unroll=True; the pieces are scaled apart so each output is a tensor of its own."""
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape))
+    c = tf.constant(rng.normal(0, 1, shape[1:]).astype(np.float32))
+
+    def fn(x):
+        parts = tf.unstack(x * 0.7 + c, axis=unstack_axis)
+        return tf.stack([tf.tanh(p * (k + 1.5)) for k, p in enumerate(reversed(parts))], axis=stack_axis)
+    check_bit_exact(int8_tflite(fn, [shape]), native, ops=["UNPACK", "PACK"])
 
 
 def _set_lstm_option(data, field, fmt, value):
