@@ -40,8 +40,8 @@ def cmd_info(args):
                 rows_hi = max(rows_hi, (r.end + kpu.ROW - 1) // kpu.ROW)
         if isinstance(layer, K210Conv):
             params += layer.weights.nbytes + 8 * layer.oc + 144
-        elif hasattr(layer, "weights"):
-            params += layer.weights.nbytes + layer.bias.nbytes
+        else:
+            params += layer.parameter_bytes()
         sdk = "" if layer.SDK_RUNS else "  [not in stock SDK kpu.c]"
         print(f"  {layer.index:>3} {layer.NAME + f'({layer.TYPE})':<34} {layer.body_size:>9}  {layer.describe()}{sdk}")
     if rows_hi:

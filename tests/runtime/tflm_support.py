@@ -20,6 +20,7 @@ def golden_runner(data, golden="tflm"):
         ip = pytest.importorskip("tflite_micro").runtime.Interpreter.from_bytes(data)
 
         def run_tflm(xs):
+            ip.reset()          # variable tensors (an LSTM's state) back to their zero: each inference starts anew
             for i, x in enumerate(xs):
                 ip.set_input(x, i)
             ip.invoke()
@@ -31,6 +32,7 @@ def golden_runner(data, golden="tflm"):
     it.allocate_tensors()
 
     def run_litert(xs):
+        it.reset_all_variables()
         for d, x in zip(it.get_input_details(), xs):
             it.set_tensor(d["index"], x)
         it.invoke()
