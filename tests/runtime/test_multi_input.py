@@ -56,6 +56,12 @@ def test_two_inputs_cli_and_hil(two_input_tflite, tmp_path, capsys):
     assert main(["run", str(km), str(tmp_path / "a.npy")]) == 2
     assert "the model has 2 inputs" in capsys.readouterr().err
 
+    # export-c: input 0's macros as before, and each input's with the count
+    assert main(["export-c", str(km), "-o", str(tmp_path / "two.c")]) == 0
+    header = (tmp_path / "two.h").read_text()
+    assert "#define EMC_MODEL_INPUT_COUNT 2u" in header and "#define EMC_MODEL_INPUT1_BYTES 40u" in header
+    assert "#define EMC_MODEL_INPUT0_BYTES 60u" in header and "#define EMC_MODEL_INPUT_BYTES 60u" in header
+
     if not (firmware.toolchain_available("qemu-m4") and qemu.qemu_available("qemu-m4")):
         pytest.skip("qemu-m4: cross toolchain or QEMU missing")
     r = subprocess.run([sys.executable, "-m", "emc.hil", "run", str(km), "--input", str(tmp_path / "a.npy"),
