@@ -334,3 +334,20 @@ def test_pad_not_folded_into_average_pool(native):
                        [(1, 5, 6, 3)])
     km, _ = check_bit_exact(data, native, ops=["PAD", "AVERAGE_POOL_2D"])
     assert "GENERIC_PAD" in [layer.NAME for layer in km.layers]
+
+
+def test_batch_2_window_layers_are_refused(tmp_path, capsys):
+    """CONV_2D over a batch of 2: the windowed layers have no batch loop, so the import names the
+    operator and the shape (exit 2 from the command line) instead of computing image 0 only."""
+    import tensorflow as tf
+
+    from emc.cli import main
+    rng = np.random.default_rng(2)
+    w = _w(rng, 3, 3, 3, 4)
+    path = tmp_path / "batch2.tflite"
+    path.write_bytes(int8_tflite(lambda x: tf.nn.conv2d(x, w, 1, "SAME"), [(2, 5, 6, 3)]))
+    capsys.readouterr()
+    assert main(["convert", str(path), str(tmp_path / "b.kmodel"), "--target", "generic"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(path) in err[0] and "CONV_2D #0" in err[0] and "(2, 5, 6, 3)" in err[0], err
+    assert "batch 1" in err[0] and not (tmp_path / "b.kmodel").exists()
