@@ -57,7 +57,7 @@ def image_hwc(ctx, op, t):
     a batch other than 1 is refused rather than computed for image 0 only."""
     shape = ctx.tensor(t)["shape"]
     if len(shape) != 4 or shape[0] != 1:
-        raise ctx.Error(f"{op.name} #{op.index}: tensor {ctx.tensor(t)['name'] or t!r} has shape {tuple(shape)}; "
+        raise ctx.Error(f"{op.name} #{op.index}: tensor {ctx.tensor(t)['name']!r} has shape {tuple(shape)}; "
                         f"this layer takes NHWC with batch 1")
     return tuple(int(v) for v in shape[1:])
 
