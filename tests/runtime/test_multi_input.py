@@ -2,7 +2,7 @@
 TFLite converter, `emc convert --target generic`, `emc run` with one .npy per input (the reference
 and the C runtime compared byte for byte, and both against TFLM), and the HIL bench on QEMU
 (`python -m emc.hil run --input a.npy b.npy`: both inputs over the real serial link, the firmware
-splitting its staging buffer)."""
+splitting its staging buffer), emc_run (one file, the inputs one after the other) and export-c."""
 import json
 import subprocess
 import sys
@@ -32,7 +32,7 @@ def two_input_tflite(tmp_path_factory):
     return path
 
 
-def test_two_inputs_cli_and_hil(two_input_tflite, tmp_path, capsys):
+def test_two_inputs_cli_and_hil(two_input_tflite, tmp_path, capsys, native):
     tflm = pytest.importorskip("tflite_micro")
     km = tmp_path / "two.kmodel"
     assert main(["convert", str(two_input_tflite), str(km), "--target", "generic"]) == 0
@@ -55,6 +55,19 @@ def test_two_inputs_cli_and_hil(two_input_tflite, tmp_path, capsys):
     # one file for a two-input model: a usage error naming the count (exit 2)
     assert main(["run", str(km), str(tmp_path / "a.npy")]) == 2
     assert "the model has 2 inputs" in capsys.readouterr().err
+
+    # emc_run (the C host runner): one input file holding both inputs one after the other
+    exe = native.BUILD / "emc_run"
+    if exe.exists():
+        (tmp_path / "ab.bin").write_bytes(xa.tobytes() + xb.tobytes())
+        r = subprocess.run([str(exe), str(km), str(tmp_path / "ab.bin"), str(tmp_path / "out")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / "out0.bin").read_bytes() == want.tobytes()
+        (tmp_path / "a.bin").write_bytes(xa.tobytes())          # input 0 alone: the wrong size, refused
+        r = subprocess.run([str(exe), str(km), str(tmp_path / "a.bin"), str(tmp_path / "out")],
+                           capture_output=True, text=True)
+        assert r.returncode != 0 and r.stderr.startswith("emc_run: error: ") and "60 bytes" in r.stderr
 
     # export-c: input 0's macros as before, and each input's with the count
     assert main(["export-c", str(km), "-o", str(tmp_path / "two.c")]) == 0
