@@ -1,6 +1,7 @@
 """Regenerates tests/runtime/data/*.tflite (needs TensorFlow; the tests themselves do not):
 small int8 models that use the generic-profile layers the MLPerf Tiny models do not
-(MAX_POOL_2D, CONCATENATION, QUANTIZE/DEQUANTIZE with float I/O, depth multiplier).
+(MAX_POOL_2D, CONCATENATION, QUANTIZE/DEQUANTIZE with float I/O, depth multiplier), and a
+two-input model (two branches joined by CONCATENATION and ADD; also the bench case "two-inputs").
 
     HOME=$(mktemp -d) python tests/runtime/make_fixtures.py
 """
@@ -50,6 +51,35 @@ def convert(model, float_io, seed=0):
     return conv.convert()
 
 
+def build_two_inputs():
+    import keras
+    from keras import layers as L
+    a, b = keras.Input((12, 10, 3), batch_size=1), keras.Input((6, 5, 4), batch_size=1)
+    fa = L.MaxPooling2D(2)(L.Conv2D(6, 3, padding="same", activation="relu")(a))
+    fb = L.Conv2D(6, 1, activation="relu6")(b)
+    x = L.Concatenate()([fa, fb])
+    x = L.Add()([L.Conv2D(12, 1)(x), L.DepthwiseConv2D(3, padding="same")(x)])
+    return keras.Model([a, b], [L.Dense(5)(L.Flatten()(x)), L.GlobalAveragePooling2D()(fb)])
+
+
+def convert_two_inputs(model, seed=0):
+    """Through a tf.function of the two inputs, so the representative samples follow its order."""
+    import tensorflow as tf
+    rng = np.random.default_rng(seed)
+    shapes = [(1,) + tuple(t.shape[1:]) for t in model.inputs]
+    f = tf.function(lambda x, y: model([x, y]), input_signature=[tf.TensorSpec(s, tf.float32) for s in shapes])
+
+    def rep():
+        for _ in range(32):
+            yield [rng.normal(0, 1, s).astype(np.float32) for s in shapes]
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = rep
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    return conv.convert()
+
+
 def main():
     import keras
     keras.utils.set_random_seed(1)
@@ -57,6 +87,7 @@ def main():
     m = build_mix()
     (OUT / "generic_mix_float_io.tflite").write_bytes(convert(m, True))
     (OUT / "generic_mix_int8_io.tflite").write_bytes(convert(m, False))
+    (OUT / "generic_two_inputs.tflite").write_bytes(convert_two_inputs(build_two_inputs()))
 
 
 if __name__ == "__main__":

@@ -83,3 +83,22 @@ def test_two_inputs_cli_and_hil(two_input_tflite, tmp_path, capsys, native):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     report = json.loads(r.stdout)
     assert report["outputs_identical"] == [True] and report["compared_with"] == "native C runtime"
+
+
+def test_two_input_bench_case_on_qemu(tmp_path):
+    """The bench case "two-inputs" (tests/runtime/data/generic_two_inputs.tflite) through the HIL bench
+    on the three QEMU targets: each sample's two inputs staged one after the other, both outputs
+    bit-exact with the PC and compared with TFLM's."""
+    for t in ("qemu-m4", "qemu-m7", "qemu-rv64"):
+        if not (firmware.toolchain_available(t) and qemu.qemu_available(t)):
+            pytest.skip(f"{t}: cross toolchain or QEMU missing")
+    report = tmp_path / "report"
+    r = subprocess.run([sys.executable, "-m", "pytest", "hil_tests", "-q", "-p", "no:cacheprovider",
+                        "--dut", "qemu-m4,qemu-m7,qemu-rv64", "--models", "two-inputs", "--inputs", "2",
+                        f"--report={report}"], capture_output=True, text=True, cwd=firmware.ROOT, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    results = json.loads((report / "results.json").read_text())["results"]
+    assert len(results) == 3
+    for x in results:
+        assert x["model"] == "two-inputs" and x["status"] == "pass" and x["bit_exact"] == x["inputs"] == 2, x
+        assert x["max_abs_vs_float"] == 0, x          # the "float" side is TFLM itself
