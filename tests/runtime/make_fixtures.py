@@ -62,22 +62,10 @@ def build_two_inputs():
     return keras.Model([a, b], [L.Dense(5)(L.Flatten()(x)), L.GlobalAveragePooling2D()(fb)])
 
 
-def convert_two_inputs(model, seed=0):
+def convert_two_inputs(model):
     """Through a tf.function of the two inputs, so the representative samples follow its order."""
-    import tensorflow as tf
-    rng = np.random.default_rng(seed)
-    shapes = [(1,) + tuple(t.shape[1:]) for t in model.inputs]
-    f = tf.function(lambda x, y: model([x, y]), input_signature=[tf.TensorSpec(s, tf.float32) for s in shapes])
-
-    def rep():
-        for _ in range(32):
-            yield [rng.normal(0, 1, s).astype(np.float32) for s in shapes]
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = rep
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = conv.inference_output_type = tf.int8
-    return conv.convert()
+    from tflite_making import int8_tflite          # this script's folder is on sys.path
+    return int8_tflite(lambda x, y: model([x, y]), [(1,) + tuple(t.shape[1:]) for t in model.inputs])
 
 
 def main():

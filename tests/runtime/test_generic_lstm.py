@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from .test_generic_ops import int8_tflite
+from .tflite_making import int8_tflite
 from .tflm_support import check_bit_exact
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ import pytest
 from emc.cli import main
 from emc.hil import firmware, qemu
 
-from .test_generic_ops import int8_tflite
+from .tflite_making import int8_tflite
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,8 @@ import pytest
 
 from emc.cli import main
 
-from .test_generic_ops import _w, int8_tflite
+from .test_generic_ops import _w
+from .tflite_making import int8_tflite
 
 pytestmark = pytest.mark.slow
 
