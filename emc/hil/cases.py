@@ -31,7 +31,7 @@ THIRD_PARTY = {"iris-nncase": "nncase_v0.1_iris_v3.kmodel", "yolo20-nncase": "nn
                "mbnetv1-maixemc": "maixemc_mbnetv1_v3.kmodel",
                "cifar10-maixemc-hw": "maixemc_cifar10_output_hwverified_v3.kmodel"}
 # generic-profile fixtures of the repository's tests (tests/runtime/make_fixtures.py): layers and model
-# shapes the MLPerf models lack (two-inputs: a model with two inputs)
+# shapes the MLPerf models lack (two-inputs: two inputs, two outputs, PRELU, RESIZE_BILINEAR, MAXIMUM, a folded PAD)
 FIXTURES = {"two-inputs": ROOT / "tests" / "runtime" / "data" / "generic_two_inputs.tflite"}
 CONVERTED = {"mbnet-k210": "mbnet_float.tflite", "resnet-k210": "resnet_float.tflite",
              "inception-k210": "inception_float.tflite"}

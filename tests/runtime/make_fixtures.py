@@ -1,7 +1,7 @@
 """Regenerates tests/runtime/data/*.tflite (needs TensorFlow; the tests themselves do not):
 small int8 models that use the generic-profile layers the MLPerf Tiny models do not
 (MAX_POOL_2D, CONCATENATION, QUANTIZE/DEQUANTIZE with float I/O, depth multiplier), and a
-two-input model (two branches joined by CONCATENATION and ADD; also the bench case "two-inputs").
+two-input model with the newer layers (two_inputs_tflite; also the bench case "two-inputs").
 
     HOME=$(mktemp -d) python tests/runtime/make_fixtures.py
 """
@@ -51,21 +51,29 @@ def convert(model, float_io, seed=0):
     return conv.convert()
 
 
-def build_two_inputs():
-    import keras
-    from keras import layers as L
-    a, b = keras.Input((12, 10, 3), batch_size=1), keras.Input((6, 5, 4), batch_size=1)
-    fa = L.MaxPooling2D(2)(L.Conv2D(6, 3, padding="same", activation="relu")(a))
-    fb = L.Conv2D(6, 1, activation="relu6")(b)
-    x = L.Concatenate()([fa, fb])
-    x = L.Add()([L.Conv2D(12, 1)(x), L.DepthwiseConv2D(3, padding="same")(x)])
-    return keras.Model([a, b], [L.Dense(5)(L.Flatten()(x)), L.GlobalAveragePooling2D()(fb)])
-
-
-def convert_two_inputs(model):
-    """Through a tf.function of the two inputs, so the representative samples follow its order."""
+def two_inputs_tflite(seed=0):
+    """Two inputs, two outputs, and the generic layers the MLPerf models lack: PRELU, RESIZE_BILINEAR
+    (half-pixel centers), CONCATENATION of the branches, the MAXIMUM form of a leaky ReLU, a PAD that
+    folds into the next conv, MAX_POOL_2D. (TILE is left out: TFLM, the golden, has no kernel for it.)"""
+    import tensorflow as tf
     from tflite_making import int8_tflite          # this script's folder is on sys.path
-    return int8_tflite(lambda x, y: model([x, y]), [(1,) + tuple(t.shape[1:]) for t in model.inputs])
+    rng = np.random.default_rng(seed)
+
+    def w(*shape):
+        return tf.constant(rng.normal(0, 0.5, shape).astype(np.float32))
+    wa, alpha, wb, wc, wd = w(3, 3, 3, 6), w(1, 1, 6), w(1, 1, 4, 6), w(3, 3, 12, 8), w(8 * 6 * 5, 5)
+
+    def fn(a, b):
+        fa = tf.nn.conv2d(a, wa, 1, "SAME")
+        fa = tf.nn.relu(fa) + (-tf.abs(alpha)) * tf.nn.relu(-fa)                        # PRELU
+        fa = tf.image.resize(fa, (12, 10), method="bilinear")                             # RESIZE_BILINEAR
+        fb = tf.nn.relu6(tf.nn.conv2d(b, wb, 1, "SAME"))
+        x = tf.concat([fa, fb], axis=3)
+        x = tf.maximum(x, 0.2 * x)                                                        # MUL + MAXIMUM
+        x = tf.nn.conv2d(tf.pad(x, [[0, 0], [1, 2], [2, 1], [0, 0]]), wc, 1, "VALID")     # folds
+        x = tf.nn.max_pool2d(x, 2, 2, "VALID")
+        return tf.matmul(tf.reshape(x, (1, -1)), wd), tf.reduce_mean(fb, axis=[1, 2])
+    return int8_tflite(fn, [(1, 6, 5, 3), (1, 12, 10, 4)], seed=seed)
 
 
 def main():
@@ -75,7 +83,7 @@ def main():
     m = build_mix()
     (OUT / "generic_mix_float_io.tflite").write_bytes(convert(m, True))
     (OUT / "generic_mix_int8_io.tflite").write_bytes(convert(m, False))
-    (OUT / "generic_two_inputs.tflite").write_bytes(convert_two_inputs(build_two_inputs()))
+    (OUT / "generic_two_inputs.tflite").write_bytes(two_inputs_tflite())
 
 
 if __name__ == "__main__":

@@ -70,8 +70,12 @@ def run_files(fuzz_bin, files, tmp_path):
 
 
 def generic_model(name):
+    """A third-party .tflite of tests/data, or a generic fixture of tests/runtime/data (generic_<name>)."""
     from emc.backends.generic import import_tflite
-    return import_tflite((ROOT / "tests" / "data" / f"{name}.tflite").read_bytes()).to_bytes()
+    path = ROOT / "tests" / "data" / f"{name}.tflite"
+    if not path.exists():
+        path = ROOT / "tests" / "runtime" / "data" / f"generic_{name}.tflite"
+    return import_tflite(path.read_bytes()).to_bytes()
 
 
 # every mutant is also run when the model is cheap to invoke under ASan; big ones are load-only
@@ -79,10 +83,10 @@ SMALL = {"nncase_v0.1_iris_v3", "maixemc_cifar10_output_hwverified_v3", "maixemc
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", V3_FILES + ["generic_ad01_int8", "generic_kws_ref_model"])
+@pytest.mark.parametrize("name", V3_FILES + ["generic_ad01_int8", "generic_kws_ref_model", "generic_two_inputs"])
 def test_mutations_of_every_field(name, fuzz_bin, kmodels_dir, tmp_path):
     if name.startswith("generic_"):
-        data, invoke = generic_model(name[len("generic_"):]), name == "generic_ad01_int8"
+        data, invoke = generic_model(name[len("generic_"):]), name in ("generic_ad01_int8", "generic_two_inputs")
     else:
         data, invoke = (kmodels_dir / f"{name}.kmodel").read_bytes(), name in SMALL
     assert run_mutations(fuzz_bin, data, tmp_path, invoke) > 100
