@@ -11,7 +11,7 @@ import pytest
 
 from emc.kmodel.arena import arena_bytes
 
-from .test_generic_ops import int8_tflite
+from .tflite_making import int8_tflite
 from .tflm_support import check_bit_exact
 
 pytestmark = pytest.mark.slow
