@@ -740,8 +740,8 @@ class K210Compiler:
             return
         if t == "softmax":
             n = int(np.prod(self.shape(out)))
-            if len(self.shape(out)) != 1:
-                return self.bad.append((name, op.source_type or t, "softmax over a map"))
+            if len(self.shape(out)) != 1 and n != self.shape(out)[-1]:    # a 1x1xN map is a vector in CHW
+                return self.bad.append((name, op.source_type or t, "softmax over a map larger than 1x1"))
             src = self.need_f32(op.inputs[0])
             ob = self.buf("main", 4 * n, out + ":f32", "f32")
             lay = Softmax(flags=0, main_mem_in_address=0, main_mem_out_address=0, channels=n)
