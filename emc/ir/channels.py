@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-# activations f with f(s*x) = s*f(x) for s > 0 (ReLU6's clip at 6 is not: it is left alone)
+# activations f with f(s*x) = s*f(x) for s > 0
 POSITIVE_HOMOGENEOUS = ("linear", "relu", "leaky_relu")
+# activations that are positive homogeneous below a clip: f(s*x) = s*f(x) as long as s*x stays below it
+CLIPPED = {"relu6": 6.0}
 # ops that map channel c of their input to channel c of their output and commute with positive scales
 CHANNEL_PRESERVING = ("max_pool2d", "avg_pool2d", "global_avg_pool", "global_max_pool", "resize_nearest")
 

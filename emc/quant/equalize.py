@@ -9,7 +9,13 @@ with r1 the range of A's output channel and r2 that of B's input weights, so bot
 On the K210 the weights already have a scale per output channel; what is per tensor is the activation
 between A and B (u8, one scale). So r1_i is measured where it hurts: the calibrated range of channel i of
 A's output ('activations', the default); 'weights' uses A's weight range as in the paper. Channels whose
-activation is tiny then use more of the u8 range and B's weights for them shrink instead."""
+activation is tiny then use more of the u8 range and B's weights for them shrink instead.
+
+ReLU6 (Keras MobileNets) is not positive homogeneous; Nagel replace it by ReLU. Here a ReLU6 pair is kept
+and only enlarged (s_i <= 1), and only as far as channel i's calibrated maximum stays within the tensor's
+(<= 6): the clip then moves to >= that channel's calibrated maximum, so the function is unchanged on every
+value the calibration saw; beyond it the u8 quantization clips at the tensor maximum anyway.
+('activations' mode only: it needs the calibrated ranges.)"""
 from __future__ import annotations
 
 import numpy as np
@@ -20,11 +26,13 @@ from ..ir.execute import run_float
 MODES = ("activations", "weights")
 
 
-def _pairs(g, only_depthwise):
+def _pairs(g, only_depthwise, clipped):
     """(A, B, path tensor) for every equalizable pair."""
     out = []
     for a in g.ops:
-        if not channels.has_channel_weights(a) or a.attrs.get("act", "linear") not in channels.POSITIVE_HOMOGENEOUS:
+        act = a.attrs.get("act", "linear")
+        if not channels.has_channel_weights(a) or not (
+                act in channels.POSITIVE_HOMOGENEOUS or (clipped and act in channels.CLIPPED)):
             continue
         t = a.outputs[0]
         path_ok = True
@@ -66,7 +74,7 @@ def equalize(g, x=None, mode="activations", only_depthwise=True, sweeps=4, max_s
     that needs it; plain conv stacks such as the seed CIFAR-10 network stay byte-identical)."""
     if mode not in MODES:
         raise ValueError(f"unknown equalization mode {mode!r}; known: {MODES}")
-    pairs = _pairs(g, only_depthwise)
+    pairs = _pairs(g, only_depthwise, clipped=mode == "activations")
     if not pairs:
         return 0
     amax = _activation_absmax(g, x, [a.outputs[0] for a, _ in pairs]) if mode == "activations" else None
@@ -80,8 +88,13 @@ def equalize(g, x=None, mode="activations", only_depthwise=True, sweeps=4, max_s
             s = np.ones_like(r2)
             s[ok] = np.sqrt(r1[ok] / r2[ok])
             s = np.clip(s, 1.0 / max_scale, max_scale) if ok.any() else s
-            # normalise so the largest channel keeps its scale (only relative ranges matter)
-            s = s / np.exp(np.mean(np.log(s[ok]))) if ok.any() else s
+            if a.attrs.get("act", "linear") in channels.CLIPPED:
+                # only enlarge, and only up to the tensor's calibrated maximum (see the module doc)
+                s = s / s[ok].max() if ok.any() else s
+                s[ok] = np.maximum(s[ok], r1[ok] / r1[ok].max())
+            elif ok.any():
+                # normalise to a geometric mean of 1 (only relative ranges matter)
+                s = s / np.exp(np.mean(np.log(s[ok])))
             channels.scale_out_channels(a, 1.0 / s)
             channels.scale_in_channels(b, s)
             if amax is not None:

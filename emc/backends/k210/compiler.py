@@ -21,10 +21,13 @@ from ...kmodel.layers import (GlobalAveragePool2d, Dequantize, FullyConnected, K
                               QuantizedMaxPool2d, Quantize, Softmax, TensorflowFlatten, AveragePool2d,
                               QuantizedGlobalAveragePool2d, QuantizedTensorflowFlatten,
                               QuantizedResizeNearestNeighbor)
+from . import cpu_conv
 from .kpu_params import KPUParamError, conv_params, identity_params, weight_load_params
+from ...kmodel.layers.generic_input import DT_U8, GenericInput
 from .memory import KPU_ROWS, Buf, place
 
 FC_ACT = {"linear": 0, "relu": 1, "relu6": 2}
+PATCHED_HINT = "; --allow-patched runs it as EMC CPU layers (not in stock kpu.c)"
 # what a KPU register field that overflows limits, for the error message
 KPU_FIELD_MEANING = {
     "channel_byte_num": "it is out_w*out_h-1: one output channel of a KPU layer holds at most 65536 bytes "
@@ -341,7 +344,9 @@ class K210Compiler:
     def do_conv(self, op, fused_pool=None, out_tensor=None):
         mode, reason = self.plan_conv(op)
         if mode is None:
-            self.bad.append((op.name, op.source_type or op.type, reason))
+            if self.opt.allow_patched:
+                return self._cpu_conv(op, reason)
+            self.bad.append((op.name, op.source_type or op.type, reason + PATCHED_HINT))
             return
         t_in = op.inputs[0]
         out_t = out_tensor or op.outputs[0]
@@ -432,6 +437,29 @@ class K210Compiler:
         self.pending[out_t] = (oc, h, w, oh, ow)
         self.homes[out_t] = {"kpu": dst}
         self.kpu_producer[out_t] = (conv, idx)
+
+    def _cpu_conv(self, op, why):
+        """A convolution the KPU cannot run, as EMC generic int8 CPU layers (see cpu_conv.py)."""
+        t_in, out_t = op.inputs[0], op.outputs[0]
+        (h, w, c), (oh, ow, oc) = self.shape(t_in), self.shape(out_t)
+        try:
+            conv = cpu_conv.conv_layer(op, (h, w, c), (oh, ow, oc), self.q(t_in), self.q(out_t))
+        except ValueError as e:
+            return self.bad.append((op.name, op.source_type or op.type, f"{why}; on the CPU: {e}"))
+        src = self.need_u8(t_in)
+        steps = [(cpu_conv.transpose_layer((1, c, h, w), (0, 2, 3, 1)), (c, h, w), (h, w, c), "CHW -> HWC"),
+                 (cpu_conv.flip_layer(h * w * c), (h, w, c), (h, w, c), "u8 -> i8"),
+                 (conv, (h, w, c), (oh, ow, oc), f"CPU conv, KPU cannot: {why}"),
+                 (cpu_conv.flip_layer(oh * ow * oc), (oh, ow, oc), (oh, ow, oc), "i8 -> u8"),
+                 (cpu_conv.transpose_layer((1, oh, ow, oc), (0, 3, 1, 2)), (oh, ow, oc), (oc, oh, ow), "HWC -> CHW")]
+        cur = src
+        for k, (lay, ins, outs, note) in enumerate(steps):
+            ob = self.buf("main", int(np.prod(outs)), f"{out_t}:cpu{k}")
+            self.emit(lay, op.name, "CPU", ins, outs, [cur], [ob], note)
+            self.fix(lambda lay=lay, a=cur, b=ob: (setattr(lay, "main_mem_in_address", a.addr),
+                                                   setattr(lay, "main_mem_out_address", b.addr)))
+            cur = ob
+        self.homes[out_t] = {"u8": cur}
 
     def _const_u8(self, name, value, count, any_buf):
         """count bytes of `value` in main memory: a QUANTIZED_ADD with zero multipliers."""
@@ -900,15 +928,28 @@ class K210Compiler:
             if len(in_shape) != 3:
                 raise UnsupportedLayersError([(t_in, "Input", f"input shape {in_shape}")], g.name)
             h, w, c = in_shape
-            kb = self.buf("kpu", kpu.map_rows(w, h, c), t_in + ":kpu")
-            kb.touch(-1)
-            self.homes[t_in] = {"kpu": kb}
-            if h < 4 or w < 4:
-                raise UnsupportedLayersError([(t_in, "Input", f"{w}x{h} input: the KPU's first layer needs at least 4x4")],
+            if (h < 4 or w < 4) and self.opt.allow_patched:
+                # the input stays in the main buffer (u8 CHW); the KPU's first layer cannot take it
+                ib = self.buf("main", h * w * c, t_in + ":u8")
+                lay = GenericInput(flags=0, main_mem_out_address=0, dtype=DT_U8, rank=3, dim0=c, dim1=h, dim2=w,
+                                   dim3=0, scale=float(self.q(t_in)[0]), zero_point=int(round(self.q(t_in)[1])))
+                self.emit(lay, t_in, "CPU", (c, h, w), (c, h, w), [], [ib], f"{w}x{h} input in main memory")
+                self.fix(lambda: setattr(lay, "main_mem_out_address", ib.addr))
+                self.homes[t_in] = {"u8": ib}
+                first = None
+            if t_in not in self.homes:
+                kb = self.buf("kpu", kpu.map_rows(w, h, c), t_in + ":kpu")
+                kb.touch(-1)
+                self.homes[t_in] = {"kpu": kb}
+            if (h < 4 or w < 4) and not self.opt.allow_patched:
+                raise UnsupportedLayersError([(t_in, "Input", f"{w}x{h} input: the KPU's first layer needs at least 4x4; "
+                                              "--allow-patched keeps it in main memory for CPU layers")],
                                              g.name)
             m0 = self.plan_conv(first)[0] if first is not None and first.type in ("conv2d", "depthwise_conv2d") \
                 else None
-            if m0 is None or m0 == "padded1x1" or m0[0] == "small" or first.inputs != [t_in]:
+            if "u8" in self.homes[t_in]:
+                pass
+            elif m0 is None or m0 == "padded1x1" or m0[0] == "small" or first.inputs != [t_in]:
                 # layer 0 must be a KPU conv reading the input: copy it through an identity layer
                 ip = identity_params(c, 1, zx=int(round(self.q(t_in)[1])))
                 conv, idx, dst = self.kpu_conv("input_copy", kb, (c, h, w), ip, 1, True, 0, t_in, c)
@@ -918,8 +959,8 @@ class K210Compiler:
             if any(t not in self.homes for t in op.inputs):
                 if op.name not in skip:
                     own = self.plan_conv(op)[1] if op.type in ("conv2d", "depthwise_conv2d") else None
-                    if own:          # a layer unsupported for itself; the others only follow the cause
-                        self.bad.append((op.name, op.source_type or op.type, own))
+                    if own and not self.opt.allow_patched:    # unsupported for itself; the others follow the cause
+                        self.bad.append((op.name, op.source_type or op.type, own + PATCHED_HINT))
                 continue
             if op.name in skip:
                 continue
@@ -940,7 +981,7 @@ class K210Compiler:
             b = self.need_f32(t)
             b.keep = True
             out_bufs.append((t, b))
-        if not self.layers or self.layers[0].TYPE not in (K210Conv.TYPE, FullyConnected.TYPE):
+        if not self.layers or self.layers[0].TYPE not in (K210Conv.TYPE, FullyConnected.TYPE, GenericInput.TYPE):
             raise UnsupportedLayersError([(g.ops[0].name, g.ops[0].type, "the first layer must run on the KPU")],
                                          g.name)
         end = len(self.layers)
