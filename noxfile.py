@@ -51,10 +51,15 @@ def ensure_system_packages(session, plugin=True):
 
 
 SERIAL_PROVIDER = "pyserial-labgrid==3.5.0.2"    # labgrid's fork of pyserial: the same `serial` module
+# Keras 2 beside Keras 3: only its LSTM layer converts to UNIDIRECTIONAL_SEQUENCE_LSTM (docs/generic_profile.md).
+# Without its dependencies: it declares the full `tensorflow` wheel, a second copy of tensorflow-cpu.
+TF_KERAS = "tf-keras==2.21.0"
 
 
 def install(session, extras):
     session.install("-e", f".[{extras}]")
+    if "tf" in extras.split(","):
+        session.install("--no-deps", TF_KERAS)
     # platformio requires pyserial and labgrid its fork pyserial-labgrid: both install the package
     # `serial`. Keep one provider, the fork (a superset that platformio imports unchanged); pip then
     # lists platformio's pyserial requirement as unmet, which changes nothing at run time.

@@ -20,13 +20,14 @@ def cmd_info(args):
     from .kmodel.layers import K210Conv
     m = load(args.model)
     size = os.path.getsize(args.model)
-    dtype, shape = m.input_spec()
     params = 0
     rows_lo, rows_hi = kpu.ROW * 0 + 32768, 0
     print(f"{args.model}: kmodel v3, {size:,} bytes, {len(m.layers)} layers")
     print(f"  flags: 0x{m.flags:x} ({'8-bit' if m.eight_bit else '16-bit'} KPU weights)   "
           f"max_start_address: {m.max_start_address}   main_mem_usage: {_fmt_bytes(m.main_mem_usage)}")
-    print(f"  input: {dtype} {shape}")
+    specs = m.input_specs()
+    for i, (dtype, shape) in enumerate(specs):
+        print(f"  input{f' {i}' if len(specs) > 1 else ''}: {dtype} {shape}")
     for note in m.notes:
         print(f"  note: {note}")
     for i, ((addr, osize), dt) in enumerate(zip(m.outputs, m.output_dtypes())):
@@ -39,8 +40,8 @@ def cmd_info(args):
                 rows_hi = max(rows_hi, (r.end + kpu.ROW - 1) // kpu.ROW)
         if isinstance(layer, K210Conv):
             params += layer.weights.nbytes + 8 * layer.oc + 144
-        elif hasattr(layer, "weights"):
-            params += layer.weights.nbytes + layer.bias.nbytes
+        else:
+            params += layer.parameter_bytes()
         sdk = "" if layer.SDK_RUNS else "  [not in stock SDK kpu.c]"
         print(f"  {layer.index:>3} {layer.NAME + f'({layer.TYPE})':<34} {layer.body_size:>9}  {layer.describe()}{sdk}")
     if rows_hi:
@@ -68,13 +69,13 @@ def _run_c_runtime(path, x):
 def cmd_run(args):
     from .outputs import atomic_open, refuse_overwrite
     from .reference import run
-    from .run_input import load_run_input
+    from .run_input import load_run_inputs
     m = load(args.model)
     # numpy's names: np.save adds .npy, np.savez (several outputs) .npz
     ext = ".npz" if len(m.outputs) > 1 else ".npy"
     out_path = args.out if args.out is None or args.out.endswith(ext) else args.out + ext
-    refuse_overwrite(out_path, [args.model, args.input], "--out")
-    x = load_run_input(args.input, m, args.input_func, resize=args.resize)
+    refuse_overwrite(out_path, [args.model, *args.input], "--out")
+    x = load_run_inputs(args.input, m, args.input_func, resize=args.resize)
     dump = {} if args.dump else None
     if args.runtime == "c":
         if args.dump or args.fused_fp:
@@ -107,7 +108,7 @@ def cmd_run(args):
         os.makedirs(args.dump, exist_ok=True)
         for name, a in dump.items():
             p = os.path.join(args.dump, name + ".npy")
-            refuse_overwrite(p, [args.model, args.input], "--dump file")
+            refuse_overwrite(p, [args.model, *args.input], "--dump file")
             with atomic_open(p) as f:
                 np.save(f, a)
         print(f"dumped {len(dump)} layer tensors to {args.dump}")
@@ -125,7 +126,8 @@ def build_parser():
     pi.set_defaults(fn=cmd_info)
     pr = sub.add_parser("run", help="run a kmodel on the PC reference (bit-exact with the device)")
     pr.add_argument("model")
-    pr.add_argument("input", help="an image, or a .npy holding the input tensor as layer 0 takes it")
+    pr.add_argument("input", nargs="+", help="an image, or a .npy holding the input tensor as layer 0 takes it; "
+                                             "a model with several inputs takes one file each, in input order")
     pr.add_argument("--input-func", help="pixel mapping for float image inputs: img_0_1 (default), img_-1_1, "
                                          "img_0_255")
     pr.add_argument("--resize", action="store_true",

@@ -141,6 +141,10 @@ def lib():
             L.emc_model_last_error.restype = Error
             L.emc_model_input.argtypes = [C.c_void_p, C.POINTER(Tensor)]
             L.emc_model_set_input.argtypes = [C.c_void_p, C.c_void_p, C.c_size_t]
+            L.emc_model_input_count.argtypes = [C.c_void_p]
+            L.emc_model_input_count.restype = C.c_uint32
+            L.emc_model_input_at.argtypes = [C.c_void_p, C.c_uint32, C.POINTER(Tensor)]
+            L.emc_model_set_input_at.argtypes = [C.c_void_p, C.c_uint32, C.c_void_p, C.c_size_t]
             L.emc_model_set_hook.argtypes = [C.c_void_p, HOOK, C.c_void_p]
             L.emc_model_invoke.argtypes = [C.c_void_p]
             L.emc_model_output_count.argtypes = [C.c_void_p]
@@ -225,8 +229,15 @@ class NativeModel:
 
     @property
     def input(self) -> Tensor:
+        return self.input_at(0)
+
+    @property
+    def input_count(self) -> int:
+        return self.L.emc_model_input_count(self._m)
+
+    def input_at(self, index) -> Tensor:
         t = Tensor()
-        self.L.emc_model_input(self._m, C.byref(t))
+        self.L.emc_model_input_at(self._m, index, C.byref(t))
         return t
 
     @property
@@ -239,12 +250,17 @@ class NativeModel:
         return tuple(t.shape[:t.rank])
 
     def run(self, x, dump=False):
-        """Set the input, invoke, return the outputs (and per-layer dumps if dump=True)."""
+        """Set the input (a list of one array per input for a model with several), invoke, return
+        the outputs (and per-layer dumps if dump=True)."""
         L = self.L
-        x = np.ascontiguousarray(np.asarray(x).astype(self.input_dtype, copy=False))
-        s = L.emc_model_set_input(self._m, x.ctypes.data, x.nbytes)
-        if s:
-            raise NativeError("emc_model_set_input", s)
+        n = self.input_count
+        if n > 1 and (not isinstance(x, (list, tuple)) or len(x) != n):
+            raise ValueError(f"the model has {n} inputs: give a list of {n} arrays")
+        for i, xi in enumerate(x if n > 1 else [x]):
+            xi = np.ascontiguousarray(np.asarray(xi).astype(DTYPES[self.input_at(i).dtype], copy=False))
+            s = L.emc_model_set_input_at(self._m, i, xi.ctypes.data, xi.nbytes)
+            if s:
+                raise NativeError("emc_model_set_input_at", s)
         dumps = {}
 
         def on_layer(user, index, ltype, out, size, dtype, cycles):

@@ -21,13 +21,25 @@ from .errors import InputError
 _NP = {"u8": np.uint8, "i8": np.int8, "f32": np.float32}
 
 
-def load_run_input(path, model, input_func=None, resize=False, note=None):
-    """The model input from `path` (.npy or image), as layer 0 of `model` takes it. input_func (the pixel
-    mapping of float image inputs, default img_0_1) and resize apply to images only: given where they do
-    not apply, they are a UsageError rather than silently ignored."""
+def load_run_inputs(paths, model, input_func=None, resize=False, note=None):
+    """Every model input, one file each in input order (load_run_input); the input itself for a
+    one-input model, else a list."""
+    from .errors import UsageError
+    n = len(model.input_layers())
+    if len(paths) != n:
+        raise UsageError(f"the model has {n} input{'s' * (n != 1)}: give {n} input file{'s' * (n != 1)} "
+                         f"(got {len(paths)})")
+    xs = [load_run_input(p, model, input_func, resize, note, index=i) for i, p in enumerate(paths)]
+    return xs[0] if n == 1 else xs
+
+
+def load_run_input(path, model, input_func=None, resize=False, note=None, index=0):
+    """Model input `index` from `path` (.npy or image), as the layer that declares it takes it.
+    input_func (the pixel mapping of float image inputs, default img_0_1) and resize apply to images
+    only: given where they do not apply, they are a UsageError rather than silently ignored."""
     from .errors import UsageError
     path = os.fspath(path)
-    dtype, shape = model.input_spec()
+    dtype, shape = model.input_specs()[index]
     float_image = dtype == "f32" and len(shape) == 4 and shape[0] == 1 and shape[3] in (1, 3)
     if path.lower().endswith(".npy"):
         if resize or input_func is not None:

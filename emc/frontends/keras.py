@@ -40,7 +40,7 @@ def _load_file(path):
         try:
             import tf_keras
             return tf_keras.models.load_model(path, compile=False)
-        except ImportError:
+        except Exception:  # noqa: BLE001  (not installed, or it cannot read the file either: the first error)
             pass
         from ..errors import InputError, one_line
         raise InputError(f"Keras cannot load this file: {type(first).__name__}: {one_line(first)}",

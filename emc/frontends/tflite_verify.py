@@ -69,14 +69,15 @@ _OP_OPTIONS = {"CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv2D
                "SUB": "SubOptions", "CONCATENATION": "ConcatenationOptions", "MAX_POOL_2D": "Pool2DOptions",
                "AVERAGE_POOL_2D": "Pool2DOptions", "MEAN": "ReducerOptions", "SOFTMAX": "SoftmaxOptions",
                "GELU": "GeluOptions", "LEAKY_RELU": "LeakyReluOptions",
-               "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions"}
+               "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions",
+               "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions"}
 
 # builtin operator -> how many inputs it has at least (TFLite's kernels check it in Prepare; the readers index them)
 _OP_MIN_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "ADD": 2, "MUL": 2, "SUB": 2,
                   "MEAN": 2, "PAD": 2, "PADV2": 2, "RESHAPE": 1, "CONCATENATION": 1, "MAX_POOL_2D": 1,
                   "AVERAGE_POOL_2D": 1, "SOFTMAX": 1, "RELU": 1, "RELU6": 1, "LOGISTIC": 1, "TANH": 1,
                   "HARD_SWISH": 1, "ELU": 1, "GELU": 1, "LEAKY_RELU": 1, "RESIZE_NEAREST_NEIGHBOR": 1,
-                  "QUANTIZE": 1, "DEQUANTIZE": 1}
+                  "QUANTIZE": 1, "DEQUANTIZE": 1, "UNIDIRECTIONAL_SEQUENCE_LSTM": 1}
 
 # TensorType -> bytes per element (types without a fixed size are not size-checked)
 _ITEMSIZE = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 8: 8, 9: 1, 10: 8, 11: 16, 12: 8, 15: 4, 16: 2, 18: 2}
@@ -284,8 +285,10 @@ def _check_subgraph(v, si, sg, buffers, codes):
         return f"subgraph {si} tensor {ti} '{v.str_at(tensors[ti], 3)}'"
 
     available = set()            # tensors with a value before the next operator runs
+    # an operator's intermediates (field 8; the int8 LSTM's, of shape [0]) only carry quantization
+    intermediates = {ti for op in v.tables_at(sg, 3, "Operator") for ti in v.vec_at(op, 8, "i32")}
     for ti, t in enumerate(tensors):
-        if _check_tensor(v, t, where_t(ti), buffers) or v.get(t, 5, "bool"):
+        if _check_tensor(v, t, where_t(ti), buffers, ti in intermediates) or v.get(t, 5, "bool"):
             available.add(ti)        # a constant or a variable
     for k, what in ((1, "input"), (2, "output")):
         for j, ti in enumerate(v.vec_at(sg, k, "i32")):
@@ -330,10 +333,10 @@ def _check_subgraph(v, si, sg, buffers, codes):
             v.fail(f"output {j} is {where_t(ti)}, which no operator computes", sg.fields[2], f"subgraph {si}")
 
 
-def _check_tensor(v, t, where, buffers):
+def _check_tensor(v, t, where, buffers, intermediate=False):
     """Check one tensor; True if it is a constant (its buffer holds data)."""
     shape = v.vec_at(t, 0, "i32")
-    if any(d <= 0 for d in shape):      # 0: an empty tensor, which no layer EMC converts can compute
+    if any(d < 0 if intermediate else d <= 0 for d in shape):  # 0: empty, which no layer EMC converts computes
         v.fail(f"shape {tuple(shape)} has a {'negative' if min(shape) < 0 else 'zero'} dimension",
                t.fields.get(0), where)
     count = math.prod(shape)

@@ -26,13 +26,23 @@ import time
 import numpy as np
 
 
-def _input_bytes(path, model):
-    """The input tensor's bytes, exactly as many as the model's first layer takes."""
+def _input_bytes(paths, model):
+    """Every input tensor's bytes, one file per model input, one after the other in input order
+    (as the firmware takes them)."""
+    from ..errors import UsageError
+    specs = model.input_specs()
+    if len(paths) != len(specs):
+        raise UsageError(f"the model has {len(specs)} input(s): give --input once per input, in order "
+                         f"(got {len(paths)})")
+    return b"".join(_one_input_bytes(p, dtype, shape) for p, (dtype, shape) in zip(paths, specs))
+
+
+def _one_input_bytes(path, dtype, shape):
+    """One input tensor's bytes, exactly as many as the layer declaring it takes."""
     from ..errors import InputError
     from ..reference.memory import DTYPES
 
     p = pathlib.Path(path)
-    dtype, shape = model.input_spec()
     want = int(np.prod(shape)) * np.dtype(DTYPES[dtype]).itemsize
     try:
         if p.suffix.lower() in (".bmp", ".png", ".jpg", ".jpeg"):
@@ -58,8 +68,12 @@ def _expected(model_bytes, model, data):
     """PC outputs and per-layer outputs (native C runtime, else the Python reference)."""
     from ..reference.memory import DTYPES
 
-    dtype, shape = model.input_spec()
-    x = np.frombuffer(data, DTYPES[dtype]).reshape(shape)
+    xs, off = [], 0
+    for dtype, shape in model.input_specs():
+        n = int(np.prod(shape))
+        xs.append(np.frombuffer(data, DTYPES[dtype], n, off).reshape(shape))
+        off += n * np.dtype(DTYPES[dtype]).itemsize
+    x = xs[0] if len(xs) == 1 else xs
     try:
         from ..native import NativeModel
 
@@ -119,7 +133,7 @@ def cmd_run(args):
     timeout = args.invoke_timeout if args.invoke_timeout is not None else invoke_timeout(macs(kmodel))
     t0 = time.monotonic()
     q = dev = None
-    report = {"model": str(model_path), "input": str(args.input), "invoke_timeout_seconds": round(timeout, 1)}
+    report = {"model": str(model_path), "input": ", ".join(map(str, args.input)), "invoke_timeout_seconds": round(timeout, 1)}
     if notes:
         report["notes"] = notes
     try:
@@ -216,7 +230,9 @@ def main(argv=None):
                        help="seconds to wait for the device to answer at all (default 10)")
         if name == "run":
             p.add_argument("model")
-            p.add_argument("--input", required=True, help="image, .npy tensor (as the first layer takes it) or raw bytes")
+            p.add_argument("--input", required=True, nargs="+",
+                           help="image, .npy tensor (as the first layer takes it) or raw bytes; a model with "
+                                "several inputs takes one each, in input order")
             p.add_argument("--no-preload", action="store_true", help="send the model over the UART")
             p.add_argument("--layers", action="store_true", help="per-layer comparison even when outputs match")
             p.add_argument("--plugin", action="store_true", help="also count with the QEMU insn plugin")

@@ -75,20 +75,32 @@ def textures(n, h, w, seed=0):
     return np.stack(out)
 
 
+def _random_input(r, dtype, shape):
+    if dtype == "u8":
+        return (r.integers(0, 256, shape, dtype=np.uint8) if len(shape) != 3 or shape[0] > 3
+                else np.ascontiguousarray(textures(1, shape[1], shape[2], int(r.integers(1 << 30)))[0]
+                                          .transpose(2, 0, 1)[:shape[0]]))
+    if dtype == "i8":
+        return r.integers(-128, 128, shape, dtype=np.int8)
+    return r.normal(0, 1, shape).astype(np.float32)
+
+
 def _device_inputs(name, m, n, images=()):
-    dtype, shape = m.input_spec()
+    """n samples: the given images first, then random ones; a sample of a model with several
+    inputs is a list of one array per input."""
+    specs = m.input_specs()
     xs = [np.asarray(im) for im in images][:n]
     for i in range(len(xs), n):
         r = _rng(name, i)
-        if dtype == "u8":
-            xs.append(r.integers(0, 256, shape, dtype=np.uint8) if len(shape) != 3 or shape[0] > 3
-                      else np.ascontiguousarray(textures(1, shape[1], shape[2], int(r.integers(1 << 30)))[0]
-                                                .transpose(2, 0, 1)[:shape[0]]))
-        elif dtype == "i8":
-            xs.append(r.integers(-128, 128, shape, dtype=np.int8))
-        else:
-            xs.append(r.normal(0, 1, shape).astype(np.float32))
+        sample = [_random_input(r, dtype, shape) for dtype, shape in specs]
+        xs.append(sample[0] if len(sample) == 1 else sample)
     return xs
+
+
+def input_bytes(x):
+    """What the device takes for one sample: the input's bytes, or every input's one after the
+    other in input order (a list: a model with several inputs; the firmware splits them)."""
+    return b"".join(np.ascontiguousarray(a).tobytes() for a in (x if isinstance(x, (list, tuple)) else [x]))
 
 
 def _finish(name, kind, data, xs, floats=None, label="float model", source=""):
@@ -164,8 +176,9 @@ def converted(name, n, cache):
 
 def seed_cifar10(n, cache):
     """The seed's example: TensorLayer 2 CIFAR-10 weights converted with the seed's API."""
-    from ..examples.cifar10_tl2 import build_cifar10_tl2, load_h5_weights
     import emc
+
+    from ..examples.cifar10_tl2 import build_cifar10_tl2, load_h5_weights
     h5 = data.path(data.SEED_H5)
     key = hashlib.sha1(h5.read_bytes() + _emc_fingerprint()).hexdigest()[:12]
     out = cache / f"cifar10-emc-{key}.kmodel"

@@ -14,6 +14,7 @@ import zlib
 import numpy as np
 
 from . import firmware
+from .cases import input_bytes
 from .compare import layer_matches
 from .protocol import (E_BAD_CRC, E_NO_MODEL, E_STATE, E_TIMEOUT, INVOKE, DeviceReset, HilClient, HilError,
                        HilTimeout, PortError, invoke_timeout)
@@ -261,7 +262,7 @@ def compare_outputs(dev_outs, dtypes, floats):
     return float(np.abs(e).max()), float(np.mean(cos)), (float(np.mean(top)) if top else None), e
 
 
-def first_divergence(sess: Session, case, x: np.ndarray):
+def first_divergence(sess: Session, case, x):
     """Per-layer CRCs from the device vs the host C runtime's per-layer tensors (the same bytes
     the device's layer hook sees); then the first differing element of the first bad layer."""
     from .. import native
@@ -269,11 +270,11 @@ def first_divergence(sess: Session, case, x: np.ndarray):
 
     def traced(dev, pre):
         hw = "hw_kpu" in dev.hello().flags
-        dev.set_input(x.tobytes(), preloaded=pre)
-        dev.invoke(x.nbytes, trace_crc=True)
+        dev.set_input(input_bytes(x), preloaded=pre)
+        dev.invoke(len(input_bytes(x)), trace_crc=True)
         return hw, dev.get_trace()
 
-    hw_kpu, trace = sess.do("trace", traced, case.kmodel, x.tobytes())
+    hw_kpu, trace = sess.do("trace", traced, case.kmodel, input_bytes(x))
     matches = layer_matches(trace, {i: a.tobytes() for i, (_, a) in dumps.items()}, hw_kpu)
     per_layer = [[rec.index, str(rec.type), 0.0 if same else float("nan")]
                  for rec, same in zip(trace, matches) if same is not None]
@@ -282,11 +283,11 @@ def first_divergence(sess: Session, case, x: np.ndarray):
         return "every layer's tensor matches the PC; only the output bytes differ", per_layer
 
     def capture(dev, pre):
-        dev.set_input(x.tobytes(), preloaded=pre)
-        dev.invoke(x.nbytes, capture_layer=bad)
+        dev.set_input(input_bytes(x), preloaded=pre)
+        dev.invoke(len(input_bytes(x)), capture_layer=bad)
         return dev.get_layer()
 
-    cap = sess.do(f"capture layer {bad}", capture, case.kmodel, x.tobytes())
+    cap = sess.do(f"capture layer {bad}", capture, case.kmodel, input_bytes(x))
     ltype, pc = dumps[bad]
     got = np.frombuffer(cap.data, pc.dtype) if len(cap.data) == pc.nbytes else np.frombuffer(cap.data, np.uint8)
     want = pc.reshape(-1) if got.dtype == pc.dtype else pc.reshape(-1).view(np.uint8)
@@ -341,15 +342,15 @@ def _run_inputs(sess: Session, case, r: Result, diverge, layer_check_macs):
     outs_all, counts = [], []
     lr = None
     for i, x in enumerate(case.inputs):
-        x = np.ascontiguousarray(x)
+        x = [np.ascontiguousarray(a) for a in x] if isinstance(x, (list, tuple)) else np.ascontiguousarray(x)
 
         def one(dev, pre):
-            res, outs = dev.run(x.tobytes(), preloaded_input=pre)
+            res, outs = dev.run(input_bytes(x), preloaded_input=pre)
             if res.status != 0:
                 raise HilError(7, f"invoke returned runtime status {res.status}")
             return res, outs
 
-        res, outs = sess.do(f"{case.name} input {i}", one, case.kmodel, x.tobytes())
+        res, outs = sess.do(f"{case.name} input {i}", one, case.kmodel, input_bytes(x))
         lr = sess.load_result or lr
         r.inputs += 1
         counts.append(res.count)
@@ -382,7 +383,7 @@ def _run_inputs(sess: Session, case, r: Result, diverge, layer_check_macs):
             r.errors_vs_float = list(np.asarray(errs, np.float64)[:20000])
     if diverge and not r.per_layer_max_abs and case.inputs and (case.macs or 0) <= layer_check_macs:
         try:
-            _, r.per_layer_max_abs = first_divergence(sess, case, np.ascontiguousarray(case.inputs[0]))
+            _, r.per_layer_max_abs = first_divergence(sess, case, case.inputs[0])
         except Exception as e:          # noqa: BLE001 - the report says why instead
             r.notes.append(f"per-layer check not available: {e}")
     if r.bit_exact == r.inputs:

@@ -105,10 +105,24 @@ class KModel:
         return res
 
     def input_spec(self):
-        """(dtype, shape) of the model input, as its first layer takes it."""
+        """(dtype, shape) of the model input (input 0), as its first layer takes it."""
         if not self.layers:
             raise KModelError("model has no layers", path=self.path)
         return self.layers[0].input_spec(self)
+
+    def input_layers(self):
+        """The layers that take the model inputs, in input order: layer 0, and with it every
+        directly following layer that declares an input too (generic models with several inputs)."""
+        n = 1
+        while n < len(self.layers) and getattr(self.layers[n], "DECLARES_INPUT", False):
+            n += 1
+        return self.layers[:n]
+
+    def input_specs(self):
+        """[(dtype, shape)] of every model input, in input order."""
+        if not self.layers:
+            raise KModelError("model has no layers", path=self.path)
+        return [layer.input_spec(self) for layer in self.input_layers()]
 
     def __repr__(self):
         return f"<KModel v3 {len(self.layers)} layers, main_mem={self.main_mem_usage}, outputs={self.outputs}>"

@@ -8,9 +8,20 @@ from ..kmodel import KModel, KModelError, load
 from .memory import DTYPES, Memory
 
 
-def prepare_input(model: KModel, x):
-    """Check `x` against what layer 0 takes (u8 CHW for a K210_CONV, f32 for FULLY_CONNECTED...)."""
-    dtype, shape = model.input_spec()
+def split_inputs(model: KModel, x):
+    """The model's inputs as a list: `x` itself for a one-input model, else a list/tuple of one
+    array per input, in input order."""
+    n = len(model.input_layers())
+    if n == 1:
+        return [x]
+    if not isinstance(x, (list, tuple)) or len(x) != n:
+        raise ValueError(f"the model has {n} inputs: give a list of {n} arrays")
+    return list(x)
+
+
+def prepare_input(model: KModel, x, index=0):
+    """Check `x` against what input `index` takes (u8 CHW for a K210_CONV, f32 for FULLY_CONNECTED...)."""
+    dtype, shape = model.input_specs()[index]
     x = np.asarray(x)
     want = np.dtype(DTYPES[dtype])
     if x.size != int(np.prod(shape)):
@@ -38,8 +49,8 @@ class Executor:
         """
         m = self.model
         mem = Memory(m.main_mem_usage, fused_fp=self.fused_fp)
-        x = prepare_input(m, x)
-        m.layers[0].set_input(mem, x)
+        for i, (layer, xi) in enumerate(zip(m.input_layers(), split_inputs(m, x))):
+            layer.set_input(mem, prepare_input(m, xi, i))
         for layer in m.layers:
             mem.layer = layer.index
             try:
@@ -73,5 +84,6 @@ def layer_output(layer, mem):
 
 
 def run(model, x, dump=None, hook=None, fused_fp=False):
-    """Run `model` (KModel, path or bytes) on input `x`; returns a list of output arrays."""
+    """Run `model` (KModel, path or bytes) on input `x` (a list of arrays for a model with several
+    inputs); returns a list of output arrays."""
     return Executor(model, fused_fp=fused_fp).run(x, dump=dump, hook=hook)

@@ -85,7 +85,7 @@ emc_status_t emc_model_input(const emc_model_t *m, emc_tensor_t *info)
 {
     memset(info, 0, sizeof *info);
     info->data = m->main;
-    info->size = m->input.size;
+    info->size = m->input[0].size;
     return m->loaded ? EMC_OK : EMC_E_STATE;
 }
 
@@ -96,8 +96,24 @@ emc_status_t emc_model_set_input(emc_model_t *m, const void *data, size_t size)
     if (size > m->main_mem_usage)
         return EMC_E_SIZE;
     memcpy(m->main, data, size);
-    m->input.size = size;
+    m->input[0].size = size;
     return EMC_OK;
+}
+
+/* the stub knows one input only */
+uint32_t emc_model_input_count(const emc_model_t *m)
+{
+    return m->loaded ? 1 : 0;
+}
+
+emc_status_t emc_model_input_at(const emc_model_t *m, uint32_t index, emc_tensor_t *info)
+{
+    return index == 0 ? emc_model_input(m, info) : EMC_E_INDEX;
+}
+
+emc_status_t emc_model_set_input_at(emc_model_t *m, uint32_t index, const void *data, size_t size)
+{
+    return index == 0 ? emc_model_set_input(m, data, size) : EMC_E_INDEX;
 }
 
 void emc_model_set_hook(emc_model_t *m, emc_layer_hook_t hook, void *user)
@@ -111,7 +127,7 @@ emc_status_t emc_model_invoke(emc_model_t *m)
     uint32_t crc, i, t0;
     if (!m->loaded)
         return EMC_E_STATE;
-    crc = hil_crc32(0, m->main, m->input.size);
+    crc = hil_crc32(0, m->main, m->input[0].size);
     for (i = 0; i < m->layers; i++) {
         uint32_t type, body;
         t0 = m->port && m->port->cycles ? m->port->cycles(m->port->ctx) : 0;

@@ -110,6 +110,9 @@ typedef struct emc_tensor {
     int32_t zero_point;
 } emc_tensor_t;
 
+/* Model inputs a generic model may declare (GENERIC_INPUT layers 0..n-1); v3 / K210 models have one. */
+#define EMC_MAX_INPUTS 4
+
 /* Caller-allocated model state. The fields are private by convention: use the functions below. */
 typedef struct emc_model {
     const uint8_t *kmodel;
@@ -120,8 +123,10 @@ typedef struct emc_model {
     uint8_t *scratch;
     size_t scratch_size;
     uint32_t kpu_lo, kpu_hi;   /* KPU rows in use: [kpu_lo, kpu_hi) */
-    emc_tensor_t input;
-    uint32_t input_kind;       /* internal: how set_input stores the tensor */
+    emc_tensor_t input[EMC_MAX_INPUTS];
+    uint32_t inputs;           /* how many of input[] the model has (>= 1 once loaded) */
+    uint32_t inputs_set;       /* internal: bit i = input i set since the last invoke */
+    uint32_t input_kind;       /* internal: how set_input stores input 0 (others: main buffer) */
     uint32_t input_kpu_row;
     uint32_t input_kpu_layout[4]; /* internal: groups, row_len, row_pitch, chan_rows */
     const emc_port_t *port;
@@ -169,12 +174,20 @@ uint32_t emc_model_layer_count(const emc_model_t *m);
 emc_status_t emc_model_layer_info(const emc_model_t *m, uint32_t index, uint32_t *type,
                                   uint32_t *body_size);
 
-/* The model has exactly one input. info->data points at where it will be stored (NULL when it
- * lives in KPU RAM layout: always go through emc_model_set_input). */
+/* Input 0 (the only one of v3 / K210 models). info->data points at where it will be stored (NULL
+ * when it lives in KPU RAM layout: always go through emc_model_set_input). */
 emc_status_t emc_model_input(const emc_model_t *m, emc_tensor_t *info);
-/* Copies `size` bytes (must equal the input size): u8 CHW for K210 models, f32 for models
- * starting with FULLY_CONNECTED, the model's dtype (int8 NHWC) for generic models. */
+/* Copies `size` bytes (must equal the input size) into input 0: u8 CHW for K210 models, f32 for
+ * models starting with FULLY_CONNECTED, the model's dtype (int8 NHWC) for generic models. */
 emc_status_t emc_model_set_input(emc_model_t *m, const void *data, size_t size);
+
+/* Number of model inputs (1..EMC_MAX_INPUTS; 0 before a load), in the .tflite's input order. */
+uint32_t emc_model_input_count(const emc_model_t *m);
+/* The same for input `index` (EMC_E_INDEX past the last). */
+emc_status_t emc_model_input_at(const emc_model_t *m, uint32_t index, emc_tensor_t *info);
+/* The first input set after a load or an invoke zeroes the main buffer and KPU window (so bytes
+ * no layer writes are the same on every run); set every input, in any order, then invoke. */
+emc_status_t emc_model_set_input_at(emc_model_t *m, uint32_t index, const void *data, size_t size);
 
 void emc_model_set_hook(emc_model_t *m, emc_layer_hook_t hook, void *user);
 

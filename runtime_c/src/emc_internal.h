@@ -51,7 +51,7 @@ typedef struct emc_check {
     emc_error_t err;
     emc_out_t out;             /* set by the kernel: the tensor this layer produces */
     int has_out;
-    emc_tensor_t input;        /* set by layer 0 only */
+    emc_tensor_t input;        /* set by a layer that declares a model input (layers 0..n-1) */
     uint32_t input_kind, input_kpu_row, input_addr;
     uint32_t input_layout[4];  /* KPU input: groups, row_len, row_pitch, chan_rows */
 } emc_check_t;

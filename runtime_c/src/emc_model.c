@@ -159,8 +159,9 @@ typedef struct emc_plan {
     uint32_t flags, layers, outputs, main_mem_usage, body_start;
     uint32_t kpu_lo, kpu_hi;
     size_t scratch, cpu_scratch;
-    emc_tensor_t input;
-    uint32_t input_kind, input_kpu_row, input_addr, input_layout[4];
+    emc_tensor_t input[EMC_MAX_INPUTS];
+    uint32_t inputs, input_addr[EMC_MAX_INPUTS];
+    uint32_t input_kind, input_kpu_row, input_layout[4];   /* of input 0 */
     emc_error_t err;
 } emc_plan_t;
 
@@ -309,18 +310,28 @@ static emc_status_t validate(const uint8_t *f, size_t size, emc_plan_t *p, uint8
         p->kpu_hi = c.kpu_hi;
         p->scratch = c.scratch;
         p->cpu_scratch = c.cpu_scratch;
-        if (i == 0) {
-            if (c.input_kind == EMC_IN_NONE) {
-                p->err.status = EMC_E_NO_INPUT;
-                p->err.layer = 0;
+        if (i == 0 && c.input_kind == EMC_IN_NONE) {
+            p->err.status = EMC_E_NO_INPUT;
+            p->err.layer = 0;
+            p->err.offset = hdr_off;
+            return EMC_E_NO_INPUT;
+        }
+        if (c.input_kind != EMC_IN_NONE) {
+            /* inputs are declared by the leading layers only; more than one only in main memory */
+            if (i != p->inputs || i >= EMC_MAX_INPUTS || (i > 0 && c.input_kind != EMC_IN_MAIN)) {
+                p->err.status = EMC_E_BODY;
+                p->err.layer = (int32_t)i;
                 p->err.offset = hdr_off;
-                return EMC_E_NO_INPUT;
+                return EMC_E_BODY;
             }
-            p->input = c.input;
-            p->input_kind = c.input_kind;
-            p->input_kpu_row = c.input_kpu_row;
-            p->input_addr = c.input_addr;
-            memcpy(p->input_layout, c.input_layout, sizeof p->input_layout);
+            p->input[i] = c.input;
+            p->input_addr[i] = c.input_addr;
+            p->inputs++;
+            if (i == 0) {
+                p->input_kind = c.input_kind;
+                p->input_kpu_row = c.input_kpu_row;
+                memcpy(p->input_layout, c.input_layout, sizeof p->input_layout);
+            }
         }
         /* The output table names byte ranges only: take dtype/shape from the last layer that
          * wrote a main-memory range containing the output. */
@@ -382,6 +393,7 @@ emc_status_t emc_model_load(emc_model_t *m, const void *kmodel, size_t size, voi
     emc_status_t s;
     size_t need, main_bytes, kpu_bytes;
     uint8_t *a = (uint8_t *)arena;
+    uint32_t i;
 
     if (!m)
         return EMC_E_ARG;
@@ -426,12 +438,16 @@ emc_status_t emc_model_load(emc_model_t *m, const void *kmodel, size_t size, voi
     m->scratch_size = scratch_bytes(&p, port);
     /* Second pass fills the output descriptors (cheap: headers and fixed fields only). */
     (void)validate((const uint8_t *)kmodel, size, &p, a + main_bytes + kpu_bytes + m->scratch_size);
-    m->input = p.input;
+    m->inputs = p.inputs;
+    m->inputs_set = 0;
     m->input_kind = p.input_kind;
     m->input_kpu_row = p.input_kpu_row;
     memcpy(m->input_kpu_layout, p.input_layout, sizeof m->input_kpu_layout);
-    if (m->input_kind == EMC_IN_MAIN)
-        m->input.data = m->main + (size_t)p.input_addr;
+    for (i = 0; i < p.inputs; i++) {
+        m->input[i] = p.input[i];
+        if (i > 0 || m->input_kind == EMC_IN_MAIN)
+            m->input[i].data = m->main + (size_t)p.input_addr[i];
+    }
     m->port = port;
     m->loaded = 1;
     m->error.status = EMC_OK;
@@ -486,43 +502,66 @@ emc_status_t emc_model_layer_info(const emc_model_t *m, uint32_t index, uint32_t
     return EMC_OK;
 }
 
-emc_status_t emc_model_input(const emc_model_t *m, emc_tensor_t *info)
+uint32_t emc_model_input_count(const emc_model_t *m)
+{
+    return (m && m->loaded) ? m->inputs : 0;
+}
+
+emc_status_t emc_model_input_at(const emc_model_t *m, uint32_t index, emc_tensor_t *info)
 {
     if (!m || !info)
         return EMC_E_ARG;
     if (!m->loaded)
         return EMC_E_STATE;
-    *info = m->input;
+    if (index >= m->inputs)
+        return EMC_E_INDEX;
+    *info = m->input[index];
     return EMC_OK;
 }
 
-emc_status_t emc_model_set_input(emc_model_t *m, const void *data, size_t size)
+emc_status_t emc_model_input(const emc_model_t *m, emc_tensor_t *info)
+{
+    return emc_model_input_at(m, 0, info);
+}
+
+emc_status_t emc_model_set_input_at(emc_model_t *m, uint32_t index, const void *data, size_t size)
 {
     size_t kpu_bytes;
     if (!m || !data)
         return EMC_E_ARG;
     if (!m->loaded)
         return EMC_E_STATE;
-    if (size != m->input.size)
+    if (index >= m->inputs)
+        return EMC_E_INDEX;
+    if (size != m->input[index].size)
         return EMC_E_SIZE;
-    /* Every run starts from a zeroed main buffer and KPU window so that bytes no layer writes
-     * (don't-care pixels, padding) are the same on every run and in the Python reference. */
-    memset(m->main, 0, (size_t)m->main_mem_usage + EMC_MAIN_SLACK);
-    kpu_bytes = (size_t)(m->kpu_hi - m->kpu_lo) * EMC_KPU_ROW_BYTES;
-    if (!(m->port && m->port->kpu_ram))
-        memset(m->kpu, 0, kpu_bytes);
-    if (m->input_kind == EMC_IN_KPU) {
+    /* The first input of a run zeroes the main buffer and KPU window so that bytes no layer
+     * writes (don't-care pixels, padding) are the same on every run and in the Python reference. */
+    if (!m->inputs_set) {
+        memset(m->main, 0, (size_t)m->main_mem_usage + EMC_MAIN_SLACK);
+        kpu_bytes = (size_t)(m->kpu_hi - m->kpu_lo) * EMC_KPU_ROW_BYTES;
+        if (!(m->port && m->port->kpu_ram))
+            memset(m->kpu, 0, kpu_bytes);
+    }
+    m->inputs_set |= 1u << index;
+    if (index == 0 && m->input_kind == EMC_IN_KPU) {
         uint8_t *dst = m->kpu + ((size_t)m->input_kpu_row - m->kpu_lo) * EMC_KPU_ROW_BYTES;
         emc_kpu_layout_t l;
         l.groups = m->input_kpu_layout[0];
         l.row_len = m->input_kpu_layout[1];
         l.row_pitch = m->input_kpu_layout[2];
         l.chan_rows = m->input_kpu_layout[3];
-        emc_kpu_upload(dst, (const uint8_t *)data, l, m->input.shape[2], m->input.shape[1], m->input.shape[0]);
+        emc_kpu_upload(dst, (const uint8_t *)data, l, m->input[0].shape[2], m->input[0].shape[1],
+                       m->input[0].shape[0]);
     } else {
-        memcpy(m->input.data, data, size);
+        memcpy(m->input[index].data, data, size);
     }
     return EMC_OK;
+}
+
+emc_status_t emc_model_set_input(emc_model_t *m, const void *data, size_t size)
+{
+    return emc_model_set_input_at(m, 0, data, size);
 }
 
 void emc_model_set_hook(emc_model_t *m, emc_layer_hook_t hook, void *user)
@@ -540,6 +579,7 @@ emc_status_t emc_model_invoke(emc_model_t *m)
         return EMC_E_ARG;
     if (!m->loaded)
         return EMC_E_STATE;
+    m->inputs_set = 0;           /* the next set_input starts a new run */
     off = m->body_start;
     for (i = 0; i < m->layers; i++) {
         emc_body_t b;

@@ -156,29 +156,13 @@ def test_computed_reshape_folds(shape, native):
     import. TFLM refuses such files (RESHAPE fails to prepare), so the golden outputs come from LiteRT
     with its reference kernels (BUILTIN_REF)."""
     import tensorflow as tf
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    from emc.backends.generic import import_tflite
-    from emc.kmodel import load
-    from emc.reference import run
     rng = np.random.default_rng(sum(shape))
     w, d = _w(rng, 1, 1, shape[-1], 4), _w(rng, shape[1] * shape[2] * 4, 5)
     data = int8_tflite(lambda x: tf.matmul(tf.reshape(tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME")),
                                                       [tf.shape(x)[0], -1]), d), [shape], dynamic_batch=True)
-    kb = import_tflite(data).to_bytes()
-    km, nm = load(kb), native.NativeModel(kb)
+    km, _ = check_bit_exact(data, native, ops=["SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE"], golden="litert")
     assert [layer.NAME for layer in km.layers] == ["GENERIC_INPUT", "GENERIC_CONV2D", "GENERIC_FULLY_CONNECTED",
                                                    "GENERIC_OUTPUT"]
-    it = Interpreter(model_content=data, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
-    it.allocate_tensors()
-    assert {"SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE"} <= {o["op_name"] for o in it._get_ops_details()}
-    i0, o0 = it.get_input_details()[0], it.get_output_details()[0]
-    for _ in range(12):
-        x = rng.integers(-128, 128, shape, dtype=np.int8)
-        it.set_tensor(i0["index"], x)
-        it.invoke()
-        want = it.get_tensor(o0["index"]).reshape(-1)
-        assert run(km, x)[0].tobytes() == want.tobytes() and nm.run(x)[0].tobytes() == want.tobytes()
 
 
 TRANSPOSE_CASES = [((1, 4, 5, 3), (0, 2, 1, 3)), ((1, 3, 6, 5), (0, 3, 1, 2)), ((1, 2, 7, 4), (3, 2, 1, 0)),
@@ -220,3 +204,133 @@ def test_two_outputs(native):
                        [(1, 6, 7, 3)])
     km, _ = check_bit_exact(data, native)
     assert [layer.NAME for layer in km.layers].count("GENERIC_OUTPUT") == 2 and len(km.outputs) == 2
+
+
+# (input shape, output size, align_corners, half_pixel_centers)
+BILINEAR_CASES = RESIZE_CASES + [((1, 7, 5, 3), (3, 2), False, True), ((1, 5, 9, 2), (11, 4), True, False),
+                                 ((1, 3, 4, 3), (6, 8), False, False), ((1, 1, 6, 5), (1, 13), False, True),
+                                 ((1, 9, 9, 1), (9, 9), False, True)]
+
+
+@pytest.mark.parametrize("shape,size,align,half", BILINEAR_CASES, ids=str)
+def test_resize_bilinear(shape, size, align, half, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape) + 1)
+    w = _w(rng, 1, 1, shape[-1], shape[-1])
+    data = int8_tflite(lambda x: tf.compat.v1.image.resize_bilinear(
+        tf.nn.conv2d(x, w, 1, "SAME"), size, align_corners=align, half_pixel_centers=half), [shape])
+    check_bit_exact(data, native, ops=["RESIZE_BILINEAR"])
+
+
+# (input shape, alpha shape): alpha per channel shared over H and W (Keras shared_axes=[1, 2]), or per element;
+# the converter fuses only an alpha of the input's rank without the batch
+PRELU_CASES = [((1, 5, 7, 3), (1, 1, 3)), ((1, 4, 4, 8), (1, 1, 8)), ((1, 6, 5, 4), (6, 5, 4)), ((1, 9, 3, 1), (1, 1, 1)),
+               ((1, 17), (17,))]
+
+
+@pytest.mark.parametrize("shape,alpha_shape", PRELU_CASES, ids=str)
+def test_prelu(shape, alpha_shape, native):
+    """relu(x) + (-alpha) * relu(-x) (Keras PReLU's graph), which the converter fuses into PRELU."""
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape) + len(alpha_shape))
+    alpha = tf.constant(rng.uniform(-0.5, 1.5, alpha_shape).astype(np.float32))
+    w = _w(rng, 1, 1, shape[-1], shape[-1]) if len(shape) == 4 else _w(rng, shape[-1], shape[-1])
+    pre = (lambda x: tf.nn.conv2d(x, w, 1, "SAME")) if len(shape) == 4 else (lambda x: tf.matmul(x, w))
+    data = int8_tflite(lambda x: (lambda v: tf.nn.relu(v) + (-alpha) * tf.nn.relu(-v))(pre(x)), [shape])
+    check_bit_exact(data, native, ops=["PRELU"])
+
+
+# (op, input shape, other operand: None = x * 0.2 (the leaky-ReLU form), else a constant's shape)
+MAX_MIN_CASES = [("maximum", (1, 5, 7, 3), None), ("maximum", (1, 4, 6, 8), (8,)), ("minimum", (1, 6, 5, 4), None),
+                 ("minimum", (1, 3, 5, 7), (1, 5, 1)), ("maximum", (1, 20), (20,)), ("minimum", (1, 9, 9, 2), (2,))]
+
+
+@pytest.mark.parametrize("op,shape,other", MAX_MIN_CASES, ids=str)
+def test_maximum_minimum(op, shape, other, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape) + len(op))
+    fn = getattr(tf, op)
+    w = _w(rng, 1, 1, shape[-1], shape[-1]) if len(shape) == 4 else _w(rng, shape[-1], shape[-1])
+    pre = (lambda x: tf.nn.conv2d(x, w, 1, "SAME")) if len(shape) == 4 else (lambda x: tf.matmul(x, w))
+    c = None if other is None else _w(rng, *other)
+    data = int8_tflite(lambda x: (lambda v: fn(v, v * 0.2) if c is None else fn(v, c))(pre(x)), [shape])
+    check_bit_exact(data, native, ops=[op.upper()])
+
+
+# (input shape, multiples)
+TILE_CASES = [((1, 3, 4, 3), (1, 2, 3, 1)), ((1, 2, 5, 1), (1, 1, 1, 7)), ((1, 4, 3, 2), (2, 1, 2, 3)),
+              ((1, 6), (3, 2)), ((1, 1, 1, 5), (1, 4, 3, 1)), ((1, 3, 7), (1, 2, 1))]
+
+
+@pytest.mark.parametrize("shape,mult", TILE_CASES, ids=str)
+def test_tile(shape, mult, native):
+    """Neither TFLM nor LiteRT's BUILTIN_REF resolver has an int8 TILE: the golden is LiteRT's
+    TILE kernel (a copy), on a file with no other operator (LiteRT's optimized arithmetic kernels
+    round differently from TFLM's)."""
+    import tensorflow as tf
+    data = int8_tflite(lambda x: tf.tile(x, mult), [shape])
+    check_bit_exact(data, native, ops=["TILE"], golden="litert_builtin")
+
+
+@pytest.mark.parametrize("merge", ["concat", "add"])
+def test_two_inputs_keras(merge, native, tmp_path, monkeypatch):
+    """A two-input Keras functional model (two conv branches merged by Concatenate or Add, then a
+    Dense head and a second output): one GENERIC_INPUT per model input, in the file's input order,
+    and the same bytes as TFLM for both inputs set."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    keras = pytest.importorskip("tensorflow").keras
+    a, b = keras.Input((6, 5, 3)), keras.Input((6, 5, 2))
+    fa = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(a)
+    fb = keras.layers.Conv2D(4, 1, activation="relu")(b)
+    m = keras.layers.Concatenate()([fa, fb]) if merge == "concat" else keras.layers.Add()([fa, fb])
+    head = keras.layers.Dense(3)(keras.layers.Flatten()(m))
+    model = keras.Model([a, b], [head, keras.layers.GlobalAveragePooling2D()(fb)])
+    # through a tf.function, so the representative inputs follow its signature's order
+    data = int8_tflite(lambda x, y: model([x, y]), [(1, 6, 5, 3), (1, 6, 5, 2)])
+    km, nm = check_bit_exact(data, native, ops=["CONCATENATION" if merge == "concat" else "ADD"])
+    assert [layer.NAME for layer in km.layers[:3]] == ["GENERIC_INPUT", "GENERIC_INPUT", km.layers[2].NAME]
+    assert km.layers[2].NAME != "GENERIC_INPUT" and nm.input_count == 2
+    assert sorted(shape for _, shape in km.input_specs()) == [(1, 6, 5, 2), (1, 6, 5, 3)]
+
+
+# (consumer, input shape, paddings of H and W, kernel, stride, padding): a PAD before the consumer;
+# "relu" first makes the input zero point -128, so a zero pad is also max pool's -128
+PAD_FOLD_CASES = [("conv", (1, 6, 7, 3), ((1, 2), (1, 1)), 3, 1, "VALID"),
+                  ("conv", (1, 7, 5, 4), ((2, 0), (1, 3)), 3, 2, "VALID"),
+                  ("conv", (1, 5, 5, 2), ((1, 2), (2, 1)), 3, 1, "SAME"),
+                  ("depthwise", (1, 8, 6, 4), ((1, 1), (2, 2)), 3, 1, "VALID"),
+                  ("depthwise", (1, 5, 9, 3), ((3, 0), (0, 1)), 2, 2, "SAME"),
+                  ("max_pool", (1, 6, 6, 3), ((1, 1), (1, 1)), 3, 2, "VALID"),
+                  ("max_pool", (1, 7, 4, 2), ((0, 2), (3, 1)), 2, 1, "SAME")]
+
+
+@pytest.mark.parametrize("kind,shape,pads,k,stride,padding", PAD_FOLD_CASES, ids=str)
+def test_pad_folds_into_next_window(kind, shape, pads, k, stride, padding, native):
+    """PAD (the conv input's zero point / -128 for max pool) folded into the next layer's padding:
+    one layer fewer than without the fold, the same bytes as TFLM."""
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape) + k)
+    c = shape[-1]
+    w = _w(rng, 1, 1, c, c)
+    wk = _w(rng, k, k, c, 5) if kind == "conv" else _w(rng, k, k, c, 1)
+    win = {"conv": lambda v: tf.nn.conv2d(v, wk, stride, padding),
+           "depthwise": lambda v: tf.nn.depthwise_conv2d(v, wk, [1, stride, stride, 1], padding),
+           "max_pool": lambda v: tf.nn.max_pool2d(v, k, stride, padding)}[kind]
+    pre = (lambda x: tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME"))) if kind == "max_pool" else \
+        (lambda x: tf.nn.conv2d(x, w, 1, "SAME"))
+    data = int8_tflite(lambda x: win(tf.pad(pre(x), [[0, 0], list(pads[0]), list(pads[1]), [0, 0]])), [shape])
+    km, _ = check_bit_exact(data, native, ops=["PAD"])
+    names = [layer.NAME for layer in km.layers]
+    assert "GENERIC_PAD" not in names and len(names) == 4, names      # input, conv, window op, output
+
+
+def test_pad_not_folded_into_average_pool(native):
+    """TFLM's average pool divides by the in-image tap count: a PAD before it stays a layer."""
+    import tensorflow as tf
+    rng = np.random.default_rng(1)
+    w = _w(rng, 1, 1, 3, 3)
+    data = int8_tflite(lambda x: tf.nn.avg_pool2d(tf.pad(tf.nn.conv2d(x, w, 1, "SAME"),
+                                                         [[0, 0], [1, 1], [1, 1], [0, 0]]), 3, 1, "VALID"),
+                       [(1, 5, 6, 3)])
+    km, _ = check_bit_exact(data, native, ops=["PAD", "AVERAGE_POOL_2D"])
+    assert "GENERIC_PAD" in [layer.NAME for layer in km.layers]

@@ -22,6 +22,7 @@ from tflite.Padding import Padding
 from ...frontends.tflite_verify import verify_tflite
 from ...kmodel.container import KModel
 from ...kmodel.layers import generic_layers as G
+from ...kmodel.layers.generic_input import MAX_INPUTS
 from .planner import plan
 
 F32 = np.float32
@@ -95,6 +96,7 @@ class TFLiteContext:
         self.g = self.m.Subgraphs(0)
         self.offsets = {}
         self.shapes = {}             # tensor -> shape folded at import (computed reshapes)
+        self.folded_pads = {}        # operator index -> (top, bottom, left, right) of a PAD folded into it
 
     def tensor(self, i):
         """dict(shape, dtype ('i8', 'f32', ...), scale (array), zp (array), qdim, name)."""
@@ -138,6 +140,14 @@ class TFLiteContext:
 
     act_range = staticmethod(act_range)
     out_and_pad = staticmethod(out_and_pad)
+
+    def window(self, op, ih, iw, kh, kw, sh, sw, dh, dw, same):
+        """(out_h, out_w, pad_top, pad_left) of a windowed operator over its input, counting a PAD
+        folded into it at import (fold_pads)."""
+        t, b, left, r = self.folded_pads.get(op.index, (0, 0, 0, 0))
+        oh, pt = out_and_pad(ih + t + b, kh, sh, dh, same)
+        ow, pl = out_and_pad(iw + left + r, kw, sw, dw, same)
+        return oh, ow, pt + t, pl + left
 
 
 def is_quantized_tflite(data: bytes, label="tflite buffer") -> bool:
@@ -207,6 +217,32 @@ def fold_shapes(ctx, ops, skip):
             ctx.shapes[op.outputs[0]] = tuple(new)
 
 
+def fold_pads(ctx, ops, graph_outputs):
+    """Drop each PAD whose only reader is a conv / depthwise conv / max pool that can take its
+    padding with TFLM's numbers unchanged (GenericPad.foldable); that reader then reads the PAD's
+    input and counts the padding in its own pad_top / pad_left (ctx.window)."""
+    readers = {}
+    for op in ops:
+        for j, t in enumerate(op.inputs):
+            readers.setdefault(t, []).append((op, j))
+    dropped = set()
+    for op in ops:
+        if op.name not in G.GenericPad.TFLITE_OPS or op.outputs[0] in graph_outputs:
+            continue
+        users = readers.get(op.outputs[0], [])
+        if len(users) != 1 or users[0][1] != 0 or users[0][0].index in ctx.folded_pads:
+            continue
+        consumer = users[0][0]
+        pads = G.GenericPad.foldable(ctx, op, G.TFLITE_OPS.get(consumer.name))
+        if pads is None:
+            continue
+        ctx.folded_pads[consumer.index] = pads
+        consumer.inputs[0] = op.inputs[0]
+        readers.setdefault(op.inputs[0], []).append((consumer, 0))
+        dropped.add(op.index)
+    return [op for op in ops if op.index not in dropped]
+
+
 def _layer_class(op):
     cls = G.TFLITE_OPS.get(op.name)
     if cls is None:
@@ -219,12 +255,13 @@ def import_tflite(data: bytes, label="tflite buffer") -> KModel:
     verify_tflite(data, label)          # every offset, length and index checked before tflite reads any
     ctx = TFLiteContext(bytes(data))
     g = ctx.g
-    if g.InputsLength() != 1:
-        raise ImportError_("exactly one model input is supported")
+    if not 1 <= g.InputsLength() <= MAX_INPUTS:
+        raise ImportError_(f"the model has {g.InputsLength()} inputs; the generic profile takes 1..{MAX_INPUTS}")
     ops = [TFLiteOp(ctx, i, g.Operators(i)) for i in range(g.OperatorsLength())]
     skip = shape_only_ops(ops, {g.Outputs(k) for k in range(g.OutputsLength())})
     fold_shapes(ctx, ops, skip)
     ops = [op for k, op in enumerate(ops) if k not in skip]
+    ops = fold_pads(ctx, ops, {g.Outputs(k) for k in range(g.OutputsLength())})
     for op in ops:
         if op.name == "RESHAPE":
             op.inputs = op.inputs[:1]          # the static output shape is in the file
@@ -240,8 +277,9 @@ def import_tflite(data: bytes, label="tflite buffer") -> KModel:
             alias[op.outputs[0]] = op.inputs[0]
     # lifetimes over layer positions: input at 0, op i at i + 1
     life = {}
-    in_t = root(g.Inputs(0))
-    life[in_t] = [0, 0]
+    in_ts = [root(g.Inputs(k)) for k in range(g.InputsLength())]
+    for t in in_ts:
+        life[t] = [0, 0]
     for i, op in enumerate(ops):
         for t in op.inputs:
             if t >= 0 and root(t) in life:
@@ -274,7 +312,7 @@ def import_tflite(data: bytes, label="tflite buffer") -> KModel:
     offsets, total = plan({t: (ctx.nbytes(t), a, b) for t, (a, b) in life.items()}, overlaps)
     ctx.offsets = {t: offsets[root(t)] for t in set(alias) | set(offsets)}
 
-    layers = [G.GenericInput.for_tensor(ctx, in_t)]
+    layers = [G.GenericInput.for_tensor(ctx, t) for t in in_ts]
     for op, cls in built:
         made = cls.from_tflite(ctx, op)
         layers += made if isinstance(made, list) else [made]

@@ -168,6 +168,10 @@ class Layer:
         (emc_need_cpu_scratch: what the Cortex-M DSP kernels use)."""
         return 0
 
+    def parameter_bytes(self) -> int:
+        """Bytes of trained parameters in the body (weights and biases), for `emc info`."""
+        return self.weights.nbytes + self.bias.nbytes if hasattr(self, "weights") else 0
+
     def software_kpu_scratch(self) -> int:
         """Bytes of scratch the C runtime's software KPU needs for this layer (emc_need_scratch)."""
         return 0

@@ -54,3 +54,35 @@ class GenericLayer(Layer):
 
 def clamp_i8(v, lo, hi):
     return np.clip(v, lo, hi).astype(np.int8)
+
+
+DIMS = 4     # TFLM pads tensor shapes to 4D at the front
+
+
+def dim_fields(prefix):
+    """u32 fields prefix0..prefix3, one per axis of a 4D shape."""
+    return tuple((f"{prefix}{i}", "I") for i in range(DIMS))
+
+
+def front_pad(shape, value=1):
+    """A shape (or per-axis values) of rank <= 4 padded to 4D at the front, as TFLM does."""
+    return (value,) * (DIMS - len(shape)) + tuple(int(s) for s in shape)
+
+
+class GenericMove4d(GenericLayer):
+    """A data-movement layer over a whole int8 tensor of shape in_dim0..3 (fields after flags and
+    the two addresses); subclasses define `out_shape`."""
+
+    @property
+    def in_shape(self):
+        return tuple(getattr(self, f"in_dim{i}") for i in range(DIMS))
+
+    def reads(self):
+        return [main_i8("main_mem_in_address", self.main_mem_in_address, int(np.prod(self.in_shape)))]
+
+    def writes(self):
+        return [main_i8("main_mem_out_address", self.main_mem_out_address, int(np.prod(self.out_shape)),
+                        self.out_shape)]
+
+    def read_input(self, mem):
+        return mem.read_main(self.main_mem_in_address, int(np.prod(self.in_shape)), "i8").reshape(self.in_shape)

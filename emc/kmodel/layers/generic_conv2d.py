@@ -17,6 +17,7 @@ CONV_FIELDS = (("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_addr
 class _ConvBase(GenericLayer):
     FIELDS = CONV_FIELDS
     DEPTHWISE = False
+    PAD_FOLD = "zero_point"       # a PAD of the input zero point before it folds into pad_top/left
     TAIL = (("bias", "<i4", lambda s: s.out_c), ("multiplier", "<i4", lambda s: s.out_c),
             ("shift", "<i4", lambda s: s.out_c),
             ("weights", "i1", lambda s: s.out_c * s.k_h * s.k_w * (1 if s.DEPTHWISE else s.in_c)))
@@ -32,9 +33,7 @@ class _ConvBase(GenericLayer):
         kh, kw = w["shape"][1], w["shape"][2]
         sh, sw = opt.StrideH(), opt.StrideW()
         dh, dwl = opt.DilationHFactor(), opt.DilationWFactor()
-        same = opt.Padding() == ctx.SAME
-        eoh, pt = ctx.out_and_pad(ih, kh, sh, dh, same)
-        eow, pl = ctx.out_and_pad(iw, kw, sw, dwl, same)
+        eoh, eow, pt, pl = ctx.window(op, ih, iw, kh, kw, sh, sw, dh, dwl, opt.Padding() == ctx.SAME)
         if (eoh, eow) != (oh, ow):
             raise ctx.Error(f"{op.name} #{op.index}: output {oh}x{ow} != computed {eoh}x{eow}")
         xs, xz = ctx.q(ins[0])

@@ -1,5 +1,6 @@
-"""GENERIC_INPUT (0x4000): declares the model input of a generic model (int8, uint8 or f32, NHWC shape,
-quantization) at a main-buffer address. Runs nothing; must be layer 0."""
+"""GENERIC_INPUT (0x4000): declares one model input of a generic model (int8, uint8 or f32, NHWC shape,
+quantization) at a main-buffer address. Runs nothing. A model with n inputs starts with n of them,
+in the .tflite's input order (at most MAX_INPUTS, the C runtime's EMC_MAX_INPUTS)."""
 import numpy as np
 
 from .base import Range
@@ -8,6 +9,7 @@ from .generic_common import GENERIC_BASE, GenericLayer
 DT_U8, DT_F32, DT_I8 = 0, 1, 2          # emc_dtype_t
 DTYPE_NAMES = {DT_U8: "u8", DT_F32: "f32", DT_I8: "i8"}
 BYTES = {DT_U8: 1, DT_F32: 4, DT_I8: 1}
+MAX_INPUTS = 4
 
 
 def tensor_spec(ctx, t, role):
@@ -25,6 +27,7 @@ def tensor_spec(ctx, t, role):
 
 class GenericInput(GenericLayer):
     TYPE, NAME = GENERIC_BASE + 0, "GENERIC_INPUT"
+    DECLARES_INPUT = True
     FIELDS = (("flags", "I"), ("main_mem_out_address", "I"), ("dtype", "I"), ("rank", "I"),
               ("dim0", "I"), ("dim1", "I"), ("dim2", "I"), ("dim3", "I"), ("scale", "f"), ("zero_point", "i"))
 
@@ -45,8 +48,10 @@ class GenericInput(GenericLayer):
         return DTYPE_NAMES.get(self.dtype, "i8")
 
     def check(self, model):
-        if self.index != 0:
-            raise self.error("GENERIC_INPUT must be the first layer", "type")
+        if not all(getattr(layer, "DECLARES_INPUT", False) for layer in model.layers[:self.index]):
+            raise self.error("GENERIC_INPUT must precede every other layer", "type")
+        if self.index >= MAX_INPUTS:
+            raise self.error(f"more than {MAX_INPUTS} model inputs", "type")
         self.check_fields(dtype=(DT_U8, DT_I8), rank=(1, 4))
         for i in range(self.rank):
             self.check_fields(**{f"dim{i}": (1, 1 << 24)})

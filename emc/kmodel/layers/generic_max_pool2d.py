@@ -9,6 +9,7 @@ from .generic_pool2d_common import GenericPool
 class GenericMaxPool2d(GenericPool):
     TYPE, NAME = GENERIC_BASE + 5, "GENERIC_MAX_POOL2D"
     TFLITE_OPS = ("MAX_POOL_2D",)
+    PAD_FOLD = "lowest"           # a PAD of -128 before it folds into pad_top/left
 
     def execute(self, mem):
         acc = np.full((self.out_h, self.out_w, self.channels), -128, np.int64)

@@ -19,9 +19,8 @@ class GenericPool(GenericLayer):
         opt = op.options("Pool2DOptions")
         _, ih, iw, c = x["shape"]
         _, oh, ow, _ = o["shape"]
-        same = opt.Padding() == ctx.SAME
-        _, pt = ctx.out_and_pad(ih, opt.FilterHeight(), opt.StrideH(), 1, same)
-        _, pl = ctx.out_and_pad(iw, opt.FilterWidth(), opt.StrideW(), 1, same)
+        _, _, pt, pl = ctx.window(op, ih, iw, opt.FilterHeight(), opt.FilterWidth(), opt.StrideH(), opt.StrideW(),
+                                  1, 1, opt.Padding() == ctx.SAME)
         lo, hi = ctx.act_range(opt.FusedActivationFunction(), *ctx.q(op.outputs[0]))
         return cls(main_mem_in_address=ctx.addr(op.inputs[0]), main_mem_out_address=ctx.addr(op.outputs[0]),
                    in_h=ih, in_w=iw, channels=c, out_h=oh, out_w=ow, f_h=opt.FilterHeight(), f_w=opt.FilterWidth(),

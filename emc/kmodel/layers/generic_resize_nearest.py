@@ -30,19 +30,25 @@ class GenericResizeNearest(GenericLayer):
               ("in_h", "I"), ("in_w", "I"), ("channels", "I"), ("out_h", "I"), ("out_w", "I"))
     TAIL = (("src_y", "<u4", lambda s: s.out_h), ("src_x", "<u4", lambda s: s.out_w))
     TFLITE_OPS = ("RESIZE_NEAREST_NEIGHBOR",)
+    OPTIONS = "ResizeNearestNeighborOptions"
+
+    @classmethod
+    def tables(cls, ih, iw, oh, ow, align_corners, half_pixel_centers):
+        """The body's tail: what each output row / column reads (subclasses store their own)."""
+        return dict(src_y=nearest_sources(ih, oh, align_corners, half_pixel_centers),
+                    src_x=nearest_sources(iw, ow, align_corners, half_pixel_centers))
 
     @classmethod
     def from_tflite(cls, ctx, op):
         x, o = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
         if len(x["shape"]) != 4 or x["dtype"] != "i8" or ctx.q(op.inputs[0]) != ctx.q(op.outputs[0]):
             raise ctx.Error(f"{op.name} #{op.index}: a 4D int8 input with the output's quantization is needed")
-        opt = op.options("ResizeNearestNeighborOptions")
+        opt = op.options(cls.OPTIONS)
         n, ih, iw, c = x["shape"]
         _, oh, ow, _ = o["shape"]
         ac, hp = bool(opt.AlignCorners()), bool(opt.HalfPixelCenters())
         return cls(main_mem_in_address=ctx.addr(op.inputs[0]), main_mem_out_address=ctx.addr(op.outputs[0]),
-                   batches=n, in_h=ih, in_w=iw, channels=c, out_h=oh, out_w=ow,
-                   src_y=nearest_sources(ih, oh, ac, hp), src_x=nearest_sources(iw, ow, ac, hp))
+                   batches=n, in_h=ih, in_w=iw, channels=c, out_h=oh, out_w=ow, **cls.tables(ih, iw, oh, ow, ac, hp))
 
     def reads(self):
         return [main_i8("main_mem_in_address", self.main_mem_in_address,
@@ -57,9 +63,12 @@ class GenericResizeNearest(GenericLayer):
         big = 1 << 16
         self.check_fields(batches=(1, big), in_h=(1, big), in_w=(1, big), channels=(1, big), out_h=(1, big),
                           out_w=(1, big))
+        self.check_tables()
+        super().check(model)
+
+    def check_tables(self):
         if np.any(self.src_y >= self.in_h) or np.any(self.src_x >= self.in_w):
             raise self.error("a source row or column lies outside the input", "src_y")
-        super().check(model)
 
     def execute(self, mem):
         x = mem.read_main(self.main_mem_in_address, self.batches * self.in_h * self.in_w * self.channels, "i8")

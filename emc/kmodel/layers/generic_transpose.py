@@ -2,15 +2,13 @@
 front) as TFLM's reference Transpose: output axis k is input axis perm[k]; a byte permutation."""
 import numpy as np
 
-from .generic_common import GENERIC_BASE, GenericLayer, main_i8
-
-DIMS = 4
+from .generic_common import DIMS, GENERIC_BASE, GenericMove4d, dim_fields
 
 
-class GenericTranspose(GenericLayer):
+class GenericTranspose(GenericMove4d):
     TYPE, NAME = GENERIC_BASE + 20, "GENERIC_TRANSPOSE"
     FIELDS = ((("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_address", "I"))
-              + tuple((f"in_dim{i}", "I") for i in range(DIMS)) + tuple((f"perm{i}", "I") for i in range(DIMS)))
+              + dim_fields("in_dim") + dim_fields("perm"))
     TFLITE_OPS = ("TRANSPOSE",)
 
     @classmethod
@@ -27,19 +25,12 @@ class GenericTranspose(GenericLayer):
                    **{f"in_dim{i}": dims[i] for i in range(DIMS)}, **{f"perm{i}": full[i] for i in range(DIMS)})
 
     @property
-    def in_shape(self):
-        return tuple(getattr(self, f"in_dim{i}") for i in range(DIMS))
-
-    @property
     def perm(self):
         return tuple(getattr(self, f"perm{i}") for i in range(DIMS))
 
-    def reads(self):
-        return [main_i8("main_mem_in_address", self.main_mem_in_address, int(np.prod(self.in_shape)))]
-
-    def writes(self):
-        out = tuple(self.in_shape[p] for p in self.perm) if sorted(self.perm) == list(range(DIMS)) else self.in_shape
-        return [main_i8("main_mem_out_address", self.main_mem_out_address, int(np.prod(self.in_shape)), out)]
+    @property
+    def out_shape(self):
+        return tuple(self.in_shape[p] for p in self.perm) if sorted(self.perm) == list(range(DIMS)) else self.in_shape
 
     def check(self, model):
         self.check_fields(**{f"in_dim{i}": (1, 1 << 24) for i in range(DIMS)},
@@ -49,5 +40,5 @@ class GenericTranspose(GenericLayer):
         super().check(model)
 
     def execute(self, mem):
-        x = mem.read_main(self.main_mem_in_address, int(np.prod(self.in_shape)), "i8").reshape(self.in_shape)
+        x = self.read_input(mem)
         mem.write_main(self.main_mem_out_address, np.ascontiguousarray(x.transpose(self.perm)).reshape(-1))

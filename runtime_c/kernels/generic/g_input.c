@@ -1,11 +1,10 @@
-/* GENERIC_INPUT (0x4000): declares the model input (int8, uint8 or f32 NHWC, quantization); runs nothing. */
+/* GENERIC_INPUT (0x4000): declares one model input (int8, uint8 or f32 NHWC, quantization); runs
+ * nothing. A model with n inputs starts with n of them (the loader holds them to layers 0..n-1). */
 #include "g_tensor_spec.h"
 
 static emc_status_t check(emc_check_t *c)
 {
     const emc_body_t *b = c->b;
-    if (b->index != 0)
-        return emc_fail(c, EMC_E_BODY, TS_FLAGS);
     if (g_spec_check(c))
         return c->err.status;
     c->input_kind = EMC_IN_MAIN;
@@ -18,7 +17,7 @@ static emc_status_t check(emc_check_t *c)
 
 static void run(emc_exec_t *x)
 {
-    emc_out_main(x, emc_f(x->b, TS_ADDR), x->m->input.size, x->m->input.dtype);
+    emc_out_main(x, emc_f(x->b, TS_ADDR), (size_t)g_spec_bytes(x->b), (emc_dtype_t)emc_f(x->b, TS_DTYPE));
 }
 
 const emc_kernel_t emc_g_input = {0x4000, 4 * TS_N, "GENERIC_INPUT", check, run};
