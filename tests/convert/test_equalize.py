@@ -74,3 +74,14 @@ def test_left_alone_without_depthwise_or_with_file_quantization():
     g2.tensors["c0"].quant = QuantParams(0.1, 0)
     g2.tensors["dw"].quant = QuantParams(0.1, 0)
     assert equalize(g2, x2) == 0
+
+
+def test_seed_cifar10_kmodel_unchanged_by_default(models_dir, cal_dir, tmp_path):
+    """No depthwise conv in the seed network: 'auto' equalizes nothing and the kmodel is byte-identical
+    to the one without equalization (whose output the real K210 reproduced)."""
+    import emc
+    seed = str(models_dir / "maixemc_cifar10_tl2.h5")
+    a = emc.save_kmodel(seed, str(tmp_path / "auto.kmodel"), cal_dir, eval_limit=0, report=False)
+    emc.save_kmodel(seed, str(tmp_path / "off.kmodel"), cal_dir, eval_limit=0, report=False, equalize="off")
+    assert a.equalized == 0
+    assert (tmp_path / "auto.kmodel").read_bytes() == (tmp_path / "off.kmodel").read_bytes()
