@@ -261,30 +261,19 @@ class K210Compiler:
             dst.parent, dst.offset = part
         else:
             dst = self.buf("kpu", kpu.map_rows(ow, oh, oc), (out_tensor or name) + ":kpu")
-        conv = K210Conv(flags=0, main_mem_out_address=0, layer_offset=0, weights_offset=0, bn_offset=0,
-                        act_offset=0, weights=params["weights"], bn=params["bn"], act=params["act"])
+        weight_load_params(ic, oc, k, depthwise, self.opt.quant_bit)      # refuses what the KPU cannot load
+        try:       # the register recipe is K210Conv.make's; the addresses are set once buffers are placed
+            conv = K210Conv.make(weights=params["weights"], bn=params["bn"], act=params["act"], in_shape=(ic, h, w),
+                                 src_row=0, dst_row=0, depthwise=depthwise, pool_type=pool_type,
+                                 pad_value=params["pad_value"], arg_x=params["arg_x"], shr_x=params["shr_x"],
+                                 arg_w=params["arg_w"], shr_w=params["shr_w"], arg_add=params["arg_add"],
+                                 eight_bit=self.opt.quant_bit == 8)
+        except kpu.RegisterFieldError as e:
+            why = KPU_FIELD_MEANING.get(e.field, "")
+            raise InputError(f"{e}{'; ' + why if why else ''}", where=(
+                f"layer '{name}' ({'dw' if depthwise else 'conv'}{k}x{k}, input {w}x{h}x{ic} -> "
+                f"output {ow}x{oh}x{oc})")) from None
         sr = conv.set_reg
-        gi, rli, _ = kpu.layout_for_width(w)
-        go, rlo, _ = kpu.layout_for_width(ow)
-        nco, lt, psz = weight_load_params(ic, oc, k, depthwise, self.opt.quant_bit)
-        for key, val in (("depth_wise_layer", int(depthwise)), ("i_ch_num", ic - 1), ("o_ch_num", oc - 1),
-                         ("o_ch_num_coef", nco - 1), ("i_row_wid", w - 1), ("i_col_high", h - 1),
-                         ("o_row_wid", ow - 1), ("o_col_high", oh - 1), ("kernel_type", 1 if k == 3 else 0),
-                         ("pool_type", pool_type), ("load_para", 1), ("dma_burst_size", 15),
-                         ("pad_value", params["pad_value"]), ("load_coor", 1), ("load_time", lt - 1),
-                         ("para_size", psz), ("channel_switch_addr", rli * h), ("row_switch_addr", rli),
-                         ("coef_group", gi), ("load_act", 1), ("wb_channel_switch_addr", rlo * oh),
-                         ("wb_row_switch_addr", rlo), ("wb_group", go), ("shr_w", params["shr_w"]),
-                         ("shr_x", params["shr_x"]), ("arg_w", params["arg_w"]), ("arg_x", params["arg_x"]),
-                         ("arg_add", params["arg_add"]), ("channel_byte_num", ow * oh - 1),
-                         ("dma_total_byte", ow * oh * oc - 1)):
-            try:
-                sr(key, int(val))
-            except kpu.RegisterFieldError as e:
-                why = KPU_FIELD_MEANING.get(key, "")
-                raise InputError(f"{e}{'; ' + why if why else ''}", where=(
-                    f"layer '{name}' ({'dw' if depthwise else 'conv'}{k}x{k}, input {w}x{h}x{ic} -> "
-                    f"output {ow}x{oh}x{oc})")) from None
         idx = self.emit(conv, name, "KPU", (ic, h, w), (oc, oh, ow), [src_kpu], [dst],
                         f"{'dw' if depthwise else 'conv'}{k}x{k} pool={kpu.POOL_TYPES[pool_type][0]}")
         self.fix(lambda: (sr("image_src_addr", src_kpu.addr), sr("image_dst_addr", dst.addr)))
