@@ -93,3 +93,38 @@ def test_python_reference_and_runtime_c_bit_exact(tmp_path):
     for i in range(6):
         xi = _device(x[i]) if i < 3 else rng.integers(0, 256, (3, 12, 12)).astype(np.uint8)
         assert run(data, xi)[0].tobytes() == nm.run(xi)[0].tobytes()
+
+
+@pytest.mark.slow
+def test_keras_model_with_5x5_7x7_and_narrow_input_vs_keras(tmp_path, monkeypatch):
+    """A trained Keras classifier whose first layers the KPU cannot take (1-channel 28x3 input, 5x5 conv,
+    7x7 depthwise) converts with --allow-patched and agrees with Keras float."""
+    import keras
+    from keras import layers as L
+    monkeypatch.setenv("HOME", str(tmp_path))
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    n = 400
+    y = rng.integers(0, 3, n)
+    t = np.linspace(0, 1, 28)[:, None]
+    x = np.stack([np.sin(2 * np.pi * (k + 1) * t + rng.uniform(0, 6)) * np.ones((1, 3)) for k in y])[..., None]
+    x = ((x + 1) / 2 + rng.normal(0, 0.05, x.shape)).clip(0, 1).astype(np.float32)
+    i = keras.Input((28, 3, 1))
+    h = L.Conv2D(8, 5, padding="same", activation="relu")(i)
+    h = L.DepthwiseConv2D(7, padding="same", activation="relu")(h)
+    h = L.Conv2D(16, 1, activation="relu")(h)
+    h = L.GlobalAveragePooling2D()(h)
+    o = L.Dense(3, activation="softmax")(h)
+    m = keras.Model(i, o)
+    m.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    m.fit(x, y, epochs=8, verbose=0)
+    path = tmp_path / "k.kmodel"
+    with pytest.raises(UnsupportedLayersError, match="--allow-patched"):
+        emc.save_kmodel(m, str(path), x[:60], eval_limit=0, report=False)
+    emc.save_kmodel(m, str(path), x[:60], allow_patched=True, eval_limit=0, report=False)
+    ev = x[200:300]
+    f = m.predict(ev, verbose=0)
+    k = np.stack([run(path, np.round(e * 255).astype(np.uint8).transpose(2, 0, 1).copy())[0] for e in ev])
+    agree = np.mean(f.argmax(1) == k.argmax(1))
+    print(f"top-1 agreement {agree:.2f}, max abs {np.abs(f - k).max():.4f}")
+    assert agree >= 0.95 and np.abs(f - k).max() < 0.1
