@@ -53,6 +53,8 @@ def test_cpu_convs_with_the_flag_match_float(tmp_path):
     km = load_kmodel(path)
     names = [layer.NAME for layer in km.layers]
     assert names.count("GENERIC_CONV2D") == 3 and names.count("GENERIC_DEPTHWISE_CONV2D") == 1
+    # consecutive CPU convs hand int8 HWC on: one transpose + flip into the chain and one out of it
+    assert names.count("GENERIC_TRANSPOSE") == 2 and names.count("GENERIC_LOOKUP") == 2
     assert any(layer.NAME == "K210_CONV" and layer.ic == 8 for layer in km.layers)   # the 1x1 stays on the KPU
     f = run_float(g, x)["kpu"]                                  # (N, 4, 4, 4) float, HWC
     so = rep.quant["kpu"][0]

@@ -201,6 +201,14 @@ class K210Compiler:
             self._use(h["u8"])
             return h["u8"]
         n = int(np.prod(self.shape(t)))
+        if "i8hwc" in h:        # a CPU conv's int8 HWC output: back to u8 CHW
+            src = h["i8hwc"]
+            hh, w, c = src.hwc
+            b = self._cpu_steps(t, src, f"{t}:u8", [
+                (cpu_conv.flip_layer(n), (hh, w, c), (hh, w, c), "i8 -> u8"),
+                (cpu_conv.transpose_layer((1, hh, w, c), (0, 3, 1, 2)), (hh, w, c), (c, hh, w), "HWC -> CHW")])
+            h["u8"] = b
+            return b
         if "kpu" in h and t in self.kpu_concat:
             srcs = [self.need_u8(x) for x in self.kpu_concat[t]]
             b = self.buf("main", n, t + ":u8")
@@ -435,20 +443,28 @@ class K210Compiler:
             conv = cpu_conv.conv_layer(op, (h, w, c), (oh, ow, oc), self.q(t_in), self.q(out_t))
         except ValueError as e:
             return self.bad.append((op.name, op.source_type or op.type, f"{why}; on the CPU: {e}"))
-        src = self.need_u8(t_in)
-        steps = [(cpu_conv.transpose_layer((1, c, h, w), (0, 2, 3, 1)), (c, h, w), (h, w, c), "CHW -> HWC"),
-                 (cpu_conv.flip_layer(h * w * c), (h, w, c), (h, w, c), "u8 -> i8"),
-                 (conv, (h, w, c), (oh, ow, oc), f"CPU conv, KPU cannot: {why}"),
-                 (cpu_conv.flip_layer(oh * ow * oc), (oh, ow, oc), (oh, ow, oc), "i8 -> u8"),
-                 (cpu_conv.transpose_layer((1, oh, ow, oc), (0, 3, 1, 2)), (oh, ow, oc), (oc, oh, ow), "HWC -> CHW")]
+        src = self.homes[t_in].get("i8hwc")           # the previous CPU conv's output: no round trip
+        if src is None or src.hwc != (h, w, c):
+            src = self._cpu_steps(op.name, self.need_u8(t_in), f"{t_in}:i8hwc", [
+                (cpu_conv.transpose_layer((1, c, h, w), (0, 2, 3, 1)), (c, h, w), (h, w, c), "CHW -> HWC"),
+                (cpu_conv.flip_layer(h * w * c), (h, w, c), (h, w, c), "u8 -> i8")])
+            src.hwc = (h, w, c)
+            self.homes[t_in]["i8hwc"] = src
+        ob = self._cpu_steps(op.name, src, f"{out_t}:i8hwc",
+                             [(conv, (h, w, c), (oh, ow, oc), f"CPU conv, KPU cannot: {why}")])
+        ob.hwc = (oh, ow, oc)
+        self.homes[out_t] = {"i8hwc": ob}
+
+    def _cpu_steps(self, op_name, src, name, steps):
+        """Emit main-buffer layers one after the other, each reading the previous one's output."""
         cur = src
         for k, (lay, ins, outs, note) in enumerate(steps):
-            ob = self.buf("main", int(np.prod(outs)), f"{out_t}:cpu{k}")
-            self.emit(lay, op.name, "CPU", ins, outs, [cur], [ob], note)
+            ob = self.buf("main", int(np.prod(outs)), f"{name}{k}")
+            self.emit(lay, op_name, "CPU", ins, outs, [cur], [ob], note)
             self.fix(lambda lay=lay, a=cur, b=ob: (setattr(lay, "main_mem_in_address", a.addr),
                                                    setattr(lay, "main_mem_out_address", b.addr)))
             cur = ob
-        self.homes[out_t] = {"u8": cur}
+        return cur
 
     def _const_u8(self, name, value, count, any_buf):
         """count bytes of `value` in main memory: a QUANTIZED_ADD with zero multipliers."""
