@@ -702,8 +702,9 @@ class K210Compiler:
             src_t = op.inputs[0]
             ins, outs = self.shape(src_t), self.shape(out)
             cons = g.consumers(out)
-            same_mem = (len(ins) != 3 or ins[0] * ins[1] == 1 or ins[2] == 1) and \
-                       (len(outs) != 3 or outs[0] * outs[1] == 1 or outs[2] == 1)
+            same_mem = tuple(ins) == tuple(outs) or (
+                (len(ins) != 3 or ins[0] * ins[1] == 1 or ins[2] == 1) and
+                (len(outs) != 3 or outs[0] * outs[1] == 1 or outs[2] == 1))
             if src_t in self.pending:
                 self.resolve_pending(src_t, "u8")
             if same_mem:
