@@ -66,6 +66,24 @@ def synth(kind, rng, ih=7, iw=6, ic=5, oc=7, k=(3, 3), stride=(1, 1), dil=(1, 1)
                   main_mem_usage=out_addr + n_out).to_bytes()
 
 
+def with_add_scratch(data):
+    """The model with a small ADD after its layer (reading that layer's first 16 output bytes into
+    a spare area): the loader then reserves the ADD's 2048 scratch bytes, so that the DSP conv
+    kernel of a one-conv model has room for its wider pixel blocks (4, 6 or 8 columns)."""
+    from emc.kmodel import load
+    from emc.kmodel.layers import generic_layers as G
+    m = load(data)
+    src = m.layers[1].main_mem_out_address
+    dst = (m.main_mem_usage + 15) // 16 * 16
+    add = G.GenericAdd(main_mem_in_a_address=src, main_mem_in_b_address=src, main_mem_out_address=dst, count=16,
+                       input1_offset=3, input1_multiplier=1 << 30, input1_shift=-1, input2_offset=-7,
+                       input2_multiplier=1 << 30, input2_shift=-2, left_shift=20, output_offset=1,
+                       output_multiplier=1 << 30, output_shift=-18, act_min=-128, act_max=127)
+    m.layers.insert(2, add)
+    m.main_mem_usage = dst + 16
+    return m.to_bytes()
+
+
 def synth_cases(extra=False):
     from emc.hil.cases import _device_inputs, _finish
     from emc.kmodel import load
@@ -99,6 +117,24 @@ def synth_cases(extra=False):
         "conv_pruned_pairs": ("conv", dict(ih=5, iw=5, ic=8, oc=12, k=(1, 1), pad=(0, 0))),
         "conv_pruned_all": ("conv", dict(ih=4, iw=4, ic=16, oc=6, k=(1, 1), pad=(0, 0))),
         "dw_c8_3x3_stride2_pad": ("dw", dict(ih=9, iw=7, ic=8, stride=(2, 2))),
+        # with an ADD's scratch (with_add_scratch) the DSP conv runs blocks of 8, 6 or 4 pixels x 1
+        # channel; pixel counts that leave a remainder for the pair path, odd channel counts, the
+        # exact epilogue (a shift beyond the folded offset's 21 bits, a huge bias), IC % 4 != 0
+        # (gathered bytes) and K % 4 != 0, pruned pairs around an odd last channel
+        "blocks8_conv_ic8_oc7": ("conv", dict(ic=8, oc=7)),
+        "blocks8_conv_shift23_exact": ("conv", dict(ic=8, oc=5, shifts=[-5, -23, -1, -12, -8])),
+        "blocks8_conv_big_bias_exact": ("conv", dict(ic=8, oc=4, bias_scale=0)),
+        "blocks8_conv_ic3_stride2": ("conv", dict(ih=9, iw=8, ic=3, oc=9, stride=(2, 2))),
+        "blocks8_conv_ic5_k45": ("conv", dict(ih=6, iw=5, ic=5, oc=6)),
+        "blocks8_conv_pruned_odd": ("conv", dict(ih=5, iw=5, ic=8, oc=13, k=(1, 1), pad=(0, 0))),
+        "blocks6_conv_ic16_oc4": ("conv", dict(ih=5, iw=5, ic=16, oc=4)),
+        "blocks4_conv_ic24_oc4": ("conv", dict(ih=5, iw=3, ic=24, oc=4)),
+        # 3x3 depthwise asm with doubled weights and the folded offset: a channel count with a
+        # C-side tail; a right shift beyond the fold's 21 bits (exact C epilogue instead)
+        "dw_c10_3x3_tail": ("dw", dict(ih=6, iw=5, ic=10)),
+        "dw_c8_3x3_shift23": ("dw", dict(ic=8, shifts=[-6, -23, -9, -4, -10, -7, -5, -8])),
+        # 17x16 = 272 taps: the weight sums beyond the halfword lanes' 256 taps
+        "dw_c4_17x16_taps": ("dw", dict(ih=18, iw=16, ic=4, k=(17, 16), pad=(0, 0))),
     }
     if extra:
         specs.update({
@@ -115,10 +151,11 @@ def synth_cases(extra=False):
             "fc_40x1": ("fc", dict(ic=40, oc=1)),
             "fc_1x4": ("fc", dict(ic=1, oc=4)),
         })
-    dead = {"conv_pruned_pairs": [2, 3, 6, 7, 8, 9, 10], "conv_pruned_all": list(range(6))}
+    dead = {"conv_pruned_pairs": [2, 3, 6, 7, 8, 9, 10], "conv_pruned_all": list(range(6)),
+            "blocks8_conv_pruned_odd": [0, 1, 4, 5, 6, 7, 9]}
     out = []
     for name, (kind, kw) in specs.items():
-        if name == "conv_big_bias":
+        if name == "conv_big_bias" or name == "blocks8_conv_big_bias_exact":
             data = synth(kind, rng, **kw)
             m = load(data)
             m.layers[1].bias[:] = big + [123456789, -5]
@@ -129,12 +166,19 @@ def synth_cases(extra=False):
             conv = m.layers[1]
             w = conv.weights.reshape(conv.out_c, -1)
             w[dead[name]] = 0
-            huge = [c for c in dead[name][::2] if c != 10]   # channel 10 pairs with a live one
+            huge = [c for c in dead[name][::2] if c ^ 1 in dead[name]]   # not beside a live one (computed)
             conv.bias[huge] = 1 << 30
             conv.shift[huge] = -31
             data = m.to_bytes()
+        elif name == "dw_c4_17x16_taps":   # sums of -128 * 272 and 127 * 272 overflow an int16
+            m = load(synth(kind, rng, **kw))
+            w = m.layers[1].weights.reshape(-1, 4)
+            w[:, 0], w[:, 3] = -128, 127
+            data = m.to_bytes()
         else:
             data = synth(kind, rng, **kw)
+        if name.startswith("blocks"):
+            data = with_add_scratch(data)
         m = load(data)
         out.append(_finish(name, "generic", data, _device_inputs(name, m, 2)))
     return out

@@ -165,3 +165,52 @@ def test_synthetic_k210_models_software_kpu_dsp():
                 assert per_layer and not bad, f"{c.name}: layers differ from the PC: {bad}"
     finally:
         dut.close()
+
+
+def _block_need(k, ic, oc, n):
+    """Scratch bytes the DSP conv's n-pixel blocks need (kernels_dsp_conv.c: n interleaved int16
+    columns, the n = 8 sentinel, the gathered bytes when IC % 4 != 0, 18 bytes per channel)."""
+    raw = (k + 4 + 7) & ~7 if ic % 4 else 0
+    return 8 * n * ((k + 3) // 4) + (8 if n == 8 or raw else 0) + raw + 18 * oc
+
+
+# (input shape, conv KxK, conv OC, pointwise OC, pixel block the first conv gets): a depthwise layer
+# after them reserves the scratch that selects the block; pixel counts 35, 25, 15 leave remainders
+# for the smaller blocks and the pair path; odd channel counts; the pointwise conv has IC % 4 != 0
+BLOCK_MODELS = [((1, 7, 5, 8), 3, 7, 48, 8), ((1, 5, 5, 16), 3, 5, 60, 6), ((1, 5, 3, 24), 3, 9, 56, 4)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["qemu-m4", "qemu-m7"])
+def test_conv_pixel_blocks_vs_tflm(target):
+    """Models made by the real TFLite converter whose conv layers run the DSP kernel's 8-, 6- and
+    4-pixel blocks: the QEMU DSP firmware's outputs equal TFLite Micro's, byte for byte."""
+    if not _have_qemu():
+        pytest.skip("needs arm-none-eabi-gcc, make and qemu-system-arm")
+    tf = pytest.importorskip("tensorflow")
+    from emc.backends.generic import import_tflite
+    from emc.hil.cases import Case
+    from emc.kmodel import load
+    from emc.kmodel.arena import arena_bytes
+    from .test_generic_ops import int8_tflite
+    from .tflm_support import golden_runner
+    cs = []
+    for shape, kk, oc, pw, block in BLOCK_MODELS:
+        rng = np.random.default_rng(sum(shape) + oc)
+        w1 = tf.constant(rng.normal(0, 1, (kk, kk, shape[-1], oc)).astype(np.float32))
+        w2 = tf.constant(rng.normal(0, 1, (1, 1, oc, pw)).astype(np.float32))
+        w3 = tf.constant(rng.normal(0, 1, (3, 3, pw, 1)).astype(np.float32))
+        data = int8_tflite(lambda x: tf.nn.depthwise_conv2d(
+            tf.nn.relu(tf.nn.conv2d(tf.nn.relu(tf.nn.conv2d(x, w1, 1, "SAME")), w2, 1, "SAME")), w3, [1, 1, 1, 1],
+            "SAME"), [shape], seed=oc)
+        km = load(import_tflite(data).to_bytes())
+        scratch = max(layer.cpu_scratch() for layer in km.layers)
+        k = kk * kk * shape[-1]
+        assert _block_need(k, shape[-1], oc, block) <= scratch < (
+            _block_need(k, shape[-1], oc, block + 2) if block < 8 else 1 << 30), "the model misses its block"
+        xs = [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(2)]
+        want = golden_runner(data)
+        cs.append(Case(f"blocks{block}_tflm", "generic", km.to_bytes(), xs, [want([x]) for x in xs]))
+    for c, (outs, arena) in zip(cs, _run_all(target, "dsp", cs)):
+        assert outs == _expected(c), f"{c.name}: DSP firmware differs from TFLM"
+        assert arena == arena_bytes(load(c.kmodel)), c.name

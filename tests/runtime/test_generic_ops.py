@@ -334,3 +334,20 @@ def test_pad_not_folded_into_average_pool(native):
                        [(1, 5, 6, 3)])
     km, _ = check_bit_exact(data, native, ops=["PAD", "AVERAGE_POOL_2D"])
     assert "GENERIC_PAD" in [layer.NAME for layer in km.layers]
+
+
+# The average pool's lane sums (4 channels per word, chunks of 64 channels, windows of <= 257 taps)
+# and its per-channel remainder: channel counts around 4 and 64, SAME windows clipped at the border,
+# a 17x16 = 272-tap window (per-channel path), the kws-style global 25x5 window.
+AVG_POOL_CASES = [((1, 7, 6, 5), (3, 3), (2, 2), "SAME"), ((1, 25, 5, 64), (25, 5), (1, 1), "VALID"),
+                  ((1, 6, 6, 70), (2, 3), (2, 1), "SAME"), ((1, 5, 4, 3), (2, 2), (1, 1), "VALID"),
+                  ((1, 17, 16, 8), (17, 16), (1, 1), "VALID"), ((1, 9, 9, 132), (4, 4), (3, 3), "SAME")]
+
+
+@pytest.mark.parametrize("shape,window,strides,padding", AVG_POOL_CASES, ids=str)
+def test_average_pool(shape, window, strides, padding, native):
+    import tensorflow as tf
+    rng = np.random.default_rng(sum(shape))
+    w = _w(rng, 1, 1, shape[-1], shape[-1])
+    data = int8_tflite(lambda x: tf.nn.avg_pool2d(tf.nn.conv2d(x, w, 1, "SAME"), window, strides, padding), [shape])
+    check_bit_exact(data, native, ops=["AVERAGE_POOL_2D"])

@@ -67,15 +67,16 @@ typedef struct dw33t_args {
 #define DW33_TAP(ADDR) "ldr r9, " ADDR "\n\t" DW33_MAC
 #define DW33T_TAP(OFF) "ldr r9, [lr, #" OFF "]\n\t" "ldr r9, [r9, r5]\n\t" DW33_MAC
 
-/* dsp_rq_fast + output offset (lr) + SSAT + store to r8 + J; constants from the block (r4) */
+/* dsp_rq_fast + output offset + SSAT + store to r8 + J; constants from the block (r4). The 3x3
+ * blocks hold doubled weights and start accumulators, so A is already the 2 * acc that SMMULR
+ * takes, and the rounding constant holds half + (out_off << right) (dw_fold): 2 instructions
+ * fewer per output than dsp_rq_fast + offset */
 #define DW33_EPI(A, J)                                                                                               \
     "ldm r4!, {r9, r10, r11}\n\t"                                                                                    \
-    "lsl r12, " A ", #1\n\t"                                                                                         \
-    "smmulr r12, r12, r9\n\t"                                                                                        \
+    "smmulr r12, " A ", r9\n\t"                                                                                      \
     "add " A ", r12, r11\n\t"                                                                                        \
     "sub " A ", " A ", r12, lsr #31\n\t"                                                                             \
     "asr " A ", " A ", r10\n\t"                                                                                      \
-    "add " A ", " A ", lr\n\t"                                                                                       \
     "ssat " A ", #8, " A "\n\t"                                                                                      \
     "strb " A ", [r8, #" J "]\n\t"
 
@@ -114,9 +115,7 @@ __attribute__((naked, noinline)) static void dw33_pixel(const dw33_args_t *a)
                      "add lr, lr, r6\n\t" DW33_TAP("[lr]") DW33_TAP("[lr, r7]") DW33_TAP("[lr, r8]")
                      "add lr, lr, r6\n\t" DW33_TAP("[lr]") DW33_TAP("[lr, r7]") DW33_TAP("[lr, r8]")
                      "add r5, r5, #4\n\t"
-                     "ldr lr, [sp, #0]\n\t"
-                     "ldr r8, [sp, #8]\n\t"
-                     "ldr lr, [lr, #20]\n\t" DW33_GROUP_END);
+                     "ldr r8, [sp, #8]\n\t" DW33_GROUP_END);
 }
 
 __attribute__((naked, noinline)) static void dw33t_pixel(const dw33t_args_t *a)
@@ -128,8 +127,7 @@ __attribute__((naked, noinline)) static void dw33t_pixel(const dw33t_args_t *a)
                      "ldm r4!, {r0-r3}\n\t" DW33T_TAP("16") DW33T_TAP("20") DW33T_TAP("24") DW33T_TAP("28")
                          DW33T_TAP("32") DW33T_TAP("36") DW33T_TAP("40") DW33T_TAP("44") DW33T_TAP("48")
                      "add r5, r5, #4\n\t"
-                     "ldr r8, [sp, #8]\n\t"
-                     "ldr lr, [lr, #8]\n\t" DW33_GROUP_END);
+                     "ldr r8, [sp, #8]\n\t" DW33_GROUP_END);
 }
 
 static inline __attribute__((always_inline)) void dw_layer(const dw_args_t *a, int mode)
@@ -244,7 +242,7 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     int32_t o, j, ntap, oc = (int32_t)emc_f(b, CF_OC);
     uint32_t *blk = (uint32_t *)(void *)x->m->scratch;
     uint32_t bound;
-    int fast;
+    int fast, dbl;
 
     if (emc_f(b, CF_DM) != 1u ||
         (size_t)oc * (17u + 2u * emc_f(b, CF_KH) * emc_f(b, CF_KW)) > x->m->scratch_size)
@@ -261,29 +259,42 @@ int emc_dsp_depthwise_conv2d(emc_exec_t *x)
     /* per group of 4 channels: bias + in_off * sum(w), then the weight word of each tap */
     bound = dsp_fast_bound((uint64_t)ntap * 32640u); /* |x + in_off| <= 255, |w| <= 128 */
     fast = a.g.lo == -128 && a.g.hi == 127 && bound != 0;
-    for (o = 0; o < (oc & ~3); o += 4) {
-        uint32_t *bk = blk + (size_t)(o >> 2) * (16u + 2u * (uint32_t)ntap);
-        for (j = 0; j < 4; j++) {
-            int32_t sw8 = 0, bv = dsp_ldi32(a.g.bias + 4u * (o + j)), t;
-            for (t = 0; t < ntap; t++)
-                sw8 += a.g.w[(size_t)t * oc + o + j];
-            bk[j] = (uint32_t)bv + (uint32_t)(sw8 * a.g.in_off);
-        }
-        for (j = 0; j < ntap; j++) {
-            uint32_t wv = dsp_ld32(a.g.w + (size_t)j * oc + o);
-            bk[4 + 2 * j] = __sxtb16(wv);
-            bk[5 + 2 * j] = dsp_sxtb16_ror8(wv);
-        }
-        for (j = 0; j < 4; j++) { /* multiplier, right shift, half its power of two (fast form) */
-            int32_t r = -dsp_ldi32(a.g.shf + 4u * (o + j));
-            bk[4 + 2 * ntap + 3 * j] = (uint32_t)dsp_ldi32(a.g.mul + 4u * (o + j));
-            bk[5 + 2 * ntap + 3 * j] = (uint32_t)r;
-            bk[6 + 2 * ntap + 3 * j] = r >= 1 && r <= 31 ? 1u << (r - 1) : 0u;
-        }
-    }
     for (o = 0; o < oc; o++)
         if (!dsp_fast_chan(dsp_ldi32(a.g.bias + 4u * o), dsp_ldi32(a.g.shf + 4u * o), bound))
             fast = 0;
+    /* 3x3 fast layers run the asm only (dw_layer mode 2), whose epilogue takes doubled
+     * accumulators and the output offset folded into the rounding constant:
+     * (h + half + (out_off << r)) >> r = ((h + half) >> r) + out_off while r <= 21 (no overflow:
+     * |h| < 2^29); a larger shift takes the exact C epilogue (mode 1) */
+    dbl = fast && a.g.kh == 3 && a.g.kw == 3;
+    for (o = 0; dbl && o < oc; o++)
+        if (-dsp_ldi32(a.g.shf + 4u * o) > 21)
+            fast = dbl = 0;
+    for (o = 0; o < (oc & ~3); o += 4) {
+        uint32_t *bk = blk + (size_t)(o >> 2) * (16u + 2u * (uint32_t)ntap), s02 = 0, s13 = 0;
+        for (j = 0; j < ntap; j++) { /* doubled: 2w in [-256, 254] is still an int16 */
+            uint32_t wv = dsp_ld32(a.g.w + (size_t)j * oc + o), lo2 = __sxtb16(wv), hi2 = dsp_sxtb16_ror8(wv);
+            bk[4 + 2 * j] = dbl ? (uint32_t)__sadd16(lo2, lo2) : lo2;
+            bk[5 + 2 * j] = dbl ? (uint32_t)__sadd16(hi2, hi2) : hi2;
+            s02 = (uint32_t)__sadd16(s02, lo2), s13 = (uint32_t)__sadd16(s13, hi2); /* sum(w) per channel */
+        }
+        for (j = 0; j < 4; j++) {
+            /* the halfword sums are exact up to 256 taps (|sum| <= 32768) */
+            uint32_t l = j & 1 ? s13 : s02;
+            int32_t sw8 = (int16_t)(j & 2 ? l >> 16 : l & 0xFFFFu), bv = dsp_ldi32(a.g.bias + 4u * (o + j)), t;
+            if (ntap > 256)
+                for (t = 0, sw8 = 0; t < ntap; t++)
+                    sw8 += a.g.w[(size_t)t * oc + o + j];
+            bk[j] = ((uint32_t)bv + (uint32_t)(sw8 * a.g.in_off)) << dbl;
+        }
+        for (j = 0; j < 4; j++) { /* multiplier, right shift, half its power of two (fast form) */
+            int32_t r = -dsp_ldi32(a.g.shf + 4u * (o + j));
+            uint32_t half = r >= 1 && r <= 31 ? 1u << (r - 1) : 0u;
+            bk[4 + 2 * ntap + 3 * j] = (uint32_t)dsp_ldi32(a.g.mul + 4u * (o + j));
+            bk[5 + 2 * ntap + 3 * j] = (uint32_t)r;
+            bk[6 + 2 * ntap + 3 * j] = dbl ? half + ((uint32_t)a.g.out_off << r) : half;
+        }
+    }
     for (o = 0; o < oc; o++)
         if (dsp_ldi32(a.g.shf + 4u * o) > 0)
             break;
