@@ -130,3 +130,32 @@ def test_keras_model_with_5x5_7x7_and_narrow_input_vs_keras(tmp_path, monkeypatc
     agree = np.mean(f.argmax(1) == k.argmax(1))
     print(f"top-1 agreement {agree:.2f}, max abs {np.abs(f - k).max():.4f}")
     assert agree >= 0.95 and np.abs(f - k).max() < 0.1
+
+
+@pytest.mark.slow
+def test_mlperf_kws_ds_cnn_converts_with_the_flag(tmp_path):
+    """MLPerf Tiny KWS (DS-CNN int8) starts with a 10x4 conv the KPU cannot take: with --allow-patched it
+    converts (that layer on the CPU, the depthwise-separable blocks on the KPU) and agrees with LiteRT
+    running the int8 file on 30 noise inputs."""
+    from ai_edge_litert.interpreter import Interpreter
+    from emc.hil.cases import data_file
+    src = str(data_file("kws_ref_model.tflite"))
+    x = np.random.default_rng(0).normal(size=(30, 49, 10, 1)).astype(np.float32) * 20
+    path = tmp_path / "kws.kmodel"
+    rep = emc.save_kmodel(src, str(path), x, allow_patched=True, eval_limit=0, report=False)
+    assert "10x4 kernel" in rep.text()
+    it = Interpreter(model_path=src)
+    it.allocate_tensors()
+    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    s, z = inp["quantization"]
+    km = load_kmodel(path)
+    agree = []
+    for xi in x:
+        q = np.clip(np.round(xi / s + z), -128, 127).astype(np.int8)
+        it.set_tensor(inp["index"], q[None])
+        it.invoke()
+        want = it.get_tensor(out["index"])[0]
+        dev = (q.astype(np.int16) + 128).astype(np.uint8).transpose(2, 0, 1).copy()   # u8 = int8 + 128
+        agree.append(run(km, dev)[0].argmax() == want.argmax())
+    print(f"KWS --allow-patched vs LiteRT int8: top-1 agreement {np.mean(agree):.2f}")
+    assert np.mean(agree) >= 0.85
