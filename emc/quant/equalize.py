@@ -74,6 +74,8 @@ def equalize(g, x=None, mode="activations", only_depthwise=True, sweeps=4, max_s
     that needs it; plain conv stacks such as the seed CIFAR-10 network stay byte-identical)."""
     if mode not in MODES:
         raise ValueError(f"unknown equalization mode {mode!r}; known: {MODES}")
+    if mode == "activations" and x is None:
+        raise ValueError("equalization mode 'activations' needs calibration inputs x")
     pairs = _pairs(g, only_depthwise, clipped=mode == "activations")
     if not pairs:
         return 0
