@@ -306,6 +306,8 @@ def layer_errors(g, comp, floats, dump):
                 f = f.reshape(perm).transpose(2, 0, 1)
             f = f.reshape(-1).astype(np.float64)
             a = np.asarray(arr).reshape(-1)
+            if kind != "f32" and a.dtype == np.int8:
+                a = a.view(np.uint8)                 # a generic layer (byte move) wrote a u8 tensor
             if a.size != f.size:
                 continue
             if kind == "f32":

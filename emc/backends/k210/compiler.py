@@ -459,7 +459,8 @@ class K210Compiler:
         """Emit main-buffer layers one after the other, each reading the previous one's output."""
         cur = src
         for k, (lay, ins, outs, note) in enumerate(steps):
-            ob = self.buf("main", int(np.prod(outs)), f"{name}{k}")
+            # the last buffer holds the tensor (the report's per-layer errors find it by this name)
+            ob = self.buf("main", int(np.prod(outs)), name if k == len(steps) - 1 else f"{name}~{k}")
             self.emit(lay, op_name, "CPU", ins, outs, [cur], [ob], note)
             self.fix(lambda lay=lay, a=cur, b=ob: (setattr(lay, "main_mem_in_address", a.addr),
                                                    setattr(lay, "main_mem_out_address", b.addr)))
