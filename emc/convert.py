@@ -225,9 +225,9 @@ def _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, 
                            None, list(g.outputs) if g is not None else [])
     from .kmodel.arena import arena_bytes
     rep.arena = rep.arena_hw = arena_bytes(model)
-    dt, shape = model.input_spec()
     rep.tflite = data
-    rep.input_desc = f"{dt} NHWC {'x'.join(map(str, shape))} (generic int8 profile, TFLite Micro numerics)"
+    rep.input_desc = (", ".join(f"{dt} NHWC {'x'.join(map(str, shape))}" for dt, shape in model.input_specs())
+                      + " (generic int8 profile, TFLite Micro numerics)")
     if g is not None and eval_limit:
         t = time.time()
         n = min(eval_limit, len(xs))
