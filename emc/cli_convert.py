@@ -7,7 +7,7 @@ import sys
 # options that only the k210 target uses, with their defaults (None in the parser, so that a given
 # option can be told from a default one and refused for --target generic)
 K210_OPTIONS = {"dataset": None, "dataset_func": "img_0_1", "quant": "minmax", "bits": 8, "resize": False,
-                "eval": 100, "allow_patched": False, "dense_on_kpu": False}
+                "eval": 100, "allow_patched": False, "dense_on_kpu": False, "equalize": "auto"}
 
 
 # of those, what --target generic uses when it quantizes a float model itself
@@ -63,6 +63,7 @@ def cmd_convert(args):
     rep = save_kmodel(args.model, args.output, args.dataset, args.dataset_func, args.quant, args.bits, 3,
                       target=args.target, resize=args.resize, allow_patched=args.allow_patched,
                       eval_limit=args.eval, report=not args.no_report, dense_on_kpu=args.dense_on_kpu,
+                      equalize=args.equalize,
                       progress=None if not args.quiet else False, fc_weights=args.fc_weights)
     if not args.quiet:
         print(rep.text())
@@ -91,7 +92,11 @@ def add_convert_parser(subparsers):
     p.add_argument("--eval", type=int, metavar="N",
                    help="compare kmodel vs float model on the first N calibration inputs (0: skip)")
     p.add_argument("--allow-patched", action="store_true",
-                   help="allow layer types only Maix-EMC's patched kpu.c runs (6, 21)")
+                   help="allow layer types the stock SDK kpu.c does not run: Maix-EMC's patched 6 and 21, and EMC "
+                        "generic int8 CPU layers for convolutions the KPU cannot take and inputs narrower than 4")
+    p.add_argument("--equalize", choices=["auto", "all", "off"],
+                   help="cross-layer equalization before calibration: auto (conv pairs with a depthwise side, "
+                        "default), all (every conv pair), off")
     p.add_argument("--dense-on-kpu", action="store_true",
                    help="run dense layers on the KPU (1x1 conv on a 4x4 padded map) instead of f32 on the CPU")
     p.add_argument("--fc-weights", choices=["int8", "int16"],

@@ -29,6 +29,7 @@ class ConversionReport:
     arena_hw: int = 0                # the same with the K210 hardware-KPU port
     layer_errors: list = field(default_factory=list)   # (layer index, tensor, cosine, max abs / range)
     input_desc: str = ""             # how the device input is described, when not a K210 one
+    equalized: int = 0               # conv pairs rescaled by cross-layer equalization
     tflite: bytes | None = None      # generic target: the int8 .tflite the kmodel reproduces (TFLM-exact)
 
     def text(self):
@@ -54,6 +55,12 @@ class ConversionReport:
         else:
             s, z = self.input_quant
             lines.append(f"input: uint8 planar CHW, real = {s:.6g} * (q - {z:g})")
+        fallbacks = [li for li in self.layers if li.notes.startswith("CPU conv, KPU cannot")]
+        if fallbacks:
+            lines.append("CPU fallbacks (--allow-patched, EMC generic layers not in stock kpu.c): " + "; ".join(
+                f"#{li.index} {li.op}: {li.notes.split(': ', 1)[1]}" for li in fallbacks))
+        if self.equalized:
+            lines.append(f"cross-layer equalization: {self.equalized} conv pair(s) rescaled")
         for name, m in self.metrics.items():
             lines.append(f"output {name}: max |kmodel - float| = {m['max_abs']:.4g}, cosine = {m['cosine']:.5f}"
                          + (f", top-1 agreement = {100 * m['top1']:.1f}%" if m.get("top1") is not None else "")
@@ -69,6 +76,9 @@ class ConversionReport:
     __str__ = text
 
 
+EQUALIZE = ("auto", "all", "off")
+
+
 def _flat(s):
     if s and isinstance(s[0], tuple):
         return [v for t in s for v in t]
@@ -78,7 +88,7 @@ def _flat(s):
 def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", quant_func="minmax", quant_bit=8,
                 version=3, target="k210", *, resize=False, allow_patched=False, eval_limit=100,
                 report=True, progress=None, input_quant=None, softmax=None, dense_on_kpu=False,
-                verbose=False, fc_weights="int8"):
+                verbose=False, equalize="auto", fc_weights="int8"):
     """Convert `network` (TensorLayer 2 / Keras model or file, .tflite file/bytes, or an emc IR Graph)
     to a kmodel v3 at `filepath`, calibrating on `dataset_dir` (image folder, .npy, array or callable).
 
@@ -88,6 +98,8 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
     allow_patched: allow layer types only Maix-EMC's patched kpu.c runs (6, 21).
     dense_on_kpu: run dense layers (<= 1024 in/out) on the KPU through K210_ADD_PADDING / REMOVE_PADDING.
     eval_limit: how many calibration inputs the report compares kmodel vs float on (0: none).
+    equalize: cross-layer equalization (emc.quant.equalize) before calibration: 'auto' on pairs with a
+    depthwise conv, 'all' on every conv pair, 'off'.
     fc_weights: generic target only: "int16" stores fully connected weights as int16 (twice the
     flash, fewer instructions per MAC on Cortex-M DSP); default "int8".
 
@@ -96,6 +108,7 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
     from .backends.k210 import K210Compiler, Options
     from .frontends import load
     from .quant import calibrate, load_dataset
+    from .quant.equalize import equalize as equalize_pairs
     from .reference import run as ref_run
 
     if version != 3:
@@ -122,6 +135,9 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
         raise ValueError(f"kmodel v3 takes one input, the model has {len(g.inputs)}")
     in_shape = g.shape(g.inputs[0])
     data = load_dataset(dataset_dir, in_shape, dataset_func, resize=resize)
+    if equalize not in EQUALIZE:
+        raise ValueError(f"equalize must be one of {EQUALIZE}, not {equalize!r}")
+    equalized = 0 if equalize == "off" else equalize_pairs(g, data.x, only_depthwise=equalize == "auto")
     ranges = calibrate(g, data.x, quant_func, progress=progress)
     times["calibrate"] = time.time() - t
     fixed = {n: (tt.quant.scale, tt.quant.zero_point) for n, tt in g.tensors.items()
@@ -142,6 +158,7 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
                            comp.kpu_rows, size, iq if len(in_shape) == 3 else None, comp.output_names,
                            times=times)
     rep.quant = {tn: comp.q(tn) for tn in g.tensors if tn in ranges}
+    rep.equalized = equalized
     from .kmodel.arena import arena_bytes
     rep.arena, rep.arena_hw = arena_bytes(model), arena_bytes(model, hardware_kpu=True)
     if eval_limit:
@@ -213,9 +230,9 @@ def _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, 
                            None, list(g.outputs) if g is not None else [])
     from .kmodel.arena import arena_bytes
     rep.arena = rep.arena_hw = arena_bytes(model)
-    dt, shape = model.input_spec()
     rep.tflite = data
-    rep.input_desc = f"{dt} NHWC {'x'.join(map(str, shape))} (generic int8 profile, TFLite Micro numerics)"
+    rep.input_desc = (", ".join(f"{dt} NHWC {'x'.join(map(str, shape))}" for dt, shape in model.input_specs())
+                      + " (generic int8 profile, TFLite Micro numerics)")
     if g is not None and eval_limit:
         t = time.time()
         n = min(eval_limit, len(xs))
@@ -294,6 +311,8 @@ def layer_errors(g, comp, floats, dump):
                 f = f.reshape(perm).transpose(2, 0, 1)
             f = f.reshape(-1).astype(np.float64)
             a = np.asarray(arr).reshape(-1)
+            if kind != "f32" and a.dtype == np.int8:
+                a = a.view(np.uint8)                 # a generic layer (byte move) wrote a u8 tensor
             if a.size != f.size:
                 continue
             if kind == "f32":

@@ -22,18 +22,18 @@ DTYPES = {"u8": (0, "EMC_DT_U8", 1), "f32": (1, "EMC_DT_F32", 4), "i8": (2, "EMC
 
 
 def tensor_specs(model):
-    """(input, [outputs]) as dicts: dtype, shape, bytes, scale, zero_point — as runtime_c reports them."""
+    """([inputs], [outputs]) as dicts: dtype, shape, bytes, scale, zero_point — as runtime_c reports them."""
     from .kmodel.layers.generic_input import GenericInput
     from .kmodel.layers.generic_output import GenericOutput
 
-    dt, shape = model.input_spec()
-    first = model.layers[0]
-    quant = (first.scale, first.zero_point) if isinstance(first, GenericInput) else (0.0, 0)
-    n = 1
-    for d in shape:
-        n *= int(d)
-    inp = dict(dtype=dt, shape=tuple(int(d) for d in shape), bytes=n * DTYPES[dt][2], scale=quant[0],
-               zero_point=quant[1])
+    inputs = []
+    for layer, (dt, shape) in zip(model.input_layers(), model.input_specs()):
+        quant = (layer.scale, layer.zero_point) if isinstance(layer, GenericInput) else (0.0, 0)
+        n = 1
+        for d in shape:
+            n *= int(d)
+        inputs.append(dict(dtype=dt, shape=tuple(int(d) for d in shape), bytes=n * DTYPES[dt][2], scale=quant[0],
+                           zero_point=quant[1]))
     outs = []
     for (addr, size), odt in zip(model.outputs, model.output_dtypes()):
         oshape = None
@@ -47,7 +47,7 @@ def tensor_specs(model):
              if isinstance(la, GenericOutput) and la.main_mem_address == addr]
         scale, zp = q[-1] if q else (0.0, 0)
         outs.append(dict(dtype=odt, shape=oshape, bytes=size, scale=scale, zero_point=zp))
-    return inp, outs
+    return inputs, outs
 
 
 def _c_float(v: float) -> str:
@@ -81,7 +81,7 @@ def export(src, out_c, name: str = "emc_model") -> tuple:
         model = load(data)
     except KModelError as e:
         raise e.with_path(src)
-    inp, outs = tensor_specs(model)
+    inputs, outs = tensor_specs(model)
     macro = name.upper()
     guard = f"{macro}_DATA_H"
     digest = hashlib.sha256(data).hexdigest()
@@ -94,8 +94,12 @@ def export(src, out_c, name: str = "emc_model") -> tuple:
             "/* ... with the K210 hardware KPU port (runtime_c/ports/k210: port.kpu_ram set) */",
             f"#define {macro}_ARENA_SIZE_K210_KPU {arena_bytes(model, hardware_kpu=True)}u",
             f"#define {macro}_LAYERS {len(model.layers)}u", "",
-            *_tensor_macros(f"{macro}_INPUT", inp), "",
-            f"#define {macro}_OUTPUT_COUNT {len(outs)}u"]
+            "/* input 0; a model with several inputs also has INPUT<i>_* for each (emc_model_set_input_at) */",
+            *_tensor_macros(f"{macro}_INPUT", inputs[0]),
+            f"#define {macro}_INPUT_COUNT {len(inputs)}u"]
+    for i, t in enumerate(inputs if len(inputs) > 1 else []):
+        head += _tensor_macros(f"{macro}_INPUT{i}", t)
+    head += ["", f"#define {macro}_OUTPUT_COUNT {len(outs)}u"]
     for i, o in enumerate(outs):
         head += _tensor_macros(f"{macro}_OUTPUT{i}", o)
     head += ["", "#ifdef __cplusplus", 'extern "C" {', "#endif",

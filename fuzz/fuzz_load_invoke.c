@@ -19,6 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t need = 0;
     emc_model_t m;
     emc_tensor_t in;
+    size_t total;
+    uint32_t i;
     uint8_t *model, *arena, *input;
     model = (uint8_t *)malloc(size ? size : 1);   /* exact size: ASan sees any overread */
     memcpy(model, data, size);
@@ -32,11 +34,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (emc_model_load(&m, model, size, arena, need, NULL) != EMC_OK)
         abort();                                 /* arena_required accepted it: load must too */
-    emc_model_input(&m, &in);
-    input = (uint8_t *)calloc(in.size ? in.size : 1, 1);
-    if (emc_fuzz_invoke && in.size <= 16u * 1024u * 1024u) {
-        memset(input, 0x5A, in.size);
-        if (emc_model_set_input(&m, input, in.size) == EMC_OK)
+    for (i = 0, total = 0; i < emc_model_input_count(&m); i++)  /* every input, one after the other */
+        if (emc_model_input_at(&m, i, &in) == EMC_OK)
+            total += in.size;
+    input = (uint8_t *)calloc(total ? total : 1, 1);
+    if (emc_fuzz_invoke && total <= 16u * 1024u * 1024u) {
+        memset(input, 0x5A, total);
+        if (emc_model_set_inputs(&m, input, total) == EMC_OK)
             (void)emc_model_invoke(&m);
     }
     free(input);

@@ -32,6 +32,11 @@ class _Reader:
     def __init__(self, model, sg):
         self.m = model
         self.sg = sg
+        self.folded = {}        # output tensor of a DEQUANTIZE of a constant -> that constant's tensor
+
+    def has_data(self, i):
+        buf = self.m.Buffers(self.tensor(i).Buffer())
+        return buf is not None and buf.DataLength() > 0
 
     def tensor(self, i):
         return self.sg.Tensors(i)
@@ -50,7 +55,9 @@ class _Reader:
         return (q.ScaleAsNumpy().astype(np.float64), q.ZeroPointAsNumpy().astype(np.int64), q.QuantizedDimension())
 
     def const(self, i):
-        """Float value of a constant tensor (dequantized if stored quantized), or None."""
+        """Float value of a constant tensor (dequantized if stored quantized or float16), or None."""
+        if i in self.folded:
+            return self.const(self.folded[i])
         t = self.tensor(i)
         buf = self.m.Buffers(t.Buffer())
         if buf is None or buf.DataLength() == 0:
@@ -115,6 +122,10 @@ def load_tflite(source, name=None) -> Graph:
         code = codes.get(max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode()), "CUSTOM")
         ops.append((op, code, [op.Inputs(j) for j in range(op.InputsLength())],
                     [op.Outputs(j) for j in range(op.OutputsLength())]))
+    # DEQUANTIZE of a constant (float16 or int8 weights of a "float" file) is folded into the constant
+    for k, (_, code, ins, outs) in enumerate(ops):
+        if code == "DEQUANTIZE" and len(ins) == 1 and r.has_data(ins[0]):
+            r.folded[outs[0]] = ins[0]
     # ops that only compute a RESHAPE's target shape (Keras 3 Flatten: SHAPE/STRIDED_SLICE/PACK)
     uses = {}
     for k, (_, code, ins, _) in enumerate(ops):
@@ -128,7 +139,7 @@ def load_tflite(source, name=None) -> Graph:
                 uses.get(o) and all(shape_use or user in skip for user, shape_use in uses[o]) for o in outs):
             skip.add(k)
     for k, (op, code, ins, outs) in enumerate(ops):
-        if k in skip:
+        if k in skip or (outs and outs[0] in r.folded):
             continue
         if code == "RESHAPE":
             ins = ins[:1]

@@ -281,8 +281,12 @@ def _check_subgraph(v, si, sg, buffers, codes):
     tensors = v.tables_at(sg, 0, "Tensor")
     nt = len(tensors)
 
+    def tensor_t(ti):
+        name = v.str_at(tensors[ti], 3)            # the name is optional: an unnamed tensor is its index
+        return f"tensor {ti}" + (f" '{name}'" if name else "")
+
     def where_t(ti):
-        return f"subgraph {si} tensor {ti} '{v.str_at(tensors[ti], 3)}'"
+        return f"subgraph {si} {tensor_t(ti)}"
 
     available = set()            # tensors with a value before the next operator runs
     # an operator's intermediates (field 8; the int8 LSTM's, of shape [0]) only carry quantization
@@ -328,6 +332,12 @@ def _check_subgraph(v, si, sg, buffers, codes):
                 v.fail(f"builtin options of union type {utype}, but {code} takes {want}", op.fields.get(3), where)
             if utype and 4 not in op.fields:
                 v.fail(f"{want} announced but absent", op.fields.get(3), where)
+        axis = _FILTER_AXIS.get(code)
+        if axis is not None and len(ins) > 1 and ins[1] != -1:
+            dim, at = _per_channel_dim(v, tensors[ins[1]], where_t(ins[1]))
+            if dim is not None and dim != axis:
+                v.fail(f"its filter is quantized per channel along dimension {dim}; {code} takes the scales of "
+                       f"its output channels, dimension {axis}", at, f"{where}, filter {tensor_t(ins[1])}")
     for j, ti in enumerate(v.vec_at(sg, 2, "i32")):
         if ti not in available:
             v.fail(f"output {j} is {where_t(ti)}, which no operator computes", sg.fields[2], f"subgraph {si}")
@@ -362,6 +372,21 @@ def _check_tensor(v, t, where, buffers, intermediate=False):
         _check_quant(v, v.table(v.deref(t.fields[4], "quantization"), "QuantizationParameters", where),
                      shape, where)
     return constant
+
+
+# the axis of the output channels of each operator's filter (input 1): TFLite's kernels take
+# per-channel scales along it whatever the file's quantized_dimension says, so another is refused
+_FILTER_AXIS = {"CONV_2D": 0, "FULLY_CONNECTED": 0, "TRANSPOSE_CONV": 0, "DEPTHWISE_CONV_2D": 3}
+
+
+def _per_channel_dim(v, t, where):
+    """(quantized dimension, its byte offset) of a per-channel quantized tensor, else (None, None)."""
+    if 4 not in t.fields:
+        return None, None
+    q = v.table(v.deref(t.fields[4], "quantization"), "QuantizationParameters", where)
+    if len(v.vec_at(q, 2, "f32")) <= 1:
+        return None, None
+    return v.get(q, 6, "i32"), q.fields.get(6, q.pos)
 
 
 def _check_quant(v, q, shape, where):

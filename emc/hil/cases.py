@@ -32,12 +32,15 @@ THIRD_PARTY = {"iris-nncase": "nncase_v0.1_iris_v3.kmodel", "yolo20-nncase": "nn
                "facedetect-sdk": "standalone_demo_face_detect_v3.kmodel",
                "mbnetv1-maixemc": "maixemc_mbnetv1_v3.kmodel",
                "cifar10-maixemc-hw": "maixemc_cifar10_output_hwverified_v3.kmodel"}
+# generic-profile fixtures of the repository's tests (tests/runtime/make_fixtures.py): layers and model
+# shapes the MLPerf models lack (two-inputs: two inputs, two outputs, PRELU, RESIZE_BILINEAR, MAXIMUM, a folded PAD)
+FIXTURES = {"two-inputs": ROOT / "tests" / "runtime" / "data" / "generic_two_inputs.tflite"}
 CONVERTED = {"mbnet-k210": "mbnet_float.tflite", "resnet-k210": "resnet_float.tflite",
              "inception-k210": "inception_float.tflite"}
 
 DEFAULT = ["cifar10-maixemc-hw", "iris-nncase", "kws", "ad", "ic", "vww", "mbnet-k210", "resnet-k210",
            "inception-k210", "facedetect-sdk", "yolo20-nncase"]
-ALL = DEFAULT + ["cifar10-emc", "mbnetv1-maixemc", "ad-fc16"]
+ALL = DEFAULT + ["cifar10-emc", "mbnetv1-maixemc", "two-inputs", "ad-fc16"]
 
 
 @dataclasses.dataclass
@@ -124,23 +127,26 @@ def third_party(name, n):
 
 
 def mlperf(name, n):
-    """An MLPerf Tiny int8 model on the generic profile; the 'float' side is TFLite Micro itself.
-    A MLPERF_FC16 name: its base model (same inputs) with int16 fully connected weights."""
+    """An MLPerf Tiny int8 model (or a generic fixture) on the generic profile; the 'float' side is
+    TFLite Micro itself. A MLPERF_FC16 name: its base model (same inputs) with int16 fully connected
+    weights."""
     from ..backends.generic.tflite_import import import_tflite
     base = MLPERF_FC16.get(name, name)
-    path = data_file(MLPERF[base])
+    path = FIXTURES[name] if name in FIXTURES else data_file(MLPERF[base])
     data = path.read_bytes()
     km = import_tflite(data, fc_weights="int16" if name in MLPERF_FC16 else "int8").to_bytes()
-    xs = _device_inputs(base, load(km), n)
+    m = load(km)
+    xs = _device_inputs(base, m, n)
     floats = None
     try:
         import tflite_micro
         interp = tflite_micro.runtime.Interpreter.from_bytes(data)
         floats = []
         for x in xs:
-            interp.set_input(x, 0)
+            for k, xk in enumerate(x if isinstance(x, list) else [x]):
+                interp.set_input(xk, k)
             interp.invoke()
-            floats.append([np.asarray(interp.get_output(0)).reshape(-1)])
+            floats.append([np.asarray(interp.get_output(k)).reshape(-1) for k in range(len(m.outputs))])
     except ImportError:
         pass
     return _finish(name, "generic", km, xs, floats, "TFLite Micro", str(path))
@@ -222,7 +228,7 @@ def build(name: str, n: int = 3, cache=None) -> Case:
     cache = pathlib.Path(cache or ROOT / "build" / "hil_cache")
     if name in THIRD_PARTY:
         return third_party(name, n)
-    if name in MLPERF or name in MLPERF_FC16:
+    if name in MLPERF or name in FIXTURES or name in MLPERF_FC16:
         return mlperf(name, n)
     if name in CONVERTED:
         return converted(name, n, cache)

@@ -75,6 +75,18 @@ def set_field(words, name, value):
 
 
 # ---- KPU RAM row layout ----------------------------------------------------------------
+def weight_loads(ic, oc, k, depthwise, eight_bit=True):
+    """(o_ch_num_coef, load_time, para_size): how the KPU loads a layer's weights, by the nncase rule
+    (spec §7): depthwise in one load; otherwise as many output channels per load as fit 30 KiB
+    (60 KiB at 16 bits)."""
+    bpw = 1 if eight_bit else 2
+    if depthwise:
+        return oc, 1, oc * k * k * bpw
+    one = k * k * ic * bpw
+    n = max(1, min(oc, (30 if eight_bit else 60) * 1024 // one))
+    return n, -(-oc // n), one * n
+
+
 def layout_for_width(w):
     """(groups, row_len, row_pitch) for a map of width w (spec §4.3)."""
     if w <= 16:

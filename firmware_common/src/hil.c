@@ -295,25 +295,6 @@ static size_t model_input_bytes(void)
     return total;
 }
 
-static emc_status_t set_inputs(uint32_t in_size)
-{
-    emc_tensor_t t;
-    size_t off = 0;
-    uint32_t i, n = emc_model_input_count(&model);
-    emc_status_t st;
-    if (n <= 1)                   /* one input: its own size check names a wrong size */
-        return emc_model_set_input(&model, B.input_buf, in_size);
-    if (in_size != model_input_bytes())
-        return EMC_E_SIZE;
-    for (i = 0; i < n; i++) {
-        if ((st = emc_model_input_at(&model, i, &t)) != EMC_OK ||
-            (st = emc_model_set_input_at(&model, i, B.input_buf + off, t.size)) != EMC_OK)
-            return st;
-        off += t.size;
-    }
-    return EMC_OK;
-}
-
 static void cmd_load_commit(uint8_t seq, const uint8_t *pl, uint32_t len)
 {
     uint32_t size, crc, got, i, n;
@@ -419,7 +400,7 @@ static void cmd_invoke(uint8_t seq, const uint8_t *pl, uint32_t len)
     cap_index = -1;
     cap_size = cap_stored = 0;
     trace_layers = 0;
-    st = set_inputs(in_size);
+    st = emc_model_set_inputs(&model, B.input_buf, in_size);
     if (st != EMC_OK) {
         send_error(HIL_INVOKE, seq, HIL_E_RUNTIME, (int32_t)st, emc_status_str(st));
         return;

@@ -111,9 +111,9 @@ emc_status_t emc_model_input_at(const emc_model_t *m, uint32_t index, emc_tensor
     return index == 0 ? emc_model_input(m, info) : EMC_E_INDEX;
 }
 
-emc_status_t emc_model_set_input_at(emc_model_t *m, uint32_t index, const void *data, size_t size)
+emc_status_t emc_model_set_inputs(emc_model_t *m, const void *data, size_t size)
 {
-    return index == 0 ? emc_model_set_input(m, data, size) : EMC_E_INDEX;
+    return emc_model_set_input(m, data, size);
 }
 
 void emc_model_set_hook(emc_model_t *m, emc_layer_hook_t hook, void *user)

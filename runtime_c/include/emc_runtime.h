@@ -188,6 +188,9 @@ emc_status_t emc_model_input_at(const emc_model_t *m, uint32_t index, emc_tensor
 /* The first input set after a load or an invoke zeroes the main buffer and KPU window (so bytes
  * no layer writes are the same on every run); set every input, in any order, then invoke. */
 emc_status_t emc_model_set_input_at(emc_model_t *m, uint32_t index, const void *data, size_t size);
+/* Every input from one buffer holding them one after the other in input order (`size` must be
+ * their sum; EMC_E_SIZE otherwise): what emc_run's input file and the HIL staging buffer hold. */
+emc_status_t emc_model_set_inputs(emc_model_t *m, const void *data, size_t size);
 
 void emc_model_set_hook(emc_model_t *m, emc_layer_hook_t hook, void *user);
 

@@ -564,6 +564,27 @@ emc_status_t emc_model_set_input(emc_model_t *m, const void *data, size_t size)
     return emc_model_set_input_at(m, 0, data, size);
 }
 
+emc_status_t emc_model_set_inputs(emc_model_t *m, const void *data, size_t size)
+{
+    size_t off = 0, total = 0;
+    uint32_t i;
+    emc_status_t s;
+    if (!m || !data)
+        return EMC_E_ARG;
+    if (!m->loaded)
+        return EMC_E_STATE;
+    for (i = 0; i < m->inputs; i++)
+        total += m->input[i].size;
+    if (size != total)
+        return EMC_E_SIZE;
+    for (i = 0; i < m->inputs; i++) {
+        if ((s = emc_model_set_input_at(m, i, (const uint8_t *)data + off, m->input[i].size)) != EMC_OK)
+            return s;
+        off += m->input[i].size;
+    }
+    return EMC_OK;
+}
+
 void emc_model_set_hook(emc_model_t *m, emc_layer_hook_t hook, void *user)
 {
     if (!m)

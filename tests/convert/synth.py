@@ -139,3 +139,46 @@ def to_tflite(model, path):
     with open(path, "wb") as f:
         f.write(data)
     return path
+
+
+# ------------------------------------------------------------------ depthwise-heavy classifiers
+def depthwise_net(name="dwnet", act="relu", blocks=(16, 32, 32, 64, 64)):
+    """Depthwise-separable stack (dw 3x3 + BN + act, pw 1x1 + BN + act), stride 2 every other block."""
+    import keras
+    from keras import layers as L
+
+    def a(x):
+        return L.ReLU(6.0)(x) if act == "relu6" else L.ReLU()(x)
+    i = keras.Input((32, 32, 3))
+    x = a(L.BatchNormalization(momentum=0.9)(L.Conv2D(8, 3, padding="same", use_bias=False)(i)))
+    for k, f in enumerate(blocks):
+        x = a(L.BatchNormalization(momentum=0.9)(L.DepthwiseConv2D(3, strides=2 if k % 2 == 0 else 1,
+                                                                   padding="same", use_bias=False)(x)))
+        x = a(L.BatchNormalization(momentum=0.9)(L.Conv2D(f, 1, use_bias=False)(x)))
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.Dense(CLASSES, activation="softmax")(x)
+    return keras.Model(i, x, name=name)
+
+
+def keras_mobilenet(name="kmobilenet"):
+    """keras.applications.MobileNet v1 alpha 0.25 (ReLU6, BN) at 32x32, untrained weights."""
+    import keras
+    return keras.applications.MobileNet(alpha=0.25, input_shape=(32, 32, 3), weights=None, classes=CLASSES,
+                                        name=name)
+
+
+DEPTHWISE_BUILDERS = {"dwnet": depthwise_net, "dwnet_relu6": lambda: depthwise_net("dwnet_relu6", "relu6"),
+                      "kmobilenet": keras_mobilenet}
+
+
+def trained_depthwise(kind, epochs=10, seed=0):
+    import keras
+    keras.utils.set_random_seed(seed)
+    m = DEPTHWISE_BUILDERS[kind]()
+    for layer in m.layers:          # BN statistics that settle within a few epochs
+        if type(layer).__name__ == "BatchNormalization":
+            layer.momentum = 0.9
+    x, y = synth_images(600, seed=200 + seed)
+    m.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    m.fit(x.astype(np.float32) / 255, y, epochs=epochs, batch_size=32, verbose=0)
+    return m

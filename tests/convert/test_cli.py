@@ -81,3 +81,21 @@ def test_generic_fc_weights_int16(models_dir, tmp_path, capsys):
     assert run(m16, x)[0].tobytes() == run(m8, x)[0].tobytes()
     with pytest.raises(UsageError, match="--fc-weights applies to --target generic only"):
         _main(["convert", src, str(tmp_path / "k.kmodel"), "--fc-weights", "int16"])
+
+
+def test_equalize_option_cli(tmp_path, capsys):
+    """--equalize off|auto on a float .tflite with depthwise convs: the report says how many pairs were
+    rescaled; --equalize is refused for --target generic."""
+    import os
+    import pytest
+    from emc.errors import UsageError
+    src = os.path.join(os.path.dirname(__file__), "data", "mbnet_float.tflite")
+    x = np.random.default_rng(0).random((8, 32, 32, 3)).astype(np.float32)
+    np.save(tmp_path / "cal.npy", x)
+    for mode in ("off", "auto"):
+        assert _main(["convert", src, str(tmp_path / f"{mode}.kmodel"), "-d", str(tmp_path / "cal.npy"),
+                      "--eval", "0", "--equalize", mode]) == 0
+        text = capsys.readouterr().out
+        assert ("cross-layer equalization:" in text) == (mode == "auto")
+    with pytest.raises(UsageError, match="--equalize"):
+        _main(["convert", src, str(tmp_path / "g.kmodel"), "--target", "generic", "--equalize", "off"])

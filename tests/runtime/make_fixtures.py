@@ -1,6 +1,8 @@
 """Regenerates tests/runtime/data/*.tflite (needs TensorFlow; the tests themselves do not):
 small int8 models that use the generic-profile layers the MLPerf Tiny models do not
-(MAX_POOL_2D, CONCATENATION, QUANTIZE/DEQUANTIZE with float I/O, depth multiplier).
+(MAX_POOL_2D, CONCATENATION, QUANTIZE/DEQUANTIZE with float I/O, depth multiplier; an LSTM with
+return_sequences=False: UNIDIRECTIONAL_SEQUENCE_LSTM + STRIDED_SLICE, which needs tf_keras, Keras 2),
+and a two-input model with the newer layers (two_inputs_tflite; also the bench case "two-inputs").
 
     HOME=$(mktemp -d) python tests/runtime/make_fixtures.py
 """
@@ -31,6 +33,13 @@ def build_mix():
     return keras.Model(i, x)
 
 
+def build_lstm():
+    import tf_keras
+    i = tf_keras.Input((8, 5), batch_size=1)
+    x = tf_keras.layers.LSTM(12)(i)
+    return tf_keras.Model(i, tf_keras.layers.Dense(4)(x))
+
+
 def convert(model, float_io, seed=0):
     import tensorflow as tf
     rng = np.random.default_rng(seed)
@@ -50,6 +59,31 @@ def convert(model, float_io, seed=0):
     return conv.convert()
 
 
+def two_inputs_tflite(seed=0):
+    """Two inputs, two outputs, and the generic layers the MLPerf models lack: PRELU, RESIZE_BILINEAR
+    (half-pixel centers), CONCATENATION of the branches, the MAXIMUM form of a leaky ReLU, a PAD that
+    folds into the next conv, MAX_POOL_2D. (TILE is left out: TFLM, the golden, has no kernel for it.)"""
+    import tensorflow as tf
+    from tflite_making import int8_tflite          # this script's folder is on sys.path
+    rng = np.random.default_rng(seed)
+
+    def w(*shape):
+        return tf.constant(rng.normal(0, 0.5, shape).astype(np.float32))
+    wa, alpha, wb, wc, wd = w(3, 3, 3, 6), w(1, 1, 6), w(1, 1, 4, 6), w(3, 3, 12, 8), w(8 * 6 * 5, 5)
+
+    def fn(a, b):
+        fa = tf.nn.conv2d(a, wa, 1, "SAME")
+        fa = tf.nn.relu(fa) + (-tf.abs(alpha)) * tf.nn.relu(-fa)                        # PRELU
+        fa = tf.image.resize(fa, (12, 10), method="bilinear")                             # RESIZE_BILINEAR
+        fb = tf.nn.relu6(tf.nn.conv2d(b, wb, 1, "SAME"))
+        x = tf.concat([fa, fb], axis=3)
+        x = tf.maximum(x, 0.2 * x)                                                        # MUL + MAXIMUM
+        x = tf.nn.conv2d(tf.pad(x, [[0, 0], [1, 2], [2, 1], [0, 0]]), wc, 1, "VALID")     # folds
+        x = tf.nn.max_pool2d(x, 2, 2, "VALID")
+        return tf.matmul(tf.reshape(x, (1, -1)), wd), tf.reduce_mean(fb, axis=[1, 2])
+    return int8_tflite(fn, [(1, 6, 5, 3), (1, 12, 10, 4)], seed=seed)
+
+
 def main():
     import keras
     keras.utils.set_random_seed(1)
@@ -57,6 +91,10 @@ def main():
     m = build_mix()
     (OUT / "generic_mix_float_io.tflite").write_bytes(convert(m, True))
     (OUT / "generic_mix_int8_io.tflite").write_bytes(convert(m, False))
+    (OUT / "generic_two_inputs.tflite").write_bytes(two_inputs_tflite())
+    import tf_keras
+    tf_keras.utils.set_random_seed(1)
+    (OUT / "generic_lstm_int8_io.tflite").write_bytes(convert(build_lstm(), False))
 
 
 if __name__ == "__main__":

@@ -81,3 +81,11 @@ def test_c_kernel_reads_the_python_body_layout(cls):
 
 def test_every_generic_kernel_has_a_python_layer():
     assert set(SOURCES) == {cls.TYPE for cls in GENERIC_LAYERS}
+
+
+def test_adding_an_op_lists_every_imported_operator():
+    """docs/adding_an_op.md names exactly the TFLite operators the generic importer takes."""
+    from emc.kmodel.layers.generic_layers import TFLITE_OPS
+    text = (RT.parent / "docs" / "adding_an_op.md").read_text()
+    listed = text.split("TFLite\noperators the generic profile imports:")[1].split(";")[0]
+    assert set(re.findall(r"\b[A-Z][A-Z0-9_]+\b", listed)) == set(TFLITE_OPS)

@@ -192,7 +192,7 @@ def test_conv_pixel_blocks_vs_tflm(target):
     from emc.hil.cases import Case
     from emc.kmodel import load
     from emc.kmodel.arena import arena_bytes
-    from .test_generic_ops import int8_tflite
+    from .tflite_making import int8_tflite
     from .tflm_support import golden_runner
     cs = []
     for shape, kk, oc, pw, block in BLOCK_MODELS:
@@ -230,7 +230,7 @@ def test_fc_int16_weights_vs_tflm(native):
     from emc.hil.cases import Case
     from emc.kmodel import load
     from emc.kmodel.arena import arena_bytes
-    from .test_generic_ops import int8_tflite
+    from .tflite_making import int8_tflite
     from .tflm_support import check_bit_exact, golden_runner
     cs = []
     for k, r1, r2 in FC16_MODELS:

@@ -1,7 +1,7 @@
 """Generic int8 profile: outputs bit-identical to TFLM (tflite_micro.runtime.Interpreter, its
 reference kernels) in the C runtime and in the Python reference, for the four MLPerf Tiny models
-and two small fixtures covering MAX_POOL_2D, CONCATENATION, QUANTIZE/DEQUANTIZE (float I/O) and
-depth multipliers; arena sizes against TFLM's."""
+and small fixtures covering MAX_POOL_2D, CONCATENATION, QUANTIZE/DEQUANTIZE (float I/O),
+depth multipliers and two model inputs; arena sizes against TFLM's."""
 import pathlib
 
 import numpy as np
@@ -14,7 +14,7 @@ from .tflm_support import check_bit_exact
 DATA = pathlib.Path(__file__).resolve().parent / "data"
 # TFLM arena bytes for the MLPerf Tiny models (issue 4).
 TFLM_ARENA = {"ad01_int8": 2580, "kws_ref_model": 22820, "pretrainedResnet_quant": 54996, "vww_96_int8": 100708}
-FIXTURES = ["generic_mix_float_io", "generic_mix_int8_io"]
+FIXTURES = ["generic_mix_float_io", "generic_mix_int8_io", "generic_lstm_int8_io", "generic_two_inputs"]
 
 
 def check_vs_tflm(data, n, native):

@@ -2,34 +2,13 @@
 converter (representative dataset, per-channel weights, per-tensor activations) over many shapes,
 paddings and broadcasts, imported with emc, and compared bit for bit with TFLite Micro's reference
 kernels (tflite_micro.runtime.Interpreter) in the C runtime and in the Python reference."""
-import os
-
 import numpy as np
 import pytest
 
+from .tflite_making import int8_tflite
 from .tflm_support import check_bit_exact
 
 pytestmark = pytest.mark.slow
-
-
-def int8_tflite(fn, in_shapes, io="int8", seed=0, dynamic_batch=False):
-    """Quantize tf.function `fn` over float inputs of `in_shapes` with the TFLite converter
-    (dynamic_batch: the signature's batch is None, as Keras models have)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    tf = pytest.importorskip("tensorflow")
-    f = tf.function(fn, input_signature=[tf.TensorSpec((None,) + tuple(s[1:]) if dynamic_batch else s, tf.float32)
-                                         for s in in_shapes])
-    rng = np.random.default_rng(seed)
-
-    def rep():
-        for _ in range(24):
-            yield [rng.normal(0, 1, s).astype(np.float32) for s in in_shapes]
-    c = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
-    c.optimizations = [tf.lite.Optimize.DEFAULT]
-    c.representative_dataset = rep
-    c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    c.inference_input_type = c.inference_output_type = {"int8": tf.int8, "uint8": tf.uint8}[io]
-    return c.convert()
 
 
 def _w(rng, *shape):
@@ -334,6 +313,23 @@ def test_pad_not_folded_into_average_pool(native):
                        [(1, 5, 6, 3)])
     km, _ = check_bit_exact(data, native, ops=["PAD", "AVERAGE_POOL_2D"])
     assert "GENERIC_PAD" in [layer.NAME for layer in km.layers]
+
+
+def test_batch_2_window_layers_are_refused(tmp_path, capsys):
+    """CONV_2D over a batch of 2: the windowed layers have no batch loop, so the import names the
+    operator and the shape (exit 2 from the command line) instead of computing image 0 only."""
+    import tensorflow as tf
+
+    from emc.cli import main
+    rng = np.random.default_rng(2)
+    w = _w(rng, 3, 3, 3, 4)
+    path = tmp_path / "batch2.tflite"
+    path.write_bytes(int8_tflite(lambda x: tf.nn.conv2d(x, w, 1, "SAME"), [(2, 5, 6, 3)]))
+    capsys.readouterr()
+    assert main(["convert", str(path), str(tmp_path / "b.kmodel"), "--target", "generic"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(path) in err[0] and "CONV_2D #0" in err[0] and "(2, 5, 6, 3)" in err[0], err
+    assert "batch 1" in err[0] and not (tmp_path / "b.kmodel").exists()
 
 
 # The average pool's lane sums (4 channels per word, chunks of 64 channels, windows of <= 257 taps)

@@ -2,7 +2,7 @@
 TFLite converter, `emc convert --target generic`, `emc run` with one .npy per input (the reference
 and the C runtime compared byte for byte, and both against TFLM), and the HIL bench on QEMU
 (`python -m emc.hil run --input a.npy b.npy`: both inputs over the real serial link, the firmware
-splitting its staging buffer)."""
+splitting its staging buffer), emc_run (one file, the inputs one after the other) and export-c."""
 import json
 import subprocess
 import sys
@@ -13,7 +13,7 @@ import pytest
 from emc.cli import main
 from emc.hil import firmware, qemu
 
-from .test_generic_ops import int8_tflite
+from .tflite_making import int8_tflite
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def two_input_tflite(tmp_path_factory):
     return path
 
 
-def test_two_inputs_cli_and_hil(two_input_tflite, tmp_path, capsys):
+def test_two_inputs_cli_and_hil(two_input_tflite, tmp_path, capsys, native):
     tflm = pytest.importorskip("tflite_micro")
     km = tmp_path / "two.kmodel"
     assert main(["convert", str(two_input_tflite), str(km), "--target", "generic"]) == 0
@@ -56,6 +56,25 @@ def test_two_inputs_cli_and_hil(two_input_tflite, tmp_path, capsys):
     assert main(["run", str(km), str(tmp_path / "a.npy")]) == 2
     assert "the model has 2 inputs" in capsys.readouterr().err
 
+    # emc_run (the C host runner): one input file holding both inputs one after the other
+    exe = native.BUILD / "emc_run"
+    if exe.exists():
+        (tmp_path / "ab.bin").write_bytes(xa.tobytes() + xb.tobytes())
+        r = subprocess.run([str(exe), str(km), str(tmp_path / "ab.bin"), str(tmp_path / "out")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / "out0.bin").read_bytes() == want.tobytes()
+        (tmp_path / "a.bin").write_bytes(xa.tobytes())          # input 0 alone: the wrong size, refused
+        r = subprocess.run([str(exe), str(km), str(tmp_path / "a.bin"), str(tmp_path / "out")],
+                           capture_output=True, text=True)
+        assert r.returncode != 0 and r.stderr.startswith("emc_run: error: ") and "60 bytes" in r.stderr
+
+    # export-c: input 0's macros as before, and each input's with the count
+    assert main(["export-c", str(km), "-o", str(tmp_path / "two.c")]) == 0
+    header = (tmp_path / "two.h").read_text()
+    assert "#define EMC_MODEL_INPUT_COUNT 2u" in header and "#define EMC_MODEL_INPUT1_BYTES 40u" in header
+    assert "#define EMC_MODEL_INPUT0_BYTES 60u" in header and "#define EMC_MODEL_INPUT_BYTES 60u" in header
+
     if not (firmware.toolchain_available("qemu-m4") and qemu.qemu_available("qemu-m4")):
         pytest.skip("qemu-m4: cross toolchain or QEMU missing")
     r = subprocess.run([sys.executable, "-m", "emc.hil", "run", str(km), "--input", str(tmp_path / "a.npy"),
@@ -64,3 +83,22 @@ def test_two_inputs_cli_and_hil(two_input_tflite, tmp_path, capsys):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     report = json.loads(r.stdout)
     assert report["outputs_identical"] == [True] and report["compared_with"] == "native C runtime"
+
+
+def test_two_input_bench_case_on_qemu(tmp_path):
+    """The bench case "two-inputs" (tests/runtime/data/generic_two_inputs.tflite) through the HIL bench
+    on the three QEMU targets: each sample's two inputs staged one after the other, both outputs
+    bit-exact with the PC and compared with TFLM's."""
+    for t in ("qemu-m4", "qemu-m7", "qemu-rv64"):
+        if not (firmware.toolchain_available(t) and qemu.qemu_available(t)):
+            pytest.skip(f"{t}: cross toolchain or QEMU missing")
+    report = tmp_path / "report"
+    r = subprocess.run([sys.executable, "-m", "pytest", "hil_tests", "-q", "-p", "no:cacheprovider",
+                        "--dut", "qemu-m4,qemu-m7,qemu-rv64", "--models", "two-inputs", "--inputs", "2",
+                        f"--report={report}"], capture_output=True, text=True, cwd=firmware.ROOT, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    results = json.loads((report / "results.json").read_text())["results"]
+    assert len(results) == 3
+    for x in results:
+        assert x["model"] == "two-inputs" and x["status"] == "pass" and x["bit_exact"] == x["inputs"] == 2, x
+        assert x["max_abs_vs_float"] == 0, x          # the "float" side is TFLM itself

@@ -70,8 +70,12 @@ def run_files(fuzz_bin, files, tmp_path):
 
 
 def generic_model(name):
+    """A third-party .tflite of tests/data, or a generic fixture of tests/runtime/data (generic_<name>)."""
     from emc.backends.generic import import_tflite
-    return import_tflite((ROOT / "tests" / "data" / f"{name}.tflite").read_bytes()).to_bytes()
+    path = ROOT / "tests" / "data" / f"{name}.tflite"
+    if not path.exists():
+        path = ROOT / "tests" / "runtime" / "data" / f"generic_{name}.tflite"
+    return import_tflite(path.read_bytes()).to_bytes()
 
 
 # every mutant is also run when the model is cheap to invoke under ASan; big ones are load-only
@@ -79,10 +83,12 @@ SMALL = {"nncase_v0.1_iris_v3", "maixemc_cifar10_output_hwverified_v3", "maixemc
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", V3_FILES + ["generic_ad01_int8", "generic_kws_ref_model"])
+@pytest.mark.parametrize("name", V3_FILES + ["generic_ad01_int8", "generic_kws_ref_model", "generic_two_inputs",
+                                           "generic_lstm_int8_io"])
 def test_mutations_of_every_field(name, fuzz_bin, kmodels_dir, tmp_path):
     if name.startswith("generic_"):
-        data, invoke = generic_model(name[len("generic_"):]), name == "generic_ad01_int8"
+        data, invoke = generic_model(name[len("generic_"):]), name in ("generic_ad01_int8", "generic_two_inputs",
+                                                                             "generic_lstm_int8_io")
     else:
         data, invoke = (kmodels_dir / f"{name}.kmodel").read_bytes(), name in SMALL
     assert run_mutations(fuzz_bin, data, tmp_path, invoke) > 100
@@ -93,7 +99,7 @@ def test_real_files_and_exact_arena_under_asan(fuzz_bin, kmodels_dir, tmp_path):
     """The replay target loads every real file with need-1 bytes (must be EMC_E_ARENA) and with
     exactly `need` malloc'd bytes (ASan would catch any byte past it), then runs it."""
     files = [p.read_bytes() for p in sorted(kmodels_dir.glob("*.kmodel")) if "cifar" in p.name or "iris" in p.name]
-    files.append(generic_model("ad01_int8"))
+    files += [generic_model("ad01_int8"), generic_model("lstm_int8_io")]
     run_files(fuzz_bin, files, tmp_path)
 
 

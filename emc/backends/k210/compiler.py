@@ -21,10 +21,13 @@ from ...kmodel.layers import (GlobalAveragePool2d, Dequantize, FullyConnected, K
                               QuantizedMaxPool2d, Quantize, Softmax, TensorflowFlatten, AveragePool2d,
                               QuantizedGlobalAveragePool2d, QuantizedTensorflowFlatten,
                               QuantizedResizeNearestNeighbor)
+from . import cpu_conv
 from .kpu_params import KPUParamError, conv_params, identity_params, weight_load_params
+from ...kmodel.layers.generic_input import DT_U8, GenericInput
 from .memory import KPU_ROWS, Buf, place
 
 FC_ACT = {"linear": 0, "relu": 1, "relu6": 2}
+PATCHED_HINT = "; --allow-patched runs it as EMC CPU layers (not in stock kpu.c)"
 # what a KPU register field that overflows limits, for the error message
 KPU_FIELD_MEANING = {
     "channel_byte_num": "it is out_w*out_h-1: one output channel of a KPU layer holds at most 65536 bytes "
@@ -198,6 +201,14 @@ class K210Compiler:
             self._use(h["u8"])
             return h["u8"]
         n = int(np.prod(self.shape(t)))
+        if "i8hwc" in h:        # a CPU conv's int8 HWC output: back to u8 CHW
+            src = h["i8hwc"]
+            hh, w, c = src.hwc
+            b = self._cpu_steps(t, src, f"{t}:u8", [
+                (cpu_conv.flip_layer(n), (hh, w, c), (hh, w, c), "i8 -> u8"),
+                (cpu_conv.transpose_layer((1, hh, w, c), (0, 3, 1, 2)), (hh, w, c), (c, hh, w), "HWC -> CHW")])
+            h["u8"] = b
+            return b
         if "kpu" in h and t in self.kpu_concat:
             srcs = [self.need_u8(x) for x in self.kpu_concat[t]]
             b = self.buf("main", n, t + ":u8")
@@ -258,30 +269,19 @@ class K210Compiler:
             dst.parent, dst.offset = part
         else:
             dst = self.buf("kpu", kpu.map_rows(ow, oh, oc), (out_tensor or name) + ":kpu")
-        conv = K210Conv(flags=0, main_mem_out_address=0, layer_offset=0, weights_offset=0, bn_offset=0,
-                        act_offset=0, weights=params["weights"], bn=params["bn"], act=params["act"])
+        weight_load_params(ic, oc, k, depthwise, self.opt.quant_bit)      # refuses what the KPU cannot load
+        try:       # the register recipe is K210Conv.make's; the addresses are set once buffers are placed
+            conv = K210Conv.make(weights=params["weights"], bn=params["bn"], act=params["act"], in_shape=(ic, h, w),
+                                 src_row=0, dst_row=0, depthwise=depthwise, pool_type=pool_type,
+                                 pad_value=params["pad_value"], arg_x=params["arg_x"], shr_x=params["shr_x"],
+                                 arg_w=params["arg_w"], shr_w=params["shr_w"], arg_add=params["arg_add"],
+                                 eight_bit=self.opt.quant_bit == 8)
+        except kpu.RegisterFieldError as e:
+            why = KPU_FIELD_MEANING.get(e.field, "")
+            raise InputError(f"{e}{'; ' + why if why else ''}", where=(
+                f"layer '{name}' ({'dw' if depthwise else 'conv'}{k}x{k}, input {w}x{h}x{ic} -> "
+                f"output {ow}x{oh}x{oc})")) from None
         sr = conv.set_reg
-        gi, rli, _ = kpu.layout_for_width(w)
-        go, rlo, _ = kpu.layout_for_width(ow)
-        nco, lt, psz = weight_load_params(ic, oc, k, depthwise, self.opt.quant_bit)
-        for key, val in (("depth_wise_layer", int(depthwise)), ("i_ch_num", ic - 1), ("o_ch_num", oc - 1),
-                         ("o_ch_num_coef", nco - 1), ("i_row_wid", w - 1), ("i_col_high", h - 1),
-                         ("o_row_wid", ow - 1), ("o_col_high", oh - 1), ("kernel_type", 1 if k == 3 else 0),
-                         ("pool_type", pool_type), ("load_para", 1), ("dma_burst_size", 15),
-                         ("pad_value", params["pad_value"]), ("load_coor", 1), ("load_time", lt - 1),
-                         ("para_size", psz), ("channel_switch_addr", rli * h), ("row_switch_addr", rli),
-                         ("coef_group", gi), ("load_act", 1), ("wb_channel_switch_addr", rlo * oh),
-                         ("wb_row_switch_addr", rlo), ("wb_group", go), ("shr_w", params["shr_w"]),
-                         ("shr_x", params["shr_x"]), ("arg_w", params["arg_w"]), ("arg_x", params["arg_x"]),
-                         ("arg_add", params["arg_add"]), ("channel_byte_num", ow * oh - 1),
-                         ("dma_total_byte", ow * oh * oc - 1)):
-            try:
-                sr(key, int(val))
-            except kpu.RegisterFieldError as e:
-                why = KPU_FIELD_MEANING.get(key, "")
-                raise InputError(f"{e}{'; ' + why if why else ''}", where=(
-                    f"layer '{name}' ({'dw' if depthwise else 'conv'}{k}x{k}, input {w}x{h}x{ic} -> "
-                    f"output {ow}x{oh}x{oc})")) from None
         idx = self.emit(conv, name, "KPU", (ic, h, w), (oc, oh, ow), [src_kpu], [dst],
                         f"{'dw' if depthwise else 'conv'}{k}x{k} pool={kpu.POOL_TYPES[pool_type][0]}")
         self.fix(lambda: (sr("image_src_addr", src_kpu.addr), sr("image_dst_addr", dst.addr)))
@@ -341,7 +341,9 @@ class K210Compiler:
     def do_conv(self, op, fused_pool=None, out_tensor=None):
         mode, reason = self.plan_conv(op)
         if mode is None:
-            self.bad.append((op.name, op.source_type or op.type, reason))
+            if self.opt.allow_patched:
+                return self._cpu_conv(op, reason)
+            self.bad.append((op.name, op.source_type or op.type, reason + PATCHED_HINT))
             return
         t_in = op.inputs[0]
         out_t = out_tensor or op.outputs[0]
@@ -432,6 +434,38 @@ class K210Compiler:
         self.pending[out_t] = (oc, h, w, oh, ow)
         self.homes[out_t] = {"kpu": dst}
         self.kpu_producer[out_t] = (conv, idx)
+
+    def _cpu_conv(self, op, why):
+        """A convolution the KPU cannot run, as EMC generic int8 CPU layers (see cpu_conv.py)."""
+        t_in, out_t = op.inputs[0], op.outputs[0]
+        (h, w, c), (oh, ow, oc) = self.shape(t_in), self.shape(out_t)
+        try:
+            conv = cpu_conv.conv_layer(op, (h, w, c), (oh, ow, oc), self.q(t_in), self.q(out_t))
+        except ValueError as e:
+            return self.bad.append((op.name, op.source_type or op.type, f"{why}; on the CPU: {e}"))
+        src = self.homes[t_in].get("i8hwc")           # the previous CPU conv's output: no round trip
+        if src is None or src.hwc != (h, w, c):
+            src = self._cpu_steps(op.name, self.need_u8(t_in), f"{t_in}:i8hwc", [
+                (cpu_conv.transpose_layer((1, c, h, w), (0, 2, 3, 1)), (c, h, w), (h, w, c), "CHW -> HWC"),
+                (cpu_conv.flip_layer(h * w * c), (h, w, c), (h, w, c), "u8 -> i8")])
+            src.hwc = (h, w, c)
+            self.homes[t_in]["i8hwc"] = src
+        ob = self._cpu_steps(op.name, src, f"{out_t}:i8hwc",
+                             [(conv, (h, w, c), (oh, ow, oc), f"CPU conv, KPU cannot: {why}")])
+        ob.hwc = (oh, ow, oc)
+        self.homes[out_t] = {"i8hwc": ob}
+
+    def _cpu_steps(self, op_name, src, name, steps):
+        """Emit main-buffer layers one after the other, each reading the previous one's output."""
+        cur = src
+        for k, (lay, ins, outs, note) in enumerate(steps):
+            # the last buffer holds the tensor (the report's per-layer errors find it by this name)
+            ob = self.buf("main", int(np.prod(outs)), name if k == len(steps) - 1 else f"{name}~{k}")
+            self.emit(lay, op_name, "CPU", ins, outs, [cur], [ob], note)
+            self.fix(lambda lay=lay, a=cur, b=ob: (setattr(lay, "main_mem_in_address", a.addr),
+                                                   setattr(lay, "main_mem_out_address", b.addr)))
+            cur = ob
+        return cur
 
     def _const_u8(self, name, value, count, any_buf):
         """count bytes of `value` in main memory: a QUANTIZED_ADD with zero multipliers."""
@@ -669,8 +703,9 @@ class K210Compiler:
             src_t = op.inputs[0]
             ins, outs = self.shape(src_t), self.shape(out)
             cons = g.consumers(out)
-            same_mem = (len(ins) != 3 or ins[0] * ins[1] == 1 or ins[2] == 1) and \
-                       (len(outs) != 3 or outs[0] * outs[1] == 1 or outs[2] == 1)
+            same_mem = tuple(ins) == tuple(outs) or (
+                (len(ins) != 3 or ins[0] * ins[1] == 1 or ins[2] == 1) and
+                (len(outs) != 3 or outs[0] * outs[1] == 1 or outs[2] == 1))
             if src_t in self.pending:
                 self.resolve_pending(src_t, "u8")
             if same_mem:
@@ -740,8 +775,8 @@ class K210Compiler:
             return
         if t == "softmax":
             n = int(np.prod(self.shape(out)))
-            if len(self.shape(out)) != 1:
-                return self.bad.append((name, op.source_type or t, "softmax over a map"))
+            if len(self.shape(out)) != 1 and n != self.shape(out)[-1]:    # a 1x1xN map is a vector in CHW
+                return self.bad.append((name, op.source_type or t, "softmax over a map larger than 1x1"))
             src = self.need_f32(op.inputs[0])
             ob = self.buf("main", 4 * n, out + ":f32", "f32")
             lay = Softmax(flags=0, main_mem_in_address=0, main_mem_out_address=0, channels=n)
@@ -900,15 +935,28 @@ class K210Compiler:
             if len(in_shape) != 3:
                 raise UnsupportedLayersError([(t_in, "Input", f"input shape {in_shape}")], g.name)
             h, w, c = in_shape
-            kb = self.buf("kpu", kpu.map_rows(w, h, c), t_in + ":kpu")
-            kb.touch(-1)
-            self.homes[t_in] = {"kpu": kb}
-            if h < 4 or w < 4:
-                raise UnsupportedLayersError([(t_in, "Input", f"{w}x{h} input: the KPU's first layer needs at least 4x4")],
+            if (h < 4 or w < 4) and self.opt.allow_patched:
+                # the input stays in the main buffer (u8 CHW); the KPU's first layer cannot take it
+                ib = self.buf("main", h * w * c, t_in + ":u8")
+                lay = GenericInput(flags=0, main_mem_out_address=0, dtype=DT_U8, rank=3, dim0=c, dim1=h, dim2=w,
+                                   dim3=0, scale=float(self.q(t_in)[0]), zero_point=int(round(self.q(t_in)[1])))
+                self.emit(lay, t_in, "CPU", (c, h, w), (c, h, w), [], [ib], f"{w}x{h} input in main memory")
+                self.fix(lambda: setattr(lay, "main_mem_out_address", ib.addr))
+                self.homes[t_in] = {"u8": ib}
+                first = None
+            if t_in not in self.homes:
+                kb = self.buf("kpu", kpu.map_rows(w, h, c), t_in + ":kpu")
+                kb.touch(-1)
+                self.homes[t_in] = {"kpu": kb}
+            if (h < 4 or w < 4) and not self.opt.allow_patched:
+                raise UnsupportedLayersError([(t_in, "Input", f"{w}x{h} input: the KPU's first layer needs at least 4x4; "
+                                              "--allow-patched keeps it in main memory for CPU layers")],
                                              g.name)
             m0 = self.plan_conv(first)[0] if first is not None and first.type in ("conv2d", "depthwise_conv2d") \
                 else None
-            if m0 is None or m0 == "padded1x1" or m0[0] == "small" or first.inputs != [t_in]:
+            if "u8" in self.homes[t_in]:
+                pass
+            elif m0 is None or m0 == "padded1x1" or m0[0] == "small" or first.inputs != [t_in]:
                 # layer 0 must be a KPU conv reading the input: copy it through an identity layer
                 ip = identity_params(c, 1, zx=int(round(self.q(t_in)[1])))
                 conv, idx, dst = self.kpu_conv("input_copy", kb, (c, h, w), ip, 1, True, 0, t_in, c)
@@ -918,8 +966,8 @@ class K210Compiler:
             if any(t not in self.homes for t in op.inputs):
                 if op.name not in skip:
                     own = self.plan_conv(op)[1] if op.type in ("conv2d", "depthwise_conv2d") else None
-                    if own:          # a layer unsupported for itself; the others only follow the cause
-                        self.bad.append((op.name, op.source_type or op.type, own))
+                    if own and not self.opt.allow_patched:    # unsupported for itself; the others follow the cause
+                        self.bad.append((op.name, op.source_type or op.type, own + PATCHED_HINT))
                 continue
             if op.name in skip:
                 continue
@@ -940,7 +988,7 @@ class K210Compiler:
             b = self.need_f32(t)
             b.keep = True
             out_bufs.append((t, b))
-        if not self.layers or self.layers[0].TYPE not in (K210Conv.TYPE, FullyConnected.TYPE):
+        if not self.layers or self.layers[0].TYPE not in (K210Conv.TYPE, FullyConnected.TYPE, GenericInput.TYPE):
             raise UnsupportedLayersError([(g.ops[0].name, g.ops[0].type, "the first layer must run on the KPU")],
                                          g.name)
         end = len(self.layers)

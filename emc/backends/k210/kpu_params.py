@@ -49,19 +49,13 @@ def fixed_slope(slope):
 
 
 def weight_load_params(ic, oc, k, depthwise, bits):
-    """(o_ch_num_coef, load_time, para_size) by the nncase rule (spec §7)."""
-    bpw = 1 if bits == 8 else 2
-    if depthwise:
-        return oc, 1, oc * k * k * bpw
-    one = k * k * ic * bpw
-    limit = (30 if bits == 8 else 60) * 1024
-    n = min(oc, max(1, limit // one))
-    lt = -(-oc // n)
+    """The KPU's weight-load plan (kpu.weight_loads), refused with a reason where it exceeds the KPU."""
+    n, lt, para = kpu.weight_loads(ic, oc, k, depthwise, bits == 8)
     if lt > 64:
         raise KPUParamError(f"{oc} output channels need {lt} weight loads (KPU limit 64)")
-    if one * n >= (1 << 17):
+    if para >= (1 << 17):
         raise KPUParamError("weight chunk does not fit para_size")
-    return n, lt, one * n
+    return n, lt, para
 
 
 def activation_table(act, alpha, u, A, so, zo, v_lo, v_hi):

@@ -23,6 +23,7 @@ class Buf:
     users: list = field(default_factory=list)
     parent: "Buf | None" = None    # a view: placed at parent.addr + offset
     offset: int = 0
+    hwc: tuple | None = None       # an int8 HWC map (H, W, C) written by a CPU conv (cpu_conv.py)
 
     def touch(self, i):
         self.first = min(self.first, i)

@@ -57,6 +57,16 @@ class GenericLayer(Layer):
                 raise self.error(f"{f} = {v} out of range {lo}..{hi}", f)
 
 
+def image_hwc(ctx, op, t):
+    """(H, W, C) of an operator's NHWC tensor t; the windowed layers (conv, pools) have no batch loop, so
+    a batch other than 1 is refused rather than computed for image 0 only."""
+    shape = ctx.tensor(t)["shape"]
+    if len(shape) != 4 or shape[0] != 1:
+        raise ctx.Error(f"{op.name} #{op.index}: tensor {ctx.tensor(t)['name']!r} has shape {tuple(shape)}; "
+                        f"this layer takes NHWC with batch 1")
+    return tuple(int(v) for v in shape[1:])
+
+
 def clamp_i8(v, lo, hi):
     return np.clip(v, lo, hi).astype(np.int8)
 

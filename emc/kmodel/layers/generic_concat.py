@@ -1,6 +1,7 @@
 """GENERIC_CONCAT (0x4007): TFLite CONCATENATION of int8 tensors sharing one quantization, as
 TFLM's reference Concatenation: for each of `outer` slices, each input's contiguous chunk
-(its axis dim x inner size, in bytes) is appended in input order. No requantization."""
+(its axis dim x inner size, in bytes) is appended in input order. No requantization. PACK (TFLM's
+reference Pack: the same copy along a new axis of the output) imports as one too."""
 import numpy as np
 
 from .generic_common import GENERIC_BASE, GenericLayer, main_i8
@@ -11,24 +12,25 @@ class GenericConcat(GenericLayer):
     FIELDS = (("flags", "I"), ("main_mem_out_address", "I"), ("input_count", "I"), ("outer", "I"))
     TAIL = (("inputs", "<u4", lambda s: 2 * s.input_count),)     # (address, chunk bytes) per input
 
-    TFLITE_OPS = ("CONCATENATION",)
+    TFLITE_OPS = ("CONCATENATION", "PACK")
 
     @classmethod
     def from_tflite(cls, ctx, op):
         o = ctx.tensor(op.outputs[0])
-        opt = op.options("ConcatenationOptions")
         shape = o["shape"]
+        pack = op.name == "PACK"          # inputs of one shape stacked along a new output axis
+        opt = op.options("PackOptions" if pack else "ConcatenationOptions")
         axis = opt.Axis() + len(shape) if opt.Axis() < 0 else opt.Axis()
-        if opt.FusedActivationFunction() != 0:
+        if not pack and opt.FusedActivationFunction() != 0:
             raise ctx.Error(f"CONCATENATION #{op.index} with a fused activation is not supported")
         inner = int(np.prod(shape[axis + 1:]))
         chunks = []
         for t in op.inputs:
             ti = ctx.tensor(t)
             if ti["dtype"] != "i8" or ctx.q(t) != ctx.q(op.outputs[0]):
-                raise ctx.Error(f"CONCATENATION #{op.index}: inputs must be int8 with the output's scale and zero "
+                raise ctx.Error(f"{op.name} #{op.index}: inputs must be int8 with the output's scale and zero "
                                 f"point (TFLM copies bytes; the generic profile does not requantize)")
-            chunks += [ctx.addr(t), ti["shape"][axis] * inner]
+            chunks += [ctx.addr(t), (1 if pack else ti["shape"][axis]) * inner]
         return cls(main_mem_out_address=ctx.addr(op.outputs[0]), input_count=len(op.inputs),
                    outer=int(np.prod(shape[:axis])), inputs=chunks)
 

@@ -3,7 +3,7 @@ TFLM's reference_integer_ops::ConvPerChannel (acc += w * (x + input_offset) over
 + bias, MultiplyByQuantizedMultiplier, + output zero point, clamp to the activation range)."""
 import numpy as np
 
-from .generic_common import GENERIC_BASE, I8_MAX, I8_MIN, GenericLayer, clamp_i8, main_i8
+from .generic_common import GENERIC_BASE, I8_MAX, I8_MIN, GenericLayer, clamp_i8, image_hwc, main_i8
 from .generic_math import mbqm, quantize_multiplier
 from .generic_overlap import window_lag
 
@@ -26,10 +26,10 @@ class _ConvBase(GenericLayer):
     def from_tflite(cls, ctx, op):
         """CONV_2D / DEPTHWISE_CONV_2D: per-channel multipliers as TFLM's Prepare computes them."""
         ins, outs = op.inputs, op.outputs
-        x, w, o = ctx.tensor(ins[0]), ctx.tensor(ins[1]), ctx.tensor(outs[0])
+        w = ctx.tensor(ins[1])
         opt = op.options("DepthwiseConv2DOptions" if cls.DEPTHWISE else "Conv2DOptions")
-        _, ih, iw, ic = x["shape"]
-        _, oh, ow, oc = o["shape"]
+        ih, iw, ic = image_hwc(ctx, op, ins[0])
+        oh, ow, oc = image_hwc(ctx, op, outs[0])
         kh, kw = w["shape"][1], w["shape"][2]
         sh, sw = opt.StrideH(), opt.StrideW()
         dh, dwl = opt.DilationHFactor(), opt.DilationWFactor()

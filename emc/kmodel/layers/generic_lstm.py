@@ -28,7 +28,7 @@ from .generic_math import mbqm, quantize_multiplier
 
 F32 = np.float32
 I16_MIN, I16_MAX = -32768, 32767
-GATES = "IFCO"                          # TFLite's order of the gate weights and biases
+GATE_I, GATE_F, GATE_C, GATE_O = range(4)   # TFLite's order of the gate weights and biases
 GATE_FC_SCALE = 2.0 ** -12              # int16 Q3.12: the matmul output, sigmoid/tanh input
 GATE_OUT_SCALE = 2.0 ** -15             # int16 Q0.15: sigmoid/tanh output
 # TFLite operator inputs (lstm_shared.h): input, 4 input weights, 4 recurrent weights (I F C O), 3 peephole
@@ -242,7 +242,8 @@ class GenericLstm(GenericLayer):
                 if t:                   # h - zero point is 0 before the first step: no recurrent term
                     h = out[b, t - 1].astype(np.int64)
                     z = _sat16(z + _sat16(mbqm(_wrap32(r @ h + br), m[1::2, None], s[1::2, None])))
-                ig, fg, cg, og = sigmoid16(z[0]), sigmoid16(z[1]), tanh16(z[2], *GATE_TANH), sigmoid16(z[3])
+                ig, fg, og = sigmoid16(z[GATE_I]), sigmoid16(z[GATE_F]), sigmoid16(z[GATE_O])
+                cg = tanh16(z[GATE_C], *GATE_TANH)
                 cell = _sat16(_sat16(mbqm(fg * cell, self.forget_mul_multiplier, self.forget_mul_shift))
                               + _sat16(mbqm(ig * cg, self.input_mul_multiplier, self.input_mul_shift)))
                 if self.cell_clip >= 0:         # -1: the op has no cell_clip

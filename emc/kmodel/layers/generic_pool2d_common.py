@@ -1,7 +1,7 @@
 """Body and window walk shared by GENERIC_AVERAGE_POOL2D and GENERIC_MAX_POOL2D (NHWC int8)."""
 import numpy as np
 
-from .generic_common import I8_MAX, I8_MIN, GenericLayer, main_i8
+from .generic_common import I8_MAX, I8_MIN, GenericLayer, image_hwc, main_i8
 from .generic_overlap import window_lag
 
 POOL_FIELDS = (("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_address", "I"),
@@ -15,10 +15,9 @@ class GenericPool(GenericLayer):
 
     @classmethod
     def from_tflite(cls, ctx, op):
-        x, o = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
         opt = op.options("Pool2DOptions")
-        _, ih, iw, c = x["shape"]
-        _, oh, ow, _ = o["shape"]
+        ih, iw, c = image_hwc(ctx, op, op.inputs[0])
+        oh, ow, _ = image_hwc(ctx, op, op.outputs[0])
         _, _, pt, pl = ctx.window(op, ih, iw, opt.FilterHeight(), opt.FilterWidth(), opt.StrideH(), opt.StrideW(),
                                   1, 1, opt.Padding() == ctx.SAME)
         lo, hi = ctx.act_range(opt.FusedActivationFunction(), *ctx.q(op.outputs[0]))

@@ -93,13 +93,7 @@ class K210Conv(Layer):
         r = layer.set_reg
         gi, rli, _ = kpu.layout_for_width(w)
         go, rlo, _ = kpu.layout_for_width(ow)
-        bpw = 1 if eight_bit else 2
-        if depthwise:
-            n_coef, load_time, para = oc, 1, oc * k * k * bpw
-        else:
-            one = k * k * ic * bpw
-            n_coef = max(1, min(oc, (30 if eight_bit else 60) * 1024 // one))
-            load_time, para = -(-oc // n_coef), one * n_coef
+        n_coef, load_time, para = kpu.weight_loads(ic, oc, k, depthwise, eight_bit)
         for name, v in (("depth_wise_layer", int(depthwise)), ("image_src_addr", src_row),
                         ("image_dst_addr", dst_row), ("i_ch_num", ic - 1), ("o_ch_num", oc - 1),
                         ("o_ch_num_coef", n_coef - 1), ("i_row_wid", w - 1), ("i_col_high", h - 1),

@@ -62,14 +62,25 @@ static int16_t tanh16(int32_t x, int32_t mul, int shift)
 
 static int32_t sat16(int32_t v) { return v < -32768 ? -32768 : v > 32767 ? 32767 : v; }
 
-/* bias + sum w[k] * v[k] in wrapping int32 (TFLM's accumulator), requantized to int16 */
-static int32_t gate_fc(const int8_t *w, const int8_t *v, uint32_t n, int32_t bias, const uint8_t *mul,
-                       const uint8_t *sh)
+/* The four gates' matmuls of one unit in one pass over v (the gate rows are gate_pitch bytes apart, their
+ * biases bias_pitch bytes, their multipliers / shifts 8 bytes): bias + sum w[k] * v[k] in wrapping int32
+ * (TFLM's accumulator), requantized to int16 with saturation. */
+static void gate_fc4(const int8_t *w, size_t gate_pitch, const int8_t *v, uint32_t n, const uint8_t *bias,
+                     size_t bias_pitch, const uint8_t *mul, const uint8_t *sh, int32_t out[4])
 {
-    uint32_t acc = (uint32_t)bias, k;
-    for (k = 0; k < n; k++)
-        acc += (uint32_t)(w[k] * v[k]);
-    return sat16(g_mbqm((int32_t)acc, emc_rdi32(mul), emc_rdi32(sh)));
+    const int8_t *w0 = w, *w1 = w0 + gate_pitch, *w2 = w1 + gate_pitch, *w3 = w2 + gate_pitch;
+    uint32_t acc[4], k, g;
+    for (g = 0; g < 4; g++)
+        acc[g] = emc_rd32(bias + g * bias_pitch);
+    for (k = 0; k < n; k++) {
+        int32_t x = v[k];
+        acc[0] += (uint32_t)(w0[k] * x);
+        acc[1] += (uint32_t)(w1[k] * x);
+        acc[2] += (uint32_t)(w2[k] * x);
+        acc[3] += (uint32_t)(w3[k] * x);
+    }
+    for (g = 0; g < 4; g++)
+        out[g] = sat16(g_mbqm((int32_t)acc[g], emc_rdi32(mul + 8u * g), emc_rdi32(sh + 8u * g)));
 }
 
 static emc_status_t check(emc_check_t *c)
@@ -110,14 +121,13 @@ static void run(emc_exec_t *x)
             size_t row = (size_t)bi * nt + t;
             const int8_t *xt = in + row * isz, *h = t ? out + (row - 1) * nu : NULL;
             for (u = 0; u < nu; u++) {
-                int32_t z[4], cv;
-                for (g = 0; g < 4; g++) {
-                    uint32_t q = g * nu + u;
-                    z[g] = gate_fc(w_in + (size_t)q * isz, xt, isz, emc_rdi32(bias_in + 4u * q), mul + 8u * g,
-                                   sh + 8u * g);
-                    if (h)
-                        z[g] = sat16(z[g] + gate_fc(w_rec + (size_t)q * nu, h, nu, emc_rdi32(bias_rec + 4u * q),
-                                                    mul + 8u * g + 4u, sh + 8u * g + 4u));
+                int32_t z[4], r[4], cv;
+                gate_fc4(w_in + (size_t)u * isz, (size_t)nu * isz, xt, isz, bias_in + 4u * u, 4u * nu, mul, sh, z);
+                if (h) {
+                    gate_fc4(w_rec + (size_t)u * nu, (size_t)nu * nu, h, nu, bias_rec + 4u * u, 4u * nu, mul + 4,
+                             sh + 4, r);
+                    for (g = 0; g < 4; g++)
+                        z[g] = sat16(z[g] + r[g]);
                 }
                 cv = sat16(sat16(g_mbqm(sigmoid16(z[GATE_F]) * cell[u], emc_fi(b, F_FMUL), emc_fi(b, F_FSHIFT))) +
                            sat16(g_mbqm(sigmoid16(z[GATE_I]) * tanh16(z[GATE_C], 3, 0), emc_fi(b, F_IMUL), emc_fi(b, F_ISHIFT))));

@@ -1,5 +1,6 @@
 /* emc_run: run a kmodel on the host from the command line.
  *   emc_run model.kmodel input.bin output_prefix   -> writes output_prefix<i>.bin per output
+ *     (input.bin: a model with several inputs takes them one after the other, in input order)
  *   emc_run model.kmodel                           -> prints arena size and layer list
  * Exit codes (docs/errors.md): 0 success; 1 usage; 2 a file that cannot be read (missing, not a
  * regular file, larger than EMC_RUN_MAX_FILE, short read); 2 + emc_status_t when the runtime
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
     input = slurp(argv[2], &isize);
     if (!input)
         return 2;
-    if ((s = emc_model_set_input(&m, input, isize)) != EMC_OK || (s = emc_model_invoke(&m)) != EMC_OK) {
+    if ((s = emc_model_set_inputs(&m, input, isize)) != EMC_OK || (s = emc_model_invoke(&m)) != EMC_OK) {
         fprintf(stderr, "emc_run: error: %s: %s (input %zu bytes)\n", argv[2], emc_status_str(s), isize);
         return 2 + (int)s;
     }
