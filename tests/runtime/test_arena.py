@@ -17,6 +17,8 @@ def models(kmodels_dir, models_dir):
         yield n, km.to_bytes()
     for n in ("ad01_int8", "kws_ref_model"):
         yield n, import_tflite((models_dir / f"{n}.tflite").read_bytes()).to_bytes()
+    # int16 FC weights: the int16 input chunk and the row sums (more than one chunk: 640 inputs)
+    yield "ad01_int8 fc16", import_tflite((models_dir / "ad01_int8.tflite").read_bytes(), fc_weights="int16").to_bytes()
 
 
 def test_python_arena_formula_matches_c(kmodels_dir, models_dir, native):
