@@ -36,31 +36,37 @@ static inline int32_t wrap_add(int32_t a, int32_t p) { return (int32_t)((uint32_
     "smlad %[a2], %[xa], %[t], %[a2]\n\t"                                                                            \
     "smlad %[a2], %[xb], %[v], %[a2]\n\t"
 
-/* 3 output rows over ng >= 1 groups of 4 inputs (weight offset 0), two groups per trip: per
- * group one input word (SXTAB16 / SXTAB16 ROR 8 with the input offset) shared by the 3 rows'
- * weight words. */
-static __attribute__((noinline)) void mac3(const int8_t *xp, const int8_t *w0, const int8_t *w1,
-                                                       const int8_t *w2, int32_t ng, uint32_t off2, int32_t acc[3])
-{
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], n2 = ng >> 1;
-    uint32_t xa, xb, v, t;
-    if (n2 > 0)
-        __asm__ volatile("1:\n\t" MAC3_GROUP MAC3_GROUP "subs %[n], %[n], #1\n\t"
-                         "bne 1b\n\t"
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [xp] "+r"(xp), [w0] "+r"(w0), [w1] "+r"(w1),
-                           [w2] "+r"(w2), [n] "+r"(n2), [xa] "=&r"(xa), [xb] "=&r"(xb), [v] "=&r"(v), [t] "=&r"(t)
-                         : [off2] "r"(off2)
-                         : "cc", "memory");
-    if (ng & 1)
-        __asm__ volatile(MAC3_GROUP
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [xp] "+r"(xp), [w0] "+r"(w0), [w1] "+r"(w1),
-                           [w2] "+r"(w2), [xa] "=&r"(xa), [xb] "=&r"(xb), [v] "=&r"(v), [t] "=&r"(t)
-                         : [off2] "r"(off2)
-                         : "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-}
+/* A 3-row function over ng >= 1 groups of 4 inputs, two groups per trip, GROUP the asm of one
+ * group (off2: the input offset in both halfwords, for the int8 form). */
+#define MAC3_FUNCTION(NAME, T, GROUP)                                                                                \
+    static __attribute__((noinline)) void NAME(const T *xp, const T *w0, const T *w1, const T *w2, int32_t ng,       \
+                                               uint32_t off2, int32_t acc[3])                                        \
+    {                                                                                                                \
+        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], n2 = ng >> 1;                                                 \
+        uint32_t xa, xb, v, t;                                                                                       \
+        if (n2 > 0)                                                                                                  \
+            __asm__ volatile("1:\n\t" GROUP GROUP "subs %[n], %[n], #1\n\t"                                          \
+                             "bne 1b\n\t"                                                                            \
+                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [xp] "+r"(xp), [w0] "+r"(w0),            \
+                               [w1] "+r"(w1), [w2] "+r"(w2), [n] "+r"(n2), [xa] "=&r"(xa), [xb] "=&r"(xb),           \
+                               [v] "=&r"(v), [t] "=&r"(t)                                                            \
+                             : [off2] "r"(off2)                                                                      \
+                             : "cc", "memory");                                                                      \
+        if (ng & 1)                                                                                                  \
+            __asm__ volatile(GROUP                                                                                   \
+                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [xp] "+r"(xp), [w0] "+r"(w0),            \
+                               [w1] "+r"(w1), [w2] "+r"(w2), [xa] "=&r"(xa), [xb] "=&r"(xb), [v] "=&r"(v),           \
+                               [t] "=&r"(t)                                                                          \
+                             : [off2] "r"(off2)                                                                      \
+                             : "memory");                                                                            \
+        acc[0] = a0;                                                                                                 \
+        acc[1] = a1;                                                                                                 \
+        acc[2] = a2;                                                                                                 \
+    }
+
+/* int8 weights (weight offset 0): per group one input word (SXTAB16 / SXTAB16 ROR 8 with the
+ * input offset) shared by the 3 rows' weight words. */
+MAC3_FUNCTION(mac3, int8_t, MAC3_GROUP)
 
 /* One group of 4 int16 inputs for the 3 rows of int16 weights (word-aligned: LDRD). */
 #define MAC3_I16_GROUP                                                                                               \
@@ -75,29 +81,8 @@ static __attribute__((noinline)) void mac3(const int8_t *xp, const int8_t *w0, c
     "smlad %[a2], %[xa], %[t], %[a2]\n\t"                                                                            \
     "smlad %[a2], %[xb], %[v], %[a2]\n\t"
 
-/* 3 rows of int16 weights over ng >= 1 groups of 4 int16 inputs (all word-aligned), two groups per trip. */
-static __attribute__((noinline)) void mac3_i16(const int16_t *xp, const int16_t *w0, const int16_t *w1,
-                                               const int16_t *w2, int32_t ng, int32_t acc[3])
-{
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], n2 = ng >> 1;
-    uint32_t xa, xb, v, t;
-    if (n2 > 0)
-        __asm__ volatile("1:\n\t" MAC3_I16_GROUP MAC3_I16_GROUP "subs %[n], %[n], #1\n\t"
-                         "bne 1b\n\t"
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [xp] "+r"(xp), [w0] "+r"(w0), [w1] "+r"(w1),
-                           [w2] "+r"(w2), [n] "+r"(n2), [xa] "=&r"(xa), [xb] "=&r"(xb), [v] "=&r"(v), [t] "=&r"(t)
-                         :
-                         : "cc", "memory");
-    if (ng & 1)
-        __asm__ volatile(MAC3_I16_GROUP
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [xp] "+r"(xp), [w0] "+r"(w0), [w1] "+r"(w1),
-                           [w2] "+r"(w2), [xa] "=&r"(xa), [xb] "=&r"(xb), [v] "=&r"(v), [t] "=&r"(t)
-                         :
-                         : "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-}
+/* int16 weights and inputs, word-aligned (LDRD); off2 unused (the inputs carry their offset). */
+MAC3_FUNCTION(mac3_i16, int16_t, MAC3_I16_GROUP)
 
 /* x[0..n) + in_off as int16 into xs (word-aligned), n a multiple of 4 except at the input's end
  * (the remainder is expanded too; the kernel takes it in C). */
@@ -152,7 +137,7 @@ static void fc_i16(emc_exec_t *x, const uint8_t *wb, int32_t in_off, int mode)
                         acc[1] = sums[o + 1];
                         acc[2] = sums[o + 2];
                     }
-                    mac3_i16(xs, w0, w0 + id, w0 + 2 * id, (int32_t)ng, acc);
+                    mac3_i16(xs, w0, w0 + id, w0 + 2 * id, (int32_t)ng, 0u, acc);
                     if (!last) {
                         sums[o] = acc[0];
                         sums[o + 1] = acc[1];
