@@ -70,12 +70,15 @@ def run_files(fuzz_bin, files, tmp_path):
 
 
 def generic_model(name):
-    """A third-party .tflite of tests/data, or a generic fixture of tests/runtime/data (generic_<name>)."""
+    """A third-party .tflite of tests/data, or a generic fixture of tests/runtime/data (generic_<name>);
+    a name ending in _fc16 imported with int16 fully connected weights."""
     from emc.backends.generic import import_tflite
+    fc_weights = "int16" if name.endswith("_fc16") else "int8"
+    name = name.removesuffix("_fc16")
     path = ROOT / "tests" / "data" / f"{name}.tflite"
     if not path.exists():
         path = ROOT / "tests" / "runtime" / "data" / f"generic_{name}.tflite"
-    return import_tflite(path.read_bytes()).to_bytes()
+    return import_tflite(path.read_bytes(), fc_weights=fc_weights).to_bytes()
 
 
 # every mutant is also run when the model is cheap to invoke under ASan; big ones are load-only
@@ -83,11 +86,12 @@ SMALL = {"nncase_v0.1_iris_v3", "maixemc_cifar10_output_hwverified_v3", "maixemc
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", V3_FILES + ["generic_ad01_int8", "generic_kws_ref_model", "generic_two_inputs",
-                                           "generic_lstm_int8_io"])
+@pytest.mark.parametrize("name", V3_FILES + ["generic_ad01_int8", "generic_ad01_int8_fc16", "generic_kws_ref_model",
+                                           "generic_two_inputs", "generic_lstm_int8_io"])
 def test_mutations_of_every_field(name, fuzz_bin, kmodels_dir, tmp_path):
     if name.startswith("generic_"):
-        data, invoke = generic_model(name[len("generic_"):]), name in ("generic_ad01_int8", "generic_two_inputs",
+        data, invoke = generic_model(name[len("generic_"):]), name in ("generic_ad01_int8", "generic_ad01_int8_fc16",
+                                                                             "generic_two_inputs",
                                                                              "generic_lstm_int8_io")
     else:
         data, invoke = (kmodels_dir / f"{name}.kmodel").read_bytes(), name in SMALL
