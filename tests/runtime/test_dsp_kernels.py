@@ -217,8 +217,9 @@ def test_conv_pixel_blocks_vs_tflm(target):
 
 
 # (K, rows of the first FC, rows of the second): K > 256 takes several int16 input chunks; odd K
-# (rows not word-aligned: the C loop), K % 4 == 2, row counts with tails of 1 and 2 after the 3-row asm
-FC16_MODELS = [(603, 7, 9), (600, 130, 5), (18, 11, 3)]
+# (rows not word-aligned: the C loop), K % 4 == 2, odd row counts (the C row after the 2-row asm);
+# 604 = 256 + 256 + 92 and K = 12: chunks with an odd group of 4 inputs (LDRD) and an odd unit of 8
+FC16_MODELS = [(603, 7, 9), (600, 130, 5), (18, 11, 3), (604, 12, 7)]
 
 
 @pytest.mark.slow

@@ -4,8 +4,9 @@
  * -> SXTAB16 / SXTAB16 ROR 8 (sign extension + input offset), per row one weight word -> SXTB16 /
  * SXTB16 ROR 8 (+ weight offset when nonzero), 2 SMLAD.
  * int16 weights (FC_WEIGHTS_I16, weight offset 0): the input (+ input offset) is expanded once to
- * int16 in the scratch, FC_I16_CHUNK inputs at a time; then 3 rows per loop, per 4 inputs one
- * LDRD of input pairs and per row one LDRD of weight pairs + 2 SMLAD (10 instructions per 12 MACs). */
+ * int16 in the scratch, FC_I16_CHUNK inputs at a time; then 2 rows per asm call, per 8 inputs one
+ * LDM of 4 input-pair words and per row one LDM of 4 weight-pair words + 4 SMLAD (11 instructions
+ * per 16 MACs; 14 registers, hence fixed registers and a whole asm function). */
 #include "emc_dsp.h"
 
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
@@ -37,7 +38,7 @@ static inline int32_t wrap_add(int32_t a, int32_t p) { return (int32_t)((uint32_
     "smlad %[a2], %[xb], %[v], %[a2]\n\t"
 
 /* A 3-row function over ng >= 1 groups of 4 inputs, two groups per trip, GROUP the asm of one
- * group (off2: the input offset in both halfwords, for the int8 form). */
+ * group (off2: the input offset in both halfwords). */
 #define MAC3_FUNCTION(NAME, T, GROUP)                                                                                \
     static __attribute__((noinline)) void NAME(const T *xp, const T *w0, const T *w1, const T *w2, int32_t ng,       \
                                                uint32_t off2, int32_t acc[3])                                        \
@@ -68,21 +69,58 @@ static inline int32_t wrap_add(int32_t a, int32_t p) { return (int32_t)((uint32_
  * input offset) shared by the 3 rows' weight words. */
 MAC3_FUNCTION(mac3, int8_t, MAC3_GROUP)
 
-/* One group of 4 int16 inputs for the 3 rows of int16 weights (word-aligned: LDRD). */
-#define MAC3_I16_GROUP                                                                                               \
-    "ldrd %[xa], %[xb], [%[xp]], #8\n\t"                                                                             \
-    "ldrd %[t], %[v], [%[w0]], #8\n\t"                                                                               \
-    "smlad %[a0], %[xa], %[t], %[a0]\n\t"                                                                            \
-    "smlad %[a0], %[xb], %[v], %[a0]\n\t"                                                                            \
-    "ldrd %[t], %[v], [%[w1]], #8\n\t"                                                                               \
-    "smlad %[a1], %[xa], %[t], %[a1]\n\t"                                                                            \
-    "smlad %[a1], %[xb], %[v], %[a1]\n\t"                                                                            \
-    "ldrd %[t], %[v], [%[w2]], #8\n\t"                                                                               \
-    "smlad %[a2], %[xa], %[t], %[a2]\n\t"                                                                            \
-    "smlad %[a2], %[xb], %[v], %[a2]\n\t"
-
-/* int16 weights and inputs, word-aligned (LDRD); off2 unused (the inputs carry their offset). */
-MAC3_FUNCTION(mac3_i16, int16_t, MAC3_I16_GROUP)
+/* Two rows of int16 weights over n4 >= 1 groups of 4 int16 inputs (word-aligned), in asm with
+ * fixed registers because LDM needs an ascending register list: per 8 inputs one LDM of 4 input
+ * words and per row one LDM of 4 weight words + 4 SMLAD (11 instructions per 16 MACs, 16 inputs
+ * per trip); an odd group of 4 by LDRD. AAPCS: r0 inputs, r1 row 0, r2 row 1, r3 acc[2] (in/out),
+ * n4 on the stack. */
+void emc_dsp_fc_mac2_i16(const int16_t *xp, const int16_t *w0, const int16_t *w1, int32_t acc[2], int32_t n4);
+#define MAC2_I16_UNIT                                                                                                \
+    "ldm r0!, {r4-r7}\n\t"                                                                                          \
+    "ldm r1!, {r8-r11}\n\t"                                                                                         \
+    "smlad r12, r4, r8, r12\n\t"                                                                                    \
+    "smlad r12, r5, r9, r12\n\t"                                                                                    \
+    "smlad r12, r6, r10, r12\n\t"                                                                                   \
+    "smlad r12, r7, r11, r12\n\t"                                                                                   \
+    "ldm r2!, {r8-r11}\n\t"                                                                                         \
+    "smlad r3, r4, r8, r3\n\t"                                                                                      \
+    "smlad r3, r5, r9, r3\n\t"                                                                                      \
+    "smlad r3, r6, r10, r3\n\t"                                                                                     \
+    "smlad r3, r7, r11, r3\n\t"
+__asm__(".text\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".p2align 2\n\t"
+        ".global emc_dsp_fc_mac2_i16\n\t"
+        ".hidden emc_dsp_fc_mac2_i16\n\t"
+        ".type emc_dsp_fc_mac2_i16, %function\n\t"
+        ".thumb_func\n"
+        "emc_dsp_fc_mac2_i16:\n\t"
+        "push {r3-r11, lr}\n\t"
+        "ldr lr, [sp, #40]\n\t" /* n4 */
+        "ldr r12, [r3]\n\t"
+        "ldr r3, [r3, #4]\n\t"
+        "lsrs lr, lr, #1\n\t" /* C: an odd group of 4 */
+        "bcc 4f\n\t"
+        "ldrd r4, r5, [r0], #8\n\t"
+        "ldrd r8, r9, [r1], #8\n\t"
+        "smlad r12, r4, r8, r12\n\t"
+        "smlad r12, r5, r9, r12\n\t"
+        "ldrd r8, r9, [r2], #8\n\t"
+        "smlad r3, r4, r8, r3\n\t"
+        "smlad r3, r5, r9, r3\n"
+        "4:\n\t"
+        "lsrs lr, lr, #1\n\t" /* C: an odd unit of 8, Z: no pair (LDM / SMLAD keep the flags) */
+        "bcc 2f\n\t" MAC2_I16_UNIT "2:\n\t"
+        "beq 3f\n"
+        "1:\n\t" MAC2_I16_UNIT MAC2_I16_UNIT "subs lr, lr, #1\n\t"
+        "bne 1b\n"
+        "3:\n\t"
+        "ldr r4, [sp]\n\t" /* acc, saved by the push */
+        "str r12, [r4]\n\t"
+        "str r3, [r4, #4]\n\t"
+        "pop {r3-r11, pc}\n\t"
+        ".size emc_dsp_fc_mac2_i16, .-emc_dsp_fc_mac2_i16\n\t");
 
 /* x[0..n) + in_off as int16 into xs (word-aligned), n a multiple of 4 except at the input's end
  * (the remainder is expanded too; the kernel takes it in C). */
@@ -124,35 +162,30 @@ static void fc_i16(emc_exec_t *x, const uint8_t *wb, int32_t in_off, int mode)
             int first = c0 == 0, last = c0 + cl == id;
             expand_i16(xs, xr + c0, cl, off2);
             o = 0;
-            if (ng > 0 && (cl & 3u) == 0u) /* the common case without tails or per-row tests */
-                for (; o + 3 <= od; o += 3) {
-                    const int16_t *w0 = (const int16_t *)(const void *)wb + (size_t)o * id + c0;
-                    int32_t acc[3];
+            if (ng > 0 && (cl & 3u) == 0u) { /* the common case without tails or per-row tests */
+                const int16_t *w0 = (const int16_t *)(const void *)wb + c0;
+                const uint8_t *pb = bias, *pm = mul;
+                uint32_t mstep = perch ? 4u : 0u;
+                for (; o + 2 <= od; o += 2, w0 += 2 * id, pb += 8, pm += 2 * mstep) {
+                    int32_t acc[2];
                     if (first) {
-                        acc[0] = dsp_ldi32(bias + 4u * o);
-                        acc[1] = dsp_ldi32(bias + 4u * o + 4u);
-                        acc[2] = dsp_ldi32(bias + 4u * o + 8u);
+                        acc[0] = dsp_ldi32(pb);
+                        acc[1] = dsp_ldi32(pb + 4);
                     } else {
                         acc[0] = sums[o];
                         acc[1] = sums[o + 1];
-                        acc[2] = sums[o + 2];
                     }
-                    mac3_i16(xs, w0, w0 + id, w0 + 2 * id, (int32_t)ng, 0u, acc);
+                    emc_dsp_fc_mac2_i16(xs, w0, w0 + id, acc, (int32_t)ng);
                     if (!last) {
                         sums[o] = acc[0];
                         sums[o + 1] = acc[1];
-                        sums[o + 2] = acc[2];
-                    } else if (perch) {
-                        dsp_out1(po + o, acc[0], mul + 4u * o, gap, out_off, lo, hi, mode);
-                        dsp_out1(po + o + 1, acc[1], mul + 4u * o + 4u, gap, out_off, lo, hi, mode);
-                        dsp_out1(po + o + 2, acc[2], mul + 4u * o + 8u, gap, out_off, lo, hi, mode);
                     } else {
-                        dsp_out1(po + o, acc[0], mul, gap, out_off, lo, hi, mode);
-                        dsp_out1(po + o + 1, acc[1], mul, gap, out_off, lo, hi, mode);
-                        dsp_out1(po + o + 2, acc[2], mul, gap, out_off, lo, hi, mode);
+                        dsp_out1(po + o, acc[0], pm, gap, out_off, lo, hi, mode);
+                        dsp_out1(po + o + 1, acc[1], pm + mstep, gap, out_off, lo, hi, mode);
                     }
                 }
-            /* the od % 3 rows, or every row when rows are not word-aligned or the chunk has a
+            }
+            /* the od % 2 row, or every row when rows are not word-aligned or the chunk has a
              * tail: per 2 inputs one (unaligned) weight LDR, one input-pair LDR, SMLAD */
             for (; o < od; o++) {
                 const uint8_t *wr = (const uint8_t *)((const int16_t *)(const void *)wb + (size_t)o * id + c0);
