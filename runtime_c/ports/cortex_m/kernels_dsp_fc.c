@@ -122,6 +122,15 @@ __asm__(".text\n\t"
         "pop {r3-r11, pc}\n\t"
         ".size emc_dsp_fc_mac2_i16, .-emc_dsp_fc_mac2_i16\n\t");
 
+/* Rows w0 and w0 + id from the accumulators at init (bias bytes or the chunk sums) into acc. */
+static inline __attribute__((always_inline)) void mac2_rows(const int16_t *xs, const int16_t *w0, uint32_t id,
+                                                            const uint8_t *init, int32_t ng, int32_t acc[2])
+{
+    acc[0] = dsp_ldi32(init);
+    acc[1] = dsp_ldi32(init + 4);
+    emc_dsp_fc_mac2_i16(xs, w0, w0 + id, acc, ng);
+}
+
 /* x[0..n) + in_off as int16 into xs (word-aligned), n a multiple of 4 except at the input's end
  * (the remainder is expanded too; the kernel takes it in C). */
 static void expand_i16(int16_t *xs, const int8_t *x, uint32_t n, uint32_t off2)
@@ -138,7 +147,7 @@ static void expand_i16(int16_t *xs, const int8_t *x, uint32_t n, uint32_t off2)
 
 /* int16 weights, weight offset 0. Row sums live in registers (one chunk) or in the scratch after
  * the input chunk (several); the portable kernel reserved both (g_fully_connected.c check). */
-static void fc_i16(emc_exec_t *x, const uint8_t *wb, int32_t in_off, int mode)
+static __attribute__((noinline)) void fc_i16(emc_exec_t *x, const uint8_t *wb, int32_t in_off, int mode)
 {
     const emc_body_t *b = x->b;
     const int8_t *in = (const int8_t *)(x->main + emc_f(b, F_IN));
@@ -164,26 +173,21 @@ static void fc_i16(emc_exec_t *x, const uint8_t *wb, int32_t in_off, int mode)
             o = 0;
             if (ng > 0 && (cl & 3u) == 0u) { /* the common case without tails or per-row tests */
                 const int16_t *w0 = (const int16_t *)(const void *)wb + c0;
-                const uint8_t *pb = bias, *pm = mul;
+                const uint8_t *init = first ? bias : (const uint8_t *)sums, *pm = mul;
                 uint32_t mstep = perch ? 4u : 0u;
-                for (; o + 2 <= od; o += 2, w0 += 2 * id, pb += 8, pm += 2 * mstep) {
-                    int32_t acc[2];
-                    if (first) {
-                        acc[0] = dsp_ldi32(pb);
-                        acc[1] = dsp_ldi32(pb + 4);
-                    } else {
-                        acc[0] = sums[o];
-                        acc[1] = sums[o + 1];
-                    }
-                    emc_dsp_fc_mac2_i16(xs, w0, w0 + id, acc, (int32_t)ng);
-                    if (!last) {
+                int32_t acc[2];
+                if (!last) /* a loop per case: fewer live values, no spills around the call */
+                    for (; o + 2 <= od; o += 2, w0 += 2 * id) {
+                        mac2_rows(xs, w0, id, init + 4u * o, (int32_t)ng, acc);
                         sums[o] = acc[0];
                         sums[o + 1] = acc[1];
-                    } else {
+                    }
+                else
+                    for (; o + 2 <= od; o += 2, w0 += 2 * id, pm += 2 * mstep) {
+                        mac2_rows(xs, w0, id, init + 4u * o, (int32_t)ng, acc);
                         dsp_out1(po + o, acc[0], pm, gap, out_off, lo, hi, mode);
                         dsp_out1(po + o + 1, acc[1], pm + mstep, gap, out_off, lo, hi, mode);
                     }
-                }
             }
             /* the od % 2 row, or every row when rows are not word-aligned or the chunk has a
              * tail: per 2 inputs one (unaligned) weight LDR, one input-pair LDR, SMLAD */
