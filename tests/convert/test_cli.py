@@ -69,7 +69,7 @@ def test_generic_fc_weights_int16(models_dir, tmp_path, capsys):
     m8, m16 = load(a), load(b)
     fc8 = [x for x in m8.layers if x.NAME == "GENERIC_FULLY_CONNECTED"]
     fc16 = [x for x in m16.layers if x.NAME == "GENERIC_FULLY_CONNECTED"]
-    assert len(fc16) == 10 and all(x.flags == 1 and x.weights.dtype == np.int16 for x in fc16)
+    assert len(fc16) == 10 and all(x.flags == 3 and x.weights.dtype == np.int16 for x in fc16)  # + FC_RQ_FAST
     assert all(x.flags == 0 and x.weights.dtype == np.int8 for x in fc8)
     assert all(np.array_equal(p.weights, q.weights) for p, q in zip(fc8, fc16))
     weights = sum(x.weights.size for x in fc8)

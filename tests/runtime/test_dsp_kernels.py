@@ -241,7 +241,7 @@ def test_fc_int16_weights_vs_tflm(native):
         data = int8_tflite(lambda x: tf.matmul(tf.nn.relu(tf.matmul(x, w1)), w2), [(1, k)], seed=k)
         km, _ = check_bit_exact(data, native, n=4, ops=["FULLY_CONNECTED"], fc_weights="int16")
         fcs = [layer for layer in km.layers if layer.NAME == "GENERIC_FULLY_CONNECTED"]
-        assert len(fcs) == 2 and all(layer.flags == 1 and layer.weights.dtype == np.int16 for layer in fcs)
+        assert len(fcs) == 2 and all(layer.flags & 1 and layer.weights.dtype == np.int16 for layer in fcs)
         xs = [rng.integers(-128, 128, (1, k), dtype=np.int8) for _ in range(3)]
         want = golden_runner(data)
         cs.append(Case(f"fc16_{k}x{r1}x{r2}_tflm", "generic", km.to_bytes(), xs, [want([x]) for x in xs]))

@@ -46,3 +46,28 @@ def test_unknown_layer_type(kmodels_dir, native):
     struct.pack_into("<I", data, 28 + 8, 0x3FFF)      # layer 0 type
     e = status(native, bytes(data))
     assert (e.status, e.layer) == ("layer_type", 0)
+
+
+def test_fc_rq_fast_claim_is_checked(models_dir, native):
+    """FC_RQ_FAST (flags bit 1, set with --fc-weights int16) is a claim both loaders verify: a bias
+    at its bound (2^29 - in_depth * 255 * 128, computed here from the definition) is refused at the
+    layer's flags field instead of running the DSP kernel's SMMULR epilogue without a scan."""
+    from emc.backends.generic import import_tflite
+    from emc.kmodel.layers.generic_fully_connected import FC_RQ_FAST
+    data = import_tflite((models_dir / "ad01_int8.tflite").read_bytes(), fc_weights="int16").to_bytes()
+    m = load(data)
+    k, fc = next((k, x) for k, x in enumerate(m.layers) if x.NAME == "GENERIC_FULLY_CONNECTED")
+    assert fc.flags & FC_RQ_FAST
+    native.NativeModel(data)
+    bound = (1 << 29) - fc.in_depth * 255 * 128
+    for bias, ok in ((bound - 1, True), (bound, False), (-bound, True), (-bound - 1, False)):
+        bad = bytearray(data)
+        struct.pack_into("<i", bad, fc.file_offset + 4 * len(fc.FIELDS), bias)
+        if ok:
+            native.NativeModel(bytes(bad))
+            load(bytes(bad))
+            continue
+        e = status(native, bytes(bad))
+        assert (e.status, e.layer, e.offset) == ("body", k, fc.file_offset), bias
+        with pytest.raises(KModelError, match="FC_RQ_FAST"):
+            load(bytes(bad))

@@ -6,7 +6,12 @@ Body-layout variant (flags bit 0, FC_WEIGHTS_I16): the weights are stored as lit
 (the same values, twice the flash) so the Cortex-M DSP kernel feeds SMLAD from one LDR per two
 weights without sign extension (`emc convert --target generic --fc-weights int16`). Its kernels
 then expand the input (+ input offset) to int16 in CPU scratch, FC_I16_CHUNK inputs at a time,
-with the running sums of the rows in the scratch when the input takes more than one chunk."""
+with the running sums of the rows in the scratch when the input takes more than one chunk.
+
+Flags bit 1 (FC_RQ_FAST, set with the int16 layout when it holds): every channel's requantization
+fits the fast form (`rq_fast_ok`), so the DSP kernel takes its SMMULR epilogue without scanning
+the biases and shifts at each invoke. Both loaders reject the bit when a channel breaks it; it
+changes no result."""
 import numpy as np
 
 from .generic_common import GENERIC_BASE, I8_MAX, I8_MIN, GenericLayer, clamp_i8, main_i8
@@ -14,6 +19,8 @@ from .generic_math import mbqm, quantize_multiplier
 
 F32 = np.float32
 FC_WEIGHTS_I16 = 1          # flags bit: int16 weights
+FC_RQ_FAST = 2              # flags bit: the claim of rq_fast_ok(), checked by the loaders
+FC_FLAGS = FC_WEIGHTS_I16 | FC_RQ_FAST
 FC_I16_CHUNK = 256          # inputs expanded to int16 per pass (a multiple of 4)
 
 
@@ -54,9 +61,20 @@ class GenericFullyConnected(GenericLayer):
 
     def with_int16_weights(self):
         """This layer with the FC_WEIGHTS_I16 layout (same arithmetic)."""
-        self.flags |= FC_WEIGHTS_I16
+        self.flags |= FC_WEIGHTS_I16 | (FC_RQ_FAST if self.rq_fast_ok() else 0)
         self.weights = self.weights.astype(np.int16)
         return self
+
+    def rq_fast_ok(self):
+        """Every shift in [-31, -1], no multiplier INT32_MIN, and every bias in [-bound, bound) with
+        bound = 2^29 - in_depth * (255 * 128 (+ 255 * 255 with a weight offset)) (0 when that sum
+        reaches 2^28): then |acc| < 2^29 for any input and the DSP's SMMULR requantization is exact
+        (emc_dsp.h dsp_rq_fast; the C loader checks the same, g_fully_connected.c)."""
+        max_sum = self.in_depth * 32640 + (self.in_depth * 255 * 255 if self.filter_offset else 0)
+        bound = (1 << 29) - max_sum if max_sum < (1 << 28) else 0
+        bias, shift = np.asarray(self.bias, np.int64), np.asarray(self.shift, np.int64)
+        return bool(np.all((shift >= -31) & (shift <= -1)) and np.all(np.asarray(self.multiplier, np.int64) != -2**31)
+                    and np.all((bias >= -bound) & (bias < bound)))
 
     def cpu_scratch(self):
         """int16 layout: the input chunk as int16 (+ one int32 sum per row when id > one chunk);
@@ -84,13 +102,15 @@ class GenericFullyConnected(GenericLayer):
 
     def check(self, model):
         big = 1 << 24
-        if self.flags & ~FC_WEIGHTS_I16:
+        if self.flags & ~FC_FLAGS:
             raise self.error(f"flags 0x{self.flags:x} has unknown bits", "flags")
         self.check_fields(batches=(1, big), in_depth=(1, big), out_depth=(1, big), input_offset=(-127, 128),
                           filter_offset=(-127, 128), output_offset=(I8_MIN, I8_MAX), act_min=(I8_MIN, I8_MAX),
                           act_max=(self.act_min, I8_MAX), per_channel=(0, 1))
         if np.any((self.shift < -31) | (self.shift > 30)):
             raise self.error("shift out of range -31..30", "shift")
+        if self.flags & FC_RQ_FAST and not self.rq_fast_ok():
+            raise self.error("flags bit 1 (FC_RQ_FAST) set but a channel's bias, multiplier or shift breaks it", "flags")
         super().check(model)
 
     def execute(self, mem):

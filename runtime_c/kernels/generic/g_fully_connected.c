@@ -2,14 +2,15 @@
  * per-channel multiplier). flags bit 0 (FC_WEIGHTS_I16, emc/kmodel/layers/generic_fully_connected.py):
  * the weights are stored as little-endian int16, same values; the DSP kernel then uses the CPU
  * scratch reserved here for the input as int16, FC_I16_CHUNK inputs at a time (+ one int32 sum per
- * row when the input takes more than one chunk). */
+ * row when the input takes more than one chunk). flags bit 1 (FC_RQ_FAST): every channel fits
+ * the DSP's fast requantization (rq_fast_ok below, checked here once; no result changes). */
 #include "g_fixedpoint.h"
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
 #include "../../ports/cortex_m/emc_dsp.h"
 #endif
 
 enum { F_FLAGS, F_IN, F_OUT, F_BATCH, F_ID, F_OD, F_IN_OFF, F_W_OFF, F_OUT_OFF, F_MIN, F_MAX, F_PERCH, N_FIELDS };
-enum { FC_WEIGHTS_I16 = 1, FC_I16_CHUNK = 256 };
+enum { FC_WEIGHTS_I16 = 1, FC_RQ_FAST = 2, FC_I16_CHUNK = 256 };
 
 /* sum over i < id of w16[i] * (x[i] + in_off) for one row of the int16 layout (read bytewise: any
  * alignment), wrapping like TFLM's int32 accumulator */
@@ -21,12 +22,29 @@ static uint32_t row_sum_i16(const uint8_t *w16, const int8_t *x, uint32_t id, in
     return acc;
 }
 
+/* The FC_RQ_FAST claim (generic_fully_connected.py rq_fast_ok): every shift in [-31, -1], no
+ * multiplier INT32_MIN, every bias in [-bound, bound) so that |acc| < 2^29 for any input. */
+static int rq_fast_ok(const emc_body_t *b, const uint8_t *bias, uint32_t od, uint32_t nm)
+{
+    uint64_t id = emc_f(b, F_ID), max_sum = id * 32640u + (emc_fi(b, F_W_OFF) ? id * 255u * 255u : 0u);
+    int64_t bound = max_sum < (1u << 28) ? (int64_t)(1u << 29) - (int64_t)max_sum : 0;
+    const uint8_t *mul = bias + 4u * od, *sh = mul + 4u * nm;
+    uint32_t i;
+    for (i = 0; i < od; i++)
+        if (emc_rdi32(bias + 4u * i) < -bound || emc_rdi32(bias + 4u * i) >= bound)
+            return 0;
+    for (i = 0; i < nm; i++)
+        if (emc_rdi32(sh + 4u * i) > -1 || emc_rdi32(mul + 4u * i) == INT32_MIN)
+            return 0;
+    return 1;
+}
+
 static emc_status_t check(emc_check_t *c)
 {
     const emc_body_t *b = c->b;
     uint32_t i, od = emc_f(b, F_OD), id = emc_f(b, F_ID), nm, wsize;
     const uint8_t *sh;
-    if (emc_f(b, F_FLAGS) & ~(uint32_t)FC_WEIGHTS_I16)
+    if (emc_f(b, F_FLAGS) & ~(uint32_t)(FC_WEIGHTS_I16 | FC_RQ_FAST))
         return emc_fail(c, EMC_E_BODY, F_FLAGS);
     if (g_range(c, F_BATCH, 1, 1 << 24, 0) || g_range(c, F_ID, 1, 1 << 24, 0) || g_range(c, F_OD, 1, 1 << 24, 0) ||
         g_range(c, F_IN_OFF, -127, 128, 1) || g_range(c, F_W_OFF, -127, 128, 1) || g_range(c, F_OUT_OFF, -128, 127, 1) ||
@@ -42,6 +60,8 @@ static emc_status_t check(emc_check_t *c)
     for (i = 0; i < nm; i++)
         if (emc_rdi32(sh + 4u * i) < -31 || emc_rdi32(sh + 4u * i) > 30)
             return emc_fail(c, EMC_E_BODY, F_PERCH);
+    if ((emc_f(b, F_FLAGS) & FC_RQ_FAST) && !rq_fast_ok(b, b->p + 4 * N_FIELDS, od, nm))
+        return emc_fail(c, EMC_E_BODY, F_FLAGS);
     return emc_check_main_io(c, F_IN, (uint64_t)emc_f(b, F_BATCH) * emc_f(b, F_ID), F_OUT,
                              (uint64_t)emc_f(b, F_BATCH) * od, EMC_DT_I8);
 }

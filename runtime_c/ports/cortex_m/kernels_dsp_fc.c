@@ -12,7 +12,7 @@
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
 
 enum { F_FLAGS, F_IN, F_OUT, F_BATCH, F_ID, F_OD, F_IN_OFF, F_W_OFF, F_OUT_OFF, F_MIN, F_MAX, F_PERCH, N_FIELDS };
-enum { FC_WEIGHTS_I16 = 1, FC_I16_CHUNK = 256 }; /* as g_fully_connected.c */
+enum { FC_WEIGHTS_I16 = 1, FC_RQ_FAST = 2, FC_I16_CHUNK = 256 }; /* as g_fully_connected.c */
 
 static inline int32_t wrap_add(int32_t a, int32_t p) { return (int32_t)((uint32_t)a + (uint32_t)p); }
 
@@ -209,6 +209,33 @@ static __attribute__((noinline)) void fc_i16(emc_exec_t *x, const uint8_t *wb, i
     emc_out_main(x, emc_f(b, F_OUT), (size_t)nb * od, EMC_DT_I8);
 }
 
+/* The epilogue when the layer does not claim FC_RQ_FAST: -1 (a multiplier the asm forms cannot
+ * take: the portable kernel), 2: fast when every channel passes dsp_fast_chan, 1: exact asm when
+ * the range is [-128, 127] and no shift is positive, 0: C. */
+static int fc_epilogue_mode(const uint8_t *bias, uint32_t od, uint32_t nm, int32_t lo, int32_t hi, uint32_t bound)
+{
+    const uint8_t *mul = bias + 4u * od, *sh = mul + 4u * nm;
+    uint32_t o, bor = 0; /* OR of |bias|: >= the largest, enough for the bound */
+    int32_t smin = 0, smax = -31, shv;
+    for (o = 0; o < nm; o++)
+        if (!dsp_rq_exact(dsp_ldi32(mul + 4u * o), dsp_ldi32(sh + 4u * o)))
+            return -1;
+    if (lo != -128 || hi != 127)
+        return 0;
+    for (o = 0; o < od; o++) {
+        int32_t bv = dsp_ldi32(bias + 4u * o);
+        bor |= bv < 0 ? 0u - (uint32_t)bv : (uint32_t)bv;
+    }
+    for (o = 0; o < nm; o++) {
+        shv = dsp_ldi32(sh + 4u * o);
+        smin = shv < smin ? shv : smin;
+        smax = shv > smax ? shv : smax;
+    }
+    if (smax > 0)
+        return 0;
+    return smax == 0 || smin < -31 || bor >= bound ? 1 : 2;
+}
+
 int emc_dsp_fully_connected(emc_exec_t *x)
 {
     const emc_body_t *b = x->b;
@@ -229,29 +256,12 @@ int emc_dsp_fully_connected(emc_exec_t *x)
     int32_t gap = (int32_t)(4u * nm); /* multiplier -> shift */
     if (i16 && w_off != 0)
         return 0; /* the portable kernel's w_off * sum(x) form */
-    for (o = 0; o < nm; o++)
-        if (!dsp_rq_exact(dsp_ldi32(mul + 4u * o), dsp_ldi32(sh + 4u * o)))
-            return 0;
-    /* epilogue: fast when every channel passes dsp_fast_chan, else exact asm when the range is
-     * [-128, 127] and no shift is positive, else C */
-    mode = lo == -128 && hi == 127 ? 2 : 0;
-    if (mode) {
-        uint32_t bor = 0; /* OR of |bias|: >= the largest, enough for the bound */
-        int32_t smin = 0, smax = -31, shv;
-        for (o = 0; o < od; o++) {
-            int32_t bv = dsp_ldi32(bias + 4u * o);
-            bor |= bv < 0 ? 0u - (uint32_t)bv : (uint32_t)bv;
-        }
-        for (o = 0; o < nm; o++) {
-            shv = dsp_ldi32(sh + 4u * o);
-            smin = shv < smin ? shv : smin;
-            smax = shv > smax ? shv : smax;
-        }
-        if (smax > 0)
-            mode = 0;
-        else if (smax == 0 || smin < -31 || bor >= bound) /* dsp_fast_chan for every channel */
-            mode = 1;
-    }
+    if (emc_f(b, F_FLAGS) & FC_RQ_FAST) /* every channel passes dsp_fast_chan (checked at load) */
+        mode = lo == -128 && hi == 127 ? 2 : 0;
+    else
+        mode = fc_epilogue_mode(bias, od, nm, lo, hi, bound);
+    if (mode < 0)
+        return 0;
     if (i16) {
         fc_i16(x, (const uint8_t *)w, in_off, mode);
         return 1;
