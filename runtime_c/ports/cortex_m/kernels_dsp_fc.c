@@ -72,9 +72,10 @@ MAC3_FUNCTION(mac3, int8_t, MAC3_GROUP)
 /* Two rows of int16 weights over n4 >= 1 groups of 4 int16 inputs (word-aligned), in asm with
  * fixed registers because LDM needs an ascending register list: per 8 inputs one LDM of 4 input
  * words and per row one LDM of 4 weight words + 4 SMLAD (11 instructions per 16 MACs, 16 inputs
- * per trip); an odd group of 4 by LDRD. AAPCS: r0 inputs, r1 row 0, r2 row 1, r3 acc[2] (in/out),
- * n4 on the stack. */
-void emc_dsp_fc_mac2_i16(const int16_t *xp, const int16_t *w0, const int16_t *w1, int32_t acc[2], int32_t n4);
+ * per trip); an odd group of 4 by LDRD. AAPCS: r0 inputs, r1 row 0, r2 row 1, r3 the 2 starting
+ * accumulators (bias bytes or chunk sums: LDR, any alignment), then acc[2] (out) and n4 on the stack. */
+void emc_dsp_fc_mac2_i16(const int16_t *xp, const int16_t *w0, const int16_t *w1, const uint8_t *init,
+                         int32_t acc[2], int32_t n4);
 #define MAC2_I16_UNIT                                                                                                \
     "ldm r0!, {r4-r7}\n\t"                                                                                          \
     "ldm r1!, {r8-r11}\n\t"                                                                                         \
@@ -97,7 +98,7 @@ __asm__(".text\n\t"
         ".thumb_func\n"
         "emc_dsp_fc_mac2_i16:\n\t"
         "push {r3-r11, lr}\n\t"
-        "ldr lr, [sp, #40]\n\t" /* n4 */
+        "ldr lr, [sp, #44]\n\t" /* n4 */
         "ldr r12, [r3]\n\t"
         "ldr r3, [r3, #4]\n\t"
         "lsrs lr, lr, #1\n\t" /* C: an odd group of 4 */
@@ -116,20 +117,11 @@ __asm__(".text\n\t"
         "1:\n\t" MAC2_I16_UNIT MAC2_I16_UNIT "subs lr, lr, #1\n\t"
         "bne 1b\n"
         "3:\n\t"
-        "ldr r4, [sp]\n\t" /* acc, saved by the push */
+        "ldr r4, [sp, #40]\n\t" /* acc */
         "str r12, [r4]\n\t"
         "str r3, [r4, #4]\n\t"
         "pop {r3-r11, pc}\n\t"
         ".size emc_dsp_fc_mac2_i16, .-emc_dsp_fc_mac2_i16\n\t");
-
-/* Rows w0 and w0 + id from the accumulators at init (bias bytes or the chunk sums) into acc. */
-static inline __attribute__((always_inline)) void mac2_rows(const int16_t *xs, const int16_t *w0, uint32_t id,
-                                                            const uint8_t *init, int32_t ng, int32_t acc[2])
-{
-    acc[0] = dsp_ldi32(init);
-    acc[1] = dsp_ldi32(init + 4);
-    emc_dsp_fc_mac2_i16(xs, w0, w0 + id, acc, ng);
-}
 
 /* x[0..n) + in_off as int16 into xs (word-aligned), n a multiple of 4 except at the input's end
  * (the remainder is expanded too; the kernel takes it in C). */
@@ -178,13 +170,13 @@ static __attribute__((noinline)) void fc_i16(emc_exec_t *x, const uint8_t *wb, i
                 int32_t acc[2];
                 if (!last) /* a loop per case: fewer live values, no spills around the call */
                     for (; o + 2 <= od; o += 2, w0 += 2 * id) {
-                        mac2_rows(xs, w0, id, init + 4u * o, (int32_t)ng, acc);
+                        emc_dsp_fc_mac2_i16(xs, w0, w0 + id, init + 4u * o, acc, (int32_t)ng);
                         sums[o] = acc[0];
                         sums[o + 1] = acc[1];
                     }
                 else
                     for (; o + 2 <= od; o += 2, w0 += 2 * id, pm += 2 * mstep) {
-                        mac2_rows(xs, w0, id, init + 4u * o, (int32_t)ng, acc);
+                        emc_dsp_fc_mac2_i16(xs, w0, w0 + id, init + 4u * o, acc, (int32_t)ng);
                         dsp_out1(po + o, acc[0], pm, gap, out_off, lo, hi, mode);
                         dsp_out1(po + o + 1, acc[1], pm + mstep, gap, out_off, lo, hi, mode);
                     }
