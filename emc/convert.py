@@ -55,10 +55,10 @@ class ConversionReport:
         else:
             s, z = self.input_quant
             lines.append(f"input: uint8 planar CHW, real = {s:.6g} * (q - {z:g})")
-        fallbacks = [li for li in self.layers if li.notes.startswith("CPU conv, KPU cannot")]
+        fallbacks = [li for li in self.layers if li.fallback]
         if fallbacks:
             lines.append("CPU fallbacks (--allow-patched, EMC generic layers not in stock kpu.c): " + "; ".join(
-                f"#{li.index} {li.op}: {li.notes.split(': ', 1)[1]}" for li in fallbacks))
+                f"#{li.index} {li.op}: {li.fallback}" for li in fallbacks))
         if self.equalized:
             lines.append(f"cross-layer equalization: {self.equalized} conv pair(s) rescaled")
         for name, m in self.metrics.items():

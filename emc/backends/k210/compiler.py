@@ -56,6 +56,7 @@ class LayerInfo:
     out_shape: tuple
     notes: str = ""
     mem: str = ""            # where its outputs were placed (filled after allocation)
+    fallback: str = ""       # why the KPU could not take it, when it runs as a CPU conv (--allow-patched)
     writes: list = field(default_factory=list, repr=False)
 
 
@@ -452,6 +453,7 @@ class K210Compiler:
             self.homes[t_in]["i8hwc"] = src
         ob = self._cpu_steps(op.name, src, f"{out_t}:i8hwc",
                              [(conv, (h, w, c), (oh, ow, oc), f"CPU conv, KPU cannot: {why}")])
+        self.info[-1].fallback = why
         ob.hwc = (oh, ow, oc)
         self.homes[out_t] = {"i8hwc": ob}
 
