@@ -89,7 +89,8 @@ class TFLiteContext:
     SAME = Padding.SAME
     Error = ImportError_
 
-    def __init__(self, data):
+    def __init__(self, data, fc_weights="int8"):
+        self.fc_weights = fc_weights   # the FULLY_CONNECTED weight layout asked for ("int8" / "int16")
         self.m = tflite.Model.GetRootAsModel(data, 0)
         if self.m.SubgraphsLength() != 1:
             raise ImportError_("only single-subgraph models are supported")
@@ -260,15 +261,16 @@ def import_tflite(data: bytes, label="tflite buffer", fc_weights="int8") -> KMod
     if fc_weights not in FC_WEIGHT_LAYOUTS:
         raise ValueError(f"fc_weights must be one of {', '.join(FC_WEIGHT_LAYOUTS)}, not {fc_weights!r}")
     verify_tflite(data, label)          # every offset, length and index checked before tflite reads any
-    ctx = TFLiteContext(bytes(data))
+    ctx = TFLiteContext(bytes(data), fc_weights)
     g = ctx.g
     if not 1 <= g.InputsLength() <= MAX_INPUTS:
         raise ImportError_(f"the model has {g.InputsLength()} inputs; the generic profile takes 1..{MAX_INPUTS}")
     ops = [TFLiteOp(ctx, i, g.Operators(i)) for i in range(g.OperatorsLength())]
-    skip = shape_only_ops(ops, {g.Outputs(k) for k in range(g.OutputsLength())})
+    graph_outputs = {g.Outputs(k) for k in range(g.OutputsLength())}
+    skip = shape_only_ops(ops, graph_outputs)
     fold_shapes(ctx, ops, skip)
     ops = [op for k, op in enumerate(ops) if k not in skip]
-    ops = fold_pads(ctx, ops, {g.Outputs(k) for k in range(g.OutputsLength())})
+    ops = fold_pads(ctx, ops, graph_outputs)
     for op in ops:
         if op.name == "RESHAPE":
             op.inputs = op.inputs[:1]          # the static output shape is in the file
@@ -323,9 +325,6 @@ def import_tflite(data: bytes, label="tflite buffer", fc_weights="int8") -> KMod
     for op, cls in built:
         made = cls.from_tflite(ctx, op)
         layers += made if isinstance(made, list) else [made]
-    if fc_weights == "int16":
-        layers = [layer.with_int16_weights() if isinstance(layer, G.GenericFullyConnected) else layer
-                  for layer in layers]
     outputs = [(ctx.addr(g.Outputs(k)), ctx.nbytes(g.Outputs(k))) for k in range(g.OutputsLength())]
     layers += [G.GenericOutput.for_tensor(ctx, g.Outputs(k)) for k in range(g.OutputsLength())]
     return KModel(layers=layers, outputs=outputs, flags=1, main_mem_usage=total)

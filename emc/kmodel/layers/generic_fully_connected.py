@@ -53,11 +53,12 @@ class GenericFullyConnected(GenericLayer):
         mult, shift = zip(*(quantize_multiplier(float(F32(xs) * F32(s)) / float(os_)) for s in scales))
         bias = ctx.data(ins[2], "<i4") if len(ins) > 2 and ins[2] >= 0 else None
         lo, hi = ctx.act_range(opt.FusedActivationFunction(), os_, oz)
-        return cls(main_mem_in_address=ctx.addr(ins[0]), main_mem_out_address=ctx.addr(outs[0]), batches=batches,
-                   in_depth=idp, out_depth=od, input_offset=-xz,
-                   filter_offset=-int(w["zp"][0]) if w["zp"].size else 0, output_offset=oz, act_min=lo, act_max=hi,
-                   per_channel=int(per_ch), bias=np.zeros(od, np.int32) if bias is None else bias, multiplier=mult,
-                   shift=shift, weights=ctx.data(ins[1], np.int8))
+        layer = cls(main_mem_in_address=ctx.addr(ins[0]), main_mem_out_address=ctx.addr(outs[0]), batches=batches,
+                    in_depth=idp, out_depth=od, input_offset=-xz,
+                    filter_offset=-int(w["zp"][0]) if w["zp"].size else 0, output_offset=oz, act_min=lo, act_max=hi,
+                    per_channel=int(per_ch), bias=np.zeros(od, np.int32) if bias is None else bias, multiplier=mult,
+                    shift=shift, weights=ctx.data(ins[1], np.int8))
+        return layer.with_int16_weights() if ctx.fc_weights == "int16" else layer
 
     def with_int16_weights(self):
         """This layer with the FC_WEIGHTS_I16 layout (same arithmetic)."""
