@@ -32,12 +32,10 @@ def out_channel_absmax(op):
 
 def in_channel_absmax(op):
     """max |w| over the weights that read each input channel, or None (dense: only from a vector)."""
-    w = _weights(op)
-    if op.type == "conv2d":
-        return np.abs(w).max(axis=(0, 1, 3))
-    if op.type == "depthwise_conv2d":
-        return np.abs(w).max(axis=(0, 1, 3))
-    return None
+    if not has_channel_weights(op):
+        return None
+    # conv (kh, kw, in, out) and depthwise (kh, kw, in, multiplier) both keep the input channel on axis 2
+    return np.abs(_weights(op)).max(axis=(0, 1, 3))
 
 
 def scale_out_channels(op, s):
