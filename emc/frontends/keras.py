@@ -57,7 +57,7 @@ def _model_nodes(model):
     Found from the outputs' history, not from `layer._inbound_nodes[0]`: Keras 3 gives a layer one
     inbound node per graph it was called in (a Sequential's layers have two or three), and only the
     history of the model's own tensors says which one belongs to this model."""
-    order, done = [], set()
+    order, done, open_ = [], set(), set()
     stack = [(t, False) for t in reversed(_flat(model.outputs))]
     while stack:
         t, expanded = stack.pop()
@@ -65,11 +65,17 @@ def _model_nodes(model):
         node = layer._inbound_nodes[node_index]
         if id(node) in done:
             continue
-        ins = _flat(node.input_tensors)
+        # tf_keras gives an InputLayer's node its own output as input: that node is a leaf too
+        own = {id(x) for x in _flat(node.output_tensors)}
+        ins = [x for x in _flat(node.input_tensors) if id(x) not in own]
         if expanded or not ins:
             done.add(id(node))
+            open_.discard(id(node))
             order.append((layer, node))
             continue
+        if id(node) in open_:        # reached again while its inputs are being walked: a loop
+            raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) depends on its own output")
+        open_.add(id(node))
         stack.append((t, True))
         stack.extend((x, False) for x in reversed(ins))
     return order

@@ -206,3 +206,26 @@ def test_conv_pool_flatten_dense(tmp_path):
     # independent golden: Keras in float on inputs snapped to the 8-bit grid the kmodel takes
     f = m.predict(np.round(x * 255) / 255, verbose=0)
     assert np.max(np.abs(f - k)) < 0.05 * np.max(np.abs(f))
+
+
+def test_tf_keras_models_load(tmp_path):
+    """tf_keras (Keras 2) models, in memory and as an .h5 file only tf_keras reads: tf_keras gives the
+    InputLayer's node its own output as input, which once sent the layer walk round forever (17 GB, no
+    end). The graph now computes what tf_keras predicts, and an LSTM is refused by name."""
+    import os
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    tf_keras = pytest.importorskip("tf_keras")
+    from emc.frontends import load
+    from emc.ir import UnsupportedLayersError, run_float
+    L = tf_keras.layers
+    tf_keras.utils.set_random_seed(4)
+    m = tf_keras.Sequential([L.Input((8, 8, 3)), L.Conv2D(4, 3, padding="same", activation="relu"),
+                             L.Flatten(), L.Dense(5)])
+    x = np.random.default_rng(2).random((3, 8, 8, 3)).astype(np.float32)
+    g = load(m)
+    np.testing.assert_allclose(run_float(g, x)[g.outputs[0]], m.predict(x, verbose=0), atol=1e-5)
+    lstm = tf_keras.Sequential([L.Input((10, 8)), L.LSTM(16), L.Dense(4)])
+    p = str(tmp_path / "lstm.h5")
+    lstm.save(p)
+    with pytest.raises(UnsupportedLayersError, match=r"lstm.* \(LSTM\)"):
+        load(p)
