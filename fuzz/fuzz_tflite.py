@@ -63,11 +63,11 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
 
 def named_errors():
     """The exception classes that count as a named, user-facing error."""
-    from emc.backends.generic.tflite_import import ImportError_
+    from emc.backends.generic import BuildError
     from emc.errors import EmcError
     from emc.ir import IRError, UnsupportedLayersError
     from emc.kmodel import KModelError
-    return (EmcError, UnsupportedLayersError, IRError, KModelError, ImportError_)
+    return (EmcError, UnsupportedLayersError, IRError, KModelError, BuildError)
 
 
 # an UnsupportedLayersError whose reason is one of these is a reader crash the frontend caught
