@@ -18,6 +18,7 @@ The `tfl` dialect (a quantized dialect, like MLIR's TFL one) is the file, one to
   quantization (QuantParams with float32 scale and int64 zero point arrays, axis = the
   quantized_dimension, dtype the tensor's; None when the file gives no scale nor zero point) and, for
   a constant, `data`: the buffer as a typed numpy array of the tensor's shape.
+The graph's name is the subgraph's, meta["source"] is "tflite" and meta["label"] names the file.
 Shapes come from the file: a tfl graph is never given to the float IR's shape inference/validation.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 
 from ..ir import Graph, Op, QuantParams, UnsupportedLayersError
 from ..ir.tfl import PREFIX, attr_name
-from .tflite_verify import verify_tflite
+from .tflite_verify import TFLiteFormatError, verify_tflite
 
 # TensorType -> the IR dtype name and its numpy type (little-endian, as the file stores it)
 DTYPES = {0: "f32", 1: "f16", 2: "i32", 3: "u8", 4: "i64", 5: "string", 6: "bool", 7: "i16", 8: "c64", 9: "i8",
@@ -36,8 +37,12 @@ NUMPY = {"f32": "<f4", "f16": "<f2", "i32": "<i4", "u8": "u1", "i64": "<i8", "bo
          "c64": "<c8", "i8": "i1", "f64": "<f8", "c128": "<c16", "u64": "<u8", "u32": "<u4", "u16": "<u2"}
 
 
-def _decode_options(op):
-    """(options table name, {snake_case field: value}) of an operator's builtin options."""
+def _decode_options(op, where, label):
+    """(options table name, {snake_case field: value}) of an operator's builtin options: its scalar
+    fields. Vector fields (ReshapeOptions.new_shape, ...) are left out: no target reads them, and
+    the verifier checks the contents of only the tables the targets read."""
+    import struct
+
     import tflite
     table = op.BuiltinOptions()
     if table is None:
@@ -52,19 +57,21 @@ def _decode_options(op):
     attrs = {}
     for field in vars(cls):
         if (field.startswith(("_", "GetRootAs", "Init")) or field.endswith(("IsNone", "AsNumpy", "Length"))
-                or field.endswith("BufferHasIdentifier") or not callable(getattr(cls, field))):
+                or field.endswith("BufferHasIdentifier") or hasattr(cls, field + "Length")
+                or not callable(getattr(cls, field))):
             continue
-        if hasattr(cls, field + "Length"):
-            value = tuple(getattr(o, field)(j) for j in range(getattr(o, field + "Length")()))
-        else:
+        try:
             value = getattr(o, field)()
-        if isinstance(value, (int, float, bool, bytes, tuple)):
+        except struct.error as e:          # a field of a table the verifier does not lay out, past the end
+            raise TFLiteFormatError(f"{name}.{field} of {where} lies outside the file ({e})", file=label) from e
+        if isinstance(value, (int, float)):
             attrs[attr_name(field)] = value
     return name, attrs
 
 
-def read_tflite(source, label=None, name=None) -> Graph:
-    """A .tflite (path or bytes) -> its tfl-dialect Graph. label names the file in errors."""
+def read_tflite(source, label=None) -> Graph:
+    """A .tflite (path or bytes) -> its tfl-dialect Graph. label names the file in errors (default: the
+    path, or "tflite buffer"); the graph keeps it in meta["label"]."""
     import tflite
     if isinstance(source, (bytes, bytearray)):
         data, label = bytes(source), label or "tflite buffer"
@@ -78,7 +85,7 @@ def read_tflite(source, label=None, name=None) -> Graph:
         raise UnsupportedLayersError([(label, "Model", f"{model.SubgraphsLength()} subgraphs")], label)
     sg = model.Subgraphs(0)
     codes = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
-    g = Graph(name or (sg.Name().decode(errors="replace") if sg.Name() else "tflite_model"))
+    g = Graph(sg.Name().decode(errors="replace") if sg.Name() else "tflite_model")
     g.meta["source"] = "tflite"
     g.meta["label"] = label
     names = []
@@ -112,7 +119,7 @@ def read_tflite(source, label=None, name=None) -> Graph:
         oc = model.OperatorCodes(op.OpcodeIndex())
         code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
         builtin = codes.get(code, str(code))
-        table, attrs = _decode_options(op)
+        table, attrs = _decode_options(op, f"operator {k} ({builtin})", label)
         ins = [tensor_name(int(i)) for i in op.InputsAsNumpy()] if op.InputsLength() else []
         outs = [tensor_name(int(i)) for i in op.OutputsAsNumpy()] if op.OutputsLength() else []
         # named by its first output, as the float IR names its ops (tensor names are unique, so op names are)

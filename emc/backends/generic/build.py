@@ -8,8 +8,9 @@ This module knows no operator: each generic layer module names the TFLite operat
 (`TFLITE_OPS`) and builds its layer from one tfl op (`from_tflite(ctx, op)`, a list of layers for an
 operator with several outputs), asking the `IRContext` below for tensors, options, constants,
 addresses and activation ranges. The registry is `emc.kmodel.layers.generic_layers.TFLITE_OPS`.
-Before the layers are built, the graph is simplified in place: shape-only chains fold into the
-RESHAPE they feed (fold_shapes), a PAD folds into the window of the layer that reads it (fold_pads).
+Before the layers are built, shape-only chains fold into the RESHAPE they feed (fold_shapes writes
+the shapes they compute into the graph's tensors) and a PAD folds into the window of the layer that
+reads it (fold_pads, on the builder's own view of the ops: the graph's ops stay as the file has them).
 """
 from __future__ import annotations
 
@@ -220,8 +221,8 @@ FC_WEIGHT_LAYOUTS = ("int8", "int16")
 
 
 def build_kmodel(graph, fc_weights="int8") -> KModel:
-    """Build a generic-profile KModel from a tfl-dialect graph of an int8 model (folding its shape
-    computations and PADs in place). fc_weights="int16" stores the FULLY_CONNECTED weights as int16
+    """Build a generic-profile KModel from a tfl-dialect graph of an int8 model (fold_shapes updates
+    the graph's RESHAPE output shapes). fc_weights="int16" stores the FULLY_CONNECTED weights as int16
     (twice their flash, faster on Cortex-M DSP: the FC_WEIGHTS_I16 layout of
     emc/kmodel/layers/generic_fully_connected.py)."""
     if fc_weights not in FC_WEIGHT_LAYOUTS:
