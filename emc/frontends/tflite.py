@@ -61,6 +61,8 @@ class _Constants:
 
 
 def load_tflite(source, name=None) -> Graph:
+    """A .tflite (path or bytes) -> float IR graph (validated, shapes inferred), named `name` or by its subgraph.
+    Every operator the float IR cannot express is listed in one UnsupportedLayersError."""
     tfl = read_tflite(source)
     label = tfl.meta["label"]
     r = _Constants(tfl)
