@@ -21,9 +21,8 @@ def _int8_tflite(path):
     if not str(path).lower().endswith(".tflite") or not os.path.isfile(path):
         return False
     try:
-        from .backends.generic import is_quantized_tflite
-        with open(path, "rb") as f:
-            return is_quantized_tflite(f.read(), str(path))
+        from .frontends.tflite_reader import is_quantized, read_tflite
+        return is_quantized(read_tflite(path))
     except Exception:          # noqa: BLE001 - a malformed file is reported by the conversion itself
         return False
 

@@ -181,26 +181,28 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
 
 
 def _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, eval_limit, softmax, fc_weights):
-    """target='generic': an int8 .tflite is imported as is onto the generic MCU layers
-    (emc.backends.generic); any other model (Keras, TensorLayer 2, float .tflite, IR graph) goes
-    through the IR and is quantized to TFLite int8 by the TFLite converter calibrated on the
-    dataset (emc.quant.tflite_int8), then imported the same way; the report then compares the
-    kmodel (bit-exact reference) with the float graph on the calibration inputs."""
-    from .backends.generic import import_tflite, is_quantized_tflite
-    from .backends.generic.tflite_import import ImportError_
+    """target='generic': an int8 .tflite is read into the tfl-dialect IR (emc.frontends.tflite_reader)
+    and built as is onto the generic MCU layers (emc.backends.generic); any other model (Keras,
+    TensorLayer 2, float .tflite, IR graph) goes through the float IR and is quantized to TFLite int8
+    by the TFLite converter calibrated on the dataset (emc.quant.tflite_int8), then read and built the
+    same way; the report then compares the kmodel (bit-exact reference) with the float graph on the
+    calibration inputs."""
+    from .backends.generic import BuildError, build_kmodel
     from .errors import InputError
+    from .frontends.tflite_reader import is_quantized, read_tflite
     from .reference import run as ref_run
     times = {}
     t0 = time.time()
+    label = os.fspath(network) if isinstance(network, (str, os.PathLike)) else "tflite buffer"
     data = None
     if isinstance(network, (bytes, bytearray)):
         data = bytes(network)
     elif isinstance(network, (str, os.PathLike)) and os.fspath(network).lower().endswith(".tflite"):
         with open(network, "rb") as f:
             data = f.read()
+    tfl = read_tflite(data, label) if data is not None else None
     g = xs = None
-    if data is None or not is_quantized_tflite(data, os.fspath(network) if isinstance(network, (str, os.PathLike))
-                                                else "tflite buffer"):
+    if tfl is None or not is_quantized(tfl):
         from .frontends import load
         from .quant import load_dataset
         from .quant.tflite_int8 import graph_to_int8_tflite
@@ -214,13 +216,12 @@ def _save_generic(network, filepath, report, dataset_dir, dataset_func, resize, 
         xs = load_dataset(dataset_dir, g.shape(g.inputs[0]), dataset_func, resize=resize).x
         data = graph_to_int8_tflite(g, xs)
         times["calibrate"] = time.time() - t
-    t = time.time()
-    label = os.fspath(network) if isinstance(network, (str, os.PathLike)) else "tflite buffer"
-    if g is not None:
         label = "the int8 model quantized from " + label
+        tfl = read_tflite(data, label)
+    t = time.time()
     try:
-        model = import_tflite(data, label, fc_weights)
-    except ImportError_ as e:                  # the importer sees bytes only: name the file
+        model = build_kmodel(tfl, fc_weights)
+    except BuildError as e:                  # the graph names operators and tensors, not the file: name it
         raise InputError(str(e), file=label) from e
     size = _save(model, filepath)
     times["compile"] = time.time() - t

@@ -1,5 +1,6 @@
-"""Fuzz the .tflite readers (emc.frontends.tflite.load_tflite and the generic importer) with mutants of
-real models: every mutant must load or fail with a named error, never another exception.
+"""Fuzz the .tflite reader through both targets (emc.frontends.tflite.load_tflite and the generic
+builder, emc.backends.generic.import_tflite) with mutants of real models: every mutant must load or
+fail with a named error, never another exception.
 
     python fuzz/fuzz_tflite.py [--mutants N] [--seed S] [--crashes DIR] MODEL.tflite ...
 
@@ -63,11 +64,11 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
 
 def named_errors():
     """The exception classes that count as a named, user-facing error."""
-    from emc.backends.generic.tflite_import import ImportError_
+    from emc.backends.generic import BuildError
     from emc.errors import EmcError
     from emc.ir import IRError, UnsupportedLayersError
     from emc.kmodel import KModelError
-    return (EmcError, UnsupportedLayersError, IRError, KModelError, ImportError_)
+    return (EmcError, UnsupportedLayersError, IRError, KModelError, BuildError)
 
 
 # an UnsupportedLayersError whose reason is one of these is a reader crash the frontend caught
@@ -76,7 +77,7 @@ _CRASH_NAMES = ("error:", "IndexError", "KeyError", "AttributeError", "TypeError
 
 
 def check(data: bytes, named=None):
-    """Run both readers on `data`. Returns a list of (reader, outcome) where outcome is 'ok', the named
+    """Run both targets' loads on `data`. Returns a list of (reader, outcome) where outcome is 'ok', the named
     error's class name, or an 'UNEXPECTED ...' string with the traceback."""
     from emc.backends.generic import import_tflite
     from emc.frontends.tflite import load_tflite

@@ -1,73 +1,56 @@
-"""TFLite flatbuffers (float or int8) -> IR, parsed with the `tflite` package only (no TensorFlow).
+"""TFLite flatbuffers (float or int8) -> float IR: the tfl-dialect graph of the one reader
+(emc/frontends/tflite_reader.py) legalized into the float IR op types, for the K210 backend.
 
 int8 models: weights are dequantized (the K210 requantizes them its own way); activation tensors
 keep the file's scale/zero point, recorded as u8 quantization (zero_point + 128) on the IR tensors
-so that the backend can use them instead of calibrated ranges.
+so that the backend can use them instead of calibrated ranges. A DEQUANTIZE of a constant (float16
+or int8 weights of a "float" file) folds into that constant; the ops that only compute a RESHAPE's
+target shape (Keras 3 Flatten: SHAPE/STRIDED_SLICE/PACK) fold away (the file gives the shape).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..ir import Graph, QuantParams, UnsupportedLayersError
-from .tflite_verify import verify_tflite
+from ..ir.tfl import ACT_NONE, ACT_RELU, ACT_RELU6, ACT_TANH, PADDING_SAME, builtin, shape_only_ops
+from .tflite_reader import read_tflite
 
-_TYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 7: np.int16, 9: np.int8}
-_FUSED = {0: "linear", 1: "relu", 3: "relu6", 4: "tanh"}
-
-
-def _codes():
-    import tflite
-    return {v: k for k, v in tflite.BuiltinOperator.__dict__.items() if not k.startswith("_")}
+_FLOAT_VALUED = ("f32", "f16", "i32", "u8", "i64", "i16", "i8")     # constants legalized to float32
+_FUSED = {ACT_NONE: "linear", ACT_RELU: "relu", ACT_RELU6: "relu6", ACT_TANH: "tanh"}
 
 
-def _opts(op, cls):
-    t = op.BuiltinOptions()
-    o = cls()
-    if t is not None:
-        o.Init(t.Bytes, t.Pos)
-    return o
+class _Constants:
+    """Float values of a tfl graph's constant tensors."""
 
-
-class _Reader:
-    def __init__(self, model, sg):
-        self.m = model
-        self.sg = sg
+    def __init__(self, tfl):
+        self.tfl = tfl
         self.folded = {}        # output tensor of a DEQUANTIZE of a constant -> that constant's tensor
 
-    def has_data(self, i):
-        buf = self.m.Buffers(self.tensor(i).Buffer())
-        return buf is not None and buf.DataLength() > 0
+    def shape(self, t):
+        return self.tfl.tensors[t].shape
 
-    def tensor(self, i):
-        return self.sg.Tensors(i)
+    def has_data(self, t):
+        return self.tfl.tensors[t].data is not None
 
-    def name(self, i):
-        return (self.tensor(i).Name() or b"").decode(errors="replace")    # the name is optional
-
-    def shape(self, i):
-        s = self.tensor(i).ShapeAsNumpy()
-        return tuple(int(v) for v in s) if not isinstance(s, int) else ()
-
-    def quant(self, i):
-        q = self.tensor(i).Quantization()
-        if q is None or q.ScaleLength() == 0:
+    def quant(self, t):
+        """(scale float64 array, zero point int64 array, quantized dimension), or None without scales."""
+        q = self.tfl.tensors[t].quant
+        if q is None or q.scale.size == 0:
             return None
-        return (q.ScaleAsNumpy().astype(np.float64), q.ZeroPointAsNumpy().astype(np.int64), q.QuantizedDimension())
+        return q.scale.astype(np.float64), q.zero_point, q.axis
 
-    def const(self, i):
+    def const(self, t):
         """Float value of a constant tensor (dequantized if stored quantized or float16), or None."""
-        if i in self.folded:
-            return self.const(self.folded[i])
-        t = self.tensor(i)
-        buf = self.m.Buffers(t.Buffer())
-        if buf is None or buf.DataLength() == 0:
+        if t in self.folded:
+            return self.const(self.folded[t])
+        x = self.tfl.tensors[t]
+        if x.data is None:
             return None
-        dt = _TYPES.get(t.Type())
-        if dt is None:
-            raise ValueError(f"tensor type {t.Type()} not supported")
-        a = np.frombuffer(buf.DataAsNumpy().tobytes(), dt).reshape(self.shape(i))
-        q = self.quant(i)
-        if dt in (np.int8, np.uint8, np.int32, np.int16) and q is not None:
+        if x.dtype not in _FLOAT_VALUED:
+            raise ValueError(f"tensor type {x.dtype} not supported")
+        a = x.data.reshape(x.shape)
+        q = self.quant(t)
+        if x.dtype in ("i8", "u8", "i32", "i16") and q is not None:
             s, z, dim = q
             if len(s) > 1:
                 bshape = [1] * a.ndim
@@ -78,67 +61,37 @@ class _Reader:
 
 
 def load_tflite(source, name=None) -> Graph:
-    import tflite
-    if isinstance(source, (bytes, bytearray)):
-        data, label = bytes(source), "tflite buffer"
-    else:
-        with open(source, "rb") as f:
-            data = f.read()
-        label = str(source)
-    verify_tflite(data, label)          # every offset, length and index checked before tflite reads any
-    model = tflite.Model.GetRootAsModel(data, 0)
-    if model.SubgraphsLength() != 1:
-        raise UnsupportedLayersError([(label, "Model", f"{model.SubgraphsLength()} subgraphs")], label)
-    sg = model.Subgraphs(0)
-    r = _Reader(model, sg)
-    codes = _codes()
-    g = Graph(name or (sg.Name().decode(errors="replace") if sg.Name() else "tflite_model"))
+    """A .tflite (path or bytes) -> float IR graph (validated, shapes inferred), named `name` or by its subgraph.
+    Every operator the float IR cannot express is listed in one UnsupportedLayersError."""
+    tfl = read_tflite(source)
+    label = tfl.meta["label"]
+    r = _Constants(tfl)
+    g = Graph(name or tfl.name)
     tname = {}
 
-    def tn(i):
-        if i not in tname:
-            base = r.name(i).split(";")[0] or f"t{i}"
-            tname[i] = g.unique_name(base)
-        return tname[i]
+    def tn(t):
+        if t not in tname:
+            tname[t] = g.unique_name(t.split(";")[0])
+        return tname[t]
 
-    def act_quant(i):
-        q = r.quant(i)
-        t = r.tensor(i)
-        if q is None or _TYPES.get(t.Type()) not in (np.int8, np.uint8) or len(q[0]) != 1:
+    def act_quant(t):
+        q = r.quant(t)
+        dtype = tfl.tensors[t].dtype
+        if q is None or dtype not in ("i8", "u8") or len(q[0]) != 1:
             return None
         s, z, _ = q
-        zp = int(z[0]) + (128 if _TYPES[t.Type()] == np.int8 else 0)
+        zp = int(z[0]) + (128 if dtype == "i8" else 0)
         return QuantParams(float(s[0]), zp, "u8")
 
-    for k in range(sg.InputsLength()):
-        i = sg.Inputs(k)
-        shape = r.shape(i)[1:]
-        g.add_input(tn(i), shape, quant=act_quant(i))
+    for t in tfl.inputs:
+        g.add_input(tn(t), r.shape(t)[1:], quant=act_quant(t))
     bad = []
-    ops = []
-    for k in range(sg.OperatorsLength()):
-        op = sg.Operators(k)
-        oc = model.OperatorCodes(op.OpcodeIndex())
-        code = codes.get(max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode()), "CUSTOM")
-        ops.append((op, code, [op.Inputs(j) for j in range(op.InputsLength())],
-                    [op.Outputs(j) for j in range(op.OutputsLength())]))
-    # DEQUANTIZE of a constant (float16 or int8 weights of a "float" file) is folded into the constant
-    for k, (_, code, ins, outs) in enumerate(ops):
-        if code == "DEQUANTIZE" and len(ins) == 1 and r.has_data(ins[0]):
-            r.folded[outs[0]] = ins[0]
-    # ops that only compute a RESHAPE's target shape (Keras 3 Flatten: SHAPE/STRIDED_SLICE/PACK)
-    uses = {}
-    for k, (_, code, ins, _) in enumerate(ops):
-        for j, i in enumerate(ins):
-            uses.setdefault(i, []).append((k, code == "RESHAPE" and j == 1))
-    graph_outs = {sg.Outputs(j) for j in range(sg.OutputsLength())}
-    skip = set()
-    for k in range(len(ops) - 1, -1, -1):
-        outs = ops[k][3]
-        if outs and not any(o in graph_outs for o in outs) and all(
-                uses.get(o) and all(shape_use or user in skip for user, shape_use in uses[o]) for o in outs):
-            skip.add(k)
-    for k, (op, code, ins, outs) in enumerate(ops):
+    for op in tfl.ops:
+        if builtin(op) == "DEQUANTIZE" and len(op.inputs) == 1 and r.has_data(op.inputs[0]):
+            r.folded[op.outputs[0]] = op.inputs[0]
+    skip = shape_only_ops(tfl.ops, set(tfl.outputs))
+    for k, op in enumerate(tfl.ops):
+        ins, outs, code = op.inputs, op.outputs, builtin(op)
         if k in skip or (outs and outs[0] in r.folded):
             continue
         if code == "RESHAPE":
@@ -156,31 +109,29 @@ def load_tflite(source, name=None) -> Graph:
                 g.add_tensor(out, r.shape(outs[0])[1:])
             continue
         g.tensors[out].shape = r.shape(outs[0])[1:]
-        if outs[0] in tname:
-            q = act_quant(outs[0])
-            if q is not None:
-                g.tensors[out].quant = q
+        q = act_quant(outs[0])
+        if q is not None:
+            g.tensors[out].quant = q
     if bad:
         raise UnsupportedLayersError(bad, f"TFLite model {label}")
-    g.outputs = [tn(sg.Outputs(k)) for k in range(sg.OutputsLength())]
+    g.outputs = [tn(t) for t in tfl.outputs]
     g.meta["source"] = "tflite"
     g.validate()
     return g
 
 
 def _convert(g, r, op, code, ins, out, tn):
-    import tflite
+    """Add the float IR op(s) of tfl op `op` to g; None, or why it cannot be expressed."""
+    o = op.attrs
     x = tn(ins[0]) if ins else None
     if code in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-        cls = tflite.Conv2DOptions if code == "CONV_2D" else tflite.DepthwiseConv2DOptions
-        o = _opts(op, cls)
-        act = _FUSED.get(o.FusedActivationFunction())
+        act = _FUSED.get(o["fused_activation_function"])
         if act is None:
-            return f"fused activation {o.FusedActivationFunction()}"
+            return f"fused activation {o['fused_activation_function']}"
         w = r.const(ins[1])
-        b = r.const(ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
-        common = dict(strides=(o.StrideH(), o.StrideW()), padding="same" if o.Padding() == 0 else "valid",
-                      dilation=(o.DilationHFactor(), o.DilationWFactor()), act=act, bias=b)
+        b = r.const(ins[2]) if len(ins) > 2 and ins[2] is not None else None
+        common = dict(strides=(o["stride_h"], o["stride_w"]), padding="same" if o["padding"] == PADDING_SAME else "valid",
+                      dilation=(o["dilation_h_factor"], o["dilation_w_factor"]), act=act, bias=b)
         if code == "CONV_2D":
             g.add_op("conv2d", out, x, source_type=code, weights=np.transpose(w, (1, 2, 3, 0)).copy(), **common)
         else:
@@ -190,23 +141,20 @@ def _convert(g, r, op, code, ins, out, tn):
                      **common)
         return None
     if code == "FULLY_CONNECTED":
-        o = _opts(op, tflite.FullyConnectedOptions)
-        act = _FUSED.get(o.FusedActivationFunction())
+        act = _FUSED.get(o["fused_activation_function"])
         if act is None:
-            return f"fused activation {o.FusedActivationFunction()}"
+            return f"fused activation {o['fused_activation_function']}"
         w = r.const(ins[1])
-        b = r.const(ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
+        b = r.const(ins[2]) if len(ins) > 2 and ins[2] is not None else None
         src = x
         if len(r.shape(ins[0])) != 2:
             src = g.add_op("flatten", out + "/flatten", x, source_type="FLATTEN")
         g.add_op("dense", out, src, source_type=code, weights=w.T.copy(), bias=b, act=act)
         return None
     if code in ("ADD", "MUL", "SUB"):
-        cls = {"ADD": tflite.AddOptions, "MUL": tflite.MulOptions, "SUB": tflite.SubOptions}[code]
-        o = _opts(op, cls)
-        act = _FUSED.get(o.FusedActivationFunction())
+        act = _FUSED.get(o["fused_activation_function"])
         if act is None:
-            return f"fused activation {o.FusedActivationFunction()}"
+            return f"fused activation {o['fused_activation_function']}"
         c0, c1 = r.const(ins[0]), r.const(ins[1])
         if c0 is None and c1 is None:
             if code != "ADD":
@@ -217,7 +165,7 @@ def _convert(g, r, op, code, ins, out, tn):
         if c0 is not None and code == "SUB":
             return "constant minus tensor"
         src, cst = (tn(ins[1]), c0) if c0 is not None else (x, c1)
-        ch = r.shape(op.Outputs(0))[-1]
+        ch = r.shape(op.outputs[0])[-1]
         cst = np.asarray(cst, np.float32)
         if cst.size not in (1, ch) or (cst.size == ch and cst.shape[-1] != ch):
             return "constant that is not per-channel"
@@ -227,36 +175,32 @@ def _convert(g, r, op, code, ins, out, tn):
         g.add_op("batch_norm", out, src, source_type=code, scale=scale.copy(), offset=offset.copy(), act=act)
         return None
     if code == "CONCATENATION":
-        o = _opts(op, tflite.ConcatenationOptions)
-        if _FUSED.get(o.FusedActivationFunction()) != "linear":
+        if _FUSED.get(o["fused_activation_function"]) != "linear":
             return "fused activation"
-        axis = o.Axis()
+        axis = o["axis"]
         g.add_op("concat", out, [tn(i) for i in ins], source_type=code, axis=axis - 1 if axis > 0 else axis)
         return None
     if code in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
-        o = _opts(op, tflite.Pool2DOptions)
-        act = _FUSED.get(o.FusedActivationFunction())
+        act = _FUSED.get(o["fused_activation_function"])
         if act != "linear":
             return "fused activation on pooling"
         g.add_op("max_pool2d" if code.startswith("MAX") else "avg_pool2d", out, x, source_type=code,
-                 ksize=(o.FilterHeight(), o.FilterWidth()), strides=(o.StrideH(), o.StrideW()),
-                 padding="same" if o.Padding() == 0 else "valid")
+                 ksize=(o["filter_height"], o["filter_width"]), strides=(o["stride_h"], o["stride_w"]),
+                 padding="same" if o["padding"] == PADDING_SAME else "valid")
         return None
     if code == "MEAN":
         axes = r.const(ins[1])
-        o = _opts(op, tflite.ReducerOptions)
         if axes is None or sorted(int(a) for a in np.ravel(axes)) != [1, 2]:
             return "MEAN over axes other than (1, 2)"
-        g.add_op("global_avg_pool", out, x, source_type=code, keepdims=bool(o.KeepDims()))
+        g.add_op("global_avg_pool", out, x, source_type=code, keepdims=bool(o["keep_dims"]))
         return None
     if code == "RESHAPE":
-        shape = r.shape(op.Outputs(0))[1:]
+        shape = r.shape(op.outputs[0])[1:]
         g.add_op("reshape", out, x, source_type=code, shape=shape)
         return None
     if code == "SOFTMAX":
-        o = _opts(op, tflite.SoftmaxOptions)
-        if o.Beta() != 1.0:
-            return f"softmax beta {o.Beta()}"
+        if o["beta"] != 1.0:
+            return f"softmax beta {o['beta']}"
         g.add_op("softmax", out, x, source_type=code)
         return None
     if code in ("RELU", "RELU6", "LOGISTIC", "TANH", "HARD_SWISH", "ELU"):
@@ -265,12 +209,10 @@ def _convert(g, r, op, code, ins, out, tn):
                       "HARD_SWISH": "hard_swish", "ELU": "elu"}[code])
         return None
     if code == "GELU":
-        o = _opts(op, tflite.GeluOptions)
-        g.add_op("activation", out, x, source_type=code, act="gelu_tanh" if o.Approximate() else "gelu")
+        g.add_op("activation", out, x, source_type=code, act="gelu_tanh" if o["approximate"] else "gelu")
         return None
     if code == "LEAKY_RELU":
-        o = _opts(op, tflite.LeakyReluOptions)
-        g.add_op("activation", out, x, source_type=code, act="leaky_relu", alpha=float(o.Alpha()))
+        g.add_op("activation", out, x, source_type=code, act="leaky_relu", alpha=float(o["alpha"]))
         return None
     if code in ("PAD", "PADV2"):
         p = r.const(ins[1])
@@ -282,10 +224,9 @@ def _convert(g, r, op, code, ins, out, tn):
                  value=0.0)
         return None
     if code == "RESIZE_NEAREST_NEIGHBOR":
-        o = _opts(op, tflite.ResizeNearestNeighborOptions)
         _, h, w, _ = r.shape(ins[0])
-        _, oh, ow, _ = r.shape(op.Outputs(0))
-        if o.AlignCorners() or oh % h or ow % w:
+        _, oh, ow, _ = r.shape(op.outputs[0])
+        if o["align_corners"] or oh % h or ow % w:
             return "align_corners or a non-integer factor"
         g.add_op("resize_nearest", out, x, source_type=code, factor=(oh // h, ow // w))
         return None

@@ -7,8 +7,8 @@ offset, vector length and string inside the file, each scalar field inside its t
 meaning: tensor, buffer and opcode indices in range, tensor dimensions positive, constant buffers exactly
 as large as their tensor's shape and type, quantization parameters consistent and finite, options tables
 of the type the operator reads. Anything wrong is one TFLiteFormatError naming the file, the place
-(subgraph/tensor/operator) and the byte offset. After `verify_tflite` returned, the readers
-(frontends/tflite.py, backends/generic/tflite_import.py) only read inside the file.
+(subgraph/tensor/operator) and the byte offset. After `verify_tflite` returned, the reader
+(frontends/tflite_reader.py, the only one) only reads inside the file.
 
 Not checked (the readers do not read them): the layout of metadata, signature defs, sparsity and
 variant-tensor tables beyond their headers; alignment (the readers unpack unaligned data correctly).

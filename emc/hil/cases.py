@@ -130,7 +130,7 @@ def mlperf(name, n):
     """An MLPerf Tiny int8 model (or a generic fixture) on the generic profile; the 'float' side is
     TFLite Micro itself. A MLPERF_FC16 name: its base model (same inputs) with int16 fully connected
     weights."""
-    from ..backends.generic.tflite_import import import_tflite
+    from ..backends.generic import import_tflite
     base = MLPERF_FC16.get(name, name)
     path = FIXTURES[name] if name in FIXTURES else data_file(MLPERF[base])
     data = path.read_bytes()

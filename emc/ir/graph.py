@@ -59,6 +59,7 @@ class Tensor:
     shape: tuple | None = None         # without batch; (H, W, C) for maps
     dtype: str = "f32"
     quant: QuantParams | None = None   # known quantization (e.g. from an int8 TFLite file)
+    data: np.ndarray | None = None     # a constant's value (tfl graphs: the file's buffer, typed and shaped)
 
     @property
     def size(self):

@@ -42,7 +42,7 @@ class _ConvBase(GenericLayer):
             raise ctx.Error(f"{op.name} #{op.index}: weights {w['name']!r} have no quantization parameters")
         fs = w["scale"] if w["scale"].size > 1 else np.repeat(w["scale"], oc)
         mult, shift = zip(*(quantize_multiplier(float(xs) * float(s) / float(os_)) for s in fs))
-        bias = ctx.data(ins[2], "<i4") if len(ins) > 2 and ins[2] >= 0 else None
+        bias = ctx.data(ins[2], "<i4") if len(ins) > 2 and ins[2] is not None else None
         lo, hi = ctx.act_range(opt.FusedActivationFunction(), os_, oz)
         return cls(main_mem_in_address=ctx.addr(ins[0]), main_mem_out_address=ctx.addr(outs[0]), in_h=ih, in_w=iw,
                    in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw, stride_h=sh, stride_w=sw, dil_h=dh,

@@ -51,7 +51,7 @@ class GenericFullyConnected(GenericLayer):
         # TFLM GetQuantizedConvolutionMultipler: float product, then double division
         scales = w["scale"] if per_ch else w["scale"][:1]
         mult, shift = zip(*(quantize_multiplier(float(F32(xs) * F32(s)) / float(os_)) for s in scales))
-        bias = ctx.data(ins[2], "<i4") if len(ins) > 2 and ins[2] >= 0 else None
+        bias = ctx.data(ins[2], "<i4") if len(ins) > 2 and ins[2] is not None else None
         lo, hi = ctx.act_range(opt.FusedActivationFunction(), os_, oz)
         layer = cls(main_mem_in_address=ctx.addr(ins[0]), main_mem_out_address=ctx.addr(outs[0]), batches=batches,
                     in_depth=idp, out_depth=od, input_offset=-xz,

@@ -130,7 +130,7 @@ class GenericLstm(GenericLayer):
         if len(ins) != 24 or len(op.outputs) != 1:
             raise ctx.Error(f"{where}: {len(ins)} inputs / {len(op.outputs)} outputs, TFLM takes 24 / 1")
         for k in UNUSED:
-            if ins[k] >= 0:
+            if ins[k] is not None:
                 raise ctx.Error(f"{where}: input {k} ({ctx.tensor(ins[k])['name']!r}) is a peephole, projection or "
                                 "layer-norm tensor; only the plain LSTM is supported")
         opt = op.options("UnidirectionalSequenceLSTMOptions")

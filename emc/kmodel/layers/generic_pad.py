@@ -29,7 +29,7 @@ class GenericPad(GenericMove4d):
         if ctx.q(op.inputs[0]) != ctx.q(op.outputs[0]):
             raise ctx.Error(f"{op.name} #{op.index}: input and output quantization differ")
         value = ctx.q(op.outputs[0])[1]
-        if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        if len(op.inputs) > 2 and op.inputs[2] is not None:
             const = ctx.data(op.inputs[2], np.int8)
             if const is None:
                 raise ctx.Error(f"{op.name} #{op.index}: the pad value must be a constant")
