@@ -10,7 +10,7 @@ The `tfl` dialect (a quantized dialect, like MLIR's TFL one) is the file, one to
   source_type the builtin name, name the unique name of its first output tensor; inputs and
   outputs name IR tensors, an absent optional input (index -1 in the file) is None;
 - attrs: the operator's builtin options decoded field by field under snake_case names (Conv2DOptions
-  .StrideH() -> attrs["stride_h"]; enums stay the schema's integers, vectors become tuples), plus
+  .StrideH() -> attrs["stride_h"]; enums stay the schema's integers; vector fields are not read), plus
   attrs["options_table"], the options table's name ("Conv2DOptions"), None when the file has none;
 - one IR tensor per file tensor, in the file's order (graph.tensors keeps it: the planners'
   tie-breaks follow it); named by the file (made unique; "t<index>" when the file has no name), with
