@@ -8,7 +8,6 @@ import numpy as np
 from ..ir.graph import IRError
 from ..ir.opdef import OpDef, opdef, register
 from ..kmodel import kpu
-from ..kmodel.layers import QuantizedConcat
 
 
 @register
@@ -82,10 +81,6 @@ class Concat(OpDef):
         srcs = [comp.need_u8(x) for x in op.inputs]
         n = int(np.prod(shp))
         ob = comp.buf("main", n, out + ":u8")
-        lay = QuantizedConcat(flags=0, main_mem_out_address=0, inputs=[(0, b.size) for b in srcs])
-        c, h, w = comp.chw(shp)
-        comp.emit(lay, name, "CPU", tuple(comp.chw(comp.shape(x)) for x in op.inputs), (c, h, w),
-                  srcs, [ob], "byte concat along channels")
-        comp.fix(lambda: (setattr(lay, "main_mem_out_address", ob.addr),
-                          setattr(lay, "inputs", [(b.addr, b.size) for b in srcs])))
+        comp.gather(name, [(b, 0, b.size) for b in srcs], ob, tuple(comp.chw(comp.shape(x)) for x in op.inputs),
+                    comp.chw(shp), "byte concat along channels")
         comp.homes[out] = {"u8": ob}

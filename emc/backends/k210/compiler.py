@@ -221,23 +221,15 @@ class K210Compiler:
         if "kpu" in h and t in self.kpu_concat:
             srcs = [self.need_u8(x) for x in self.kpu_concat[t]]
             b = self.buf("main", n, t + ":u8")
-            lay = QuantizedConcat(flags=0, main_mem_out_address=0, inputs=[(0, s.size) for s in srcs])
-            self.emit(lay, t, "CPU", self.chw(self.shape(t)), self.chw(self.shape(t)), srcs, [b],
-                      "main copy of a KPU-RAM concat")
-            self.fix(lambda: (setattr(lay, "main_mem_out_address", b.addr),
-                              setattr(lay, "inputs", [(s.addr, s.size) for s in srcs])))
+            self.gather(t, [(s, 0, s.size) for s in srcs], b, self.chw(self.shape(t)), self.chw(self.shape(t)),
+                        "main copy of a KPU-RAM concat")
             h["u8"] = b
             return b
         if "kpu" in h:
             conv, idx = self.kpu_producer[t]
             b = self.buf("main", n, t + ":u8")
-            b.touch(idx)
             self.use(b)
-            conv.flags |= 1
-            conv.set_reg("send_data_out", 1)
-            self.info[idx].notes += " +main out"
-            self.info[idx].writes.append(b)
-            self.fix(lambda: setattr(conv, "main_mem_out_address", b.addr))
+            self.send_out(conv, idx, b, " +main out")
             h["u8"] = b
             return b
         src = self.need_f32(t)
@@ -371,11 +363,7 @@ class K210Compiler:
             oh, ow = self.shape(op.outputs[0])[:2]
             conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, 0, out_t + "/same", oc)
             full = self.buf("main", oc * h * w, out_t + ":same:u8")
-            full.touch(idx)
-            conv.flags |= 1
-            conv.set_reg("send_data_out", 1)
-            self.info[idx].writes.append(full)
-            self.fix(lambda: setattr(conv, "main_mem_out_address", full.addr))
+            self.send_out(conv, idx, full)
             ob = self.buf("main", oc * oh * ow, out_t + ":u8")
             rel = [(ch * h * w + (y0 + y) * w + x0, ow) for ch in range(oc) for y in range(oh)]
             lay = QuantizedConcat(flags=0, main_mem_out_address=0, inputs=rel)
@@ -432,6 +420,15 @@ class K210Compiler:
         except KPUParamError as e:
             self.bad.append((op.name, op.source_type or op.type, str(e)))
             return None
+
+    def send_out(self, conv, idx, b, note=""):
+        """KPU layer `conv` (layer index idx) also writes its output to main-memory buffer b."""
+        b.touch(idx)
+        conv.flags |= 1
+        conv.set_reg("send_data_out", 1)
+        self.info[idx].notes += note
+        self.info[idx].writes.append(b)
+        self.fix(lambda: setattr(conv, "main_mem_out_address", b.addr))
 
     def _cpu_conv(self, op, why):
         """A convolution the KPU cannot run, as EMC generic int8 CPU layers (see cpu_conv.py)."""
@@ -518,11 +515,7 @@ class K210Compiler:
                      out_field="kpu_mem_out_address")
         conv, idx, dst = self.kpu_conv(op.name, kb, (c, ch, cw), p, k, dw, 0, out_t + "/canvas", oc)
         full = self.buf("main", oc * ch * cw, out_t + ":canvas:u8")
-        full.touch(idx)
-        conv.flags |= 1
-        conv.set_reg("send_data_out", 1)
-        self.info[idx].writes.append(full)
-        self.fix(lambda: setattr(conv, "main_mem_out_address", full.addr))
+        self.send_out(conv, idx, full)
         off = 1 - pt if k == 3 else 0
         offx = 1 - pl if k == 3 else 0
         parts = []
@@ -545,11 +538,7 @@ class K210Compiler:
         self.emit_io(lay, name, src, kb, (c,), (c, 4, 4), "vector -> 4x4 KPU map", out_field="kpu_mem_out_address")
         conv, idx, dst = self.kpu_conv(name, kb, (c, 4, 4), p, 1, dw, 0, out_t, oc)
         mb = self.buf("main", 16 * oc, out_t + ":4x4")
-        mb.touch(idx)
-        conv.flags |= 1
-        conv.set_reg("send_data_out", 1)
-        self.info[idx].writes.append(mb)
-        self.fix(lambda: setattr(conv, "main_mem_out_address", mb.addr))
+        self.send_out(conv, idx, mb)
         ob = self.buf("main", oc, out_t + ":u8")
         rp = K210RemovePadding(flags=0, main_mem_in_address=0, main_mem_out_address=0, channels=oc)
         self.emit_io(rp, name, mb, ob, (oc, 4, 4), (oc,), "pixel (0,0) of each channel")
@@ -569,12 +558,7 @@ class K210Compiler:
             return
         # on the CPU: download the full map, pick the even positions with a 1x1/2 max pool
         b = self.buf("main", c * h * w, t + ":full:u8")
-        b.touch(idx0)
-        conv0.flags |= 1
-        conv0.set_reg("send_data_out", 1)
-        self.info[idx0].notes += " +main out"
-        self.info[idx0].writes.append(b)
-        self.fix(lambda: setattr(conv0, "main_mem_out_address", b.addr))
+        self.send_out(conv0, idx0, b, " +main out")
         ob = self.buf("main", c * oh * ow, t + ":u8")
         lay = QuantizedMaxPool2d(flags=0, main_mem_in_address=0, main_mem_out_address=0, in_width=w, in_height=h,
                                  in_channels=c, out_width=ow, out_height=oh, out_channels=c, kernel_width=1,
