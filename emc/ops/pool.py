@@ -34,10 +34,7 @@ class MaxPool2d(_Pool):
         return self.windows(attrs, xs[0], -np.inf).max(axis=(3, 4))
 
     def to_tf(self, tf, xs, attrs):
-        x, pad = tf_emit.padding(tf, xs[0], attrs, attrs["ksize"])
-        if x is not xs[0]:
-            raise ValueError("max pool with padding other than TF 'same'")
-        return tf.nn.max_pool2d(x, attrs["ksize"], attrs["strides"], pad)
+        return tf.nn.max_pool2d(xs[0], attrs["ksize"], attrs["strides"], _tf_padding(tf, xs[0], attrs, "max"))
 
     def k210_byte_copy(self, options):
         return True
@@ -63,8 +60,7 @@ class AvgPool2d(_Pool):
         return self.windows(attrs, x, 0.0).sum(axis=(3, 4)) / cnt
 
     def to_tf(self, tf, xs, attrs):
-        x, pad = tf_emit.padding(tf, xs[0], attrs, attrs["ksize"])
-        return tf.nn.avg_pool2d(x, attrs["ksize"], attrs["strides"], pad)
+        return tf.nn.avg_pool2d(xs[0], attrs["ksize"], attrs["strides"], _tf_padding(tf, xs[0], attrs, "avg"))
 
     def lower_k210(self, comp, op):
         out = op.outputs[0]
@@ -80,6 +76,15 @@ class AvgPool2d(_Pool):
                             padding_width=pads[2], padding_height=pads[0], act=0)
         comp.emit_io(lay, op.name, src, ob, (c, h, w), (c, oh, ow))
         comp.homes[out] = {"f32": ob}
+
+
+def _tf_padding(tf, x, attrs, kind):
+    """TF's 'SAME' / 'VALID' for the pool's pads. Other pads would need a PAD first, which a max pool would
+    see as values and an average pool would count (the float reference excludes padding): refused."""
+    x2, pad = tf_emit.padding(tf, x, attrs, attrs["ksize"])
+    if x2 is not x:
+        raise ValueError(f"{kind} pool with padding other than TF 'same'")
+    return pad
 
 
 def max_pool_cpu(comp, op, kernel, strides, pads, out_shape):

@@ -86,7 +86,8 @@ class Reshape(_Reshape):
         return xs[0].reshape((xs[0].shape[0],) + tuple(attrs["shape"]))
 
     def to_tf(self, tf, xs, attrs):
-        return tf.reshape(xs[0], (-1,) + tuple(attrs["shape"]))
+        # the target shape resolved: TF takes one -1 only, the batch's
+        return tf.reshape(xs[0], (-1,) + self.infer_shape(attrs, [tuple(xs[0].shape[1:])]))
 
     def is_identity(self, attrs, in_shape, out_shape):
         return in_shape == out_shape
