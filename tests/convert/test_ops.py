@@ -213,3 +213,24 @@ def test_the_switch_scan_finds_switches(tmp_path):
                  '    if prod.type in ("conv2d", "dense"):\n        pass\n    if op.attrs.get("act") == "relu":\n'
                  '        pass\n    EMIT = {"add": 1, "concat": 2}\n')
     assert [i for i, _ in _switches(p, set(op_types()))] == [3, 5, 9]
+
+
+def test_k210_lists_ops_without_a_lowering(tmp_path):
+    """The K210 compiler dispatches to the op's lower_k210; an op type without one (batch_norm), or whose
+    lowering refuses the case (tanh on a vector), is listed with the rest, by layer name and type."""
+    from emc.convert import save_kmodel
+    from emc.ir import UnsupportedLayersError
+    g = Graph("nolow")
+    g.add_input("x", (8, 8, 3))
+    g.add_op("conv2d", "c", "x", weights=_w(3, 3, 3, 4), bias=_w(4), strides=(1, 1), padding="same", act="relu")
+    g.add_op("flatten", "f", "c")
+    g.add_op("dense", "d1", "f", weights=_w(256, 5), bias=_w(5), act="relu")
+    g.add_op("activation", "t", "d1", source_type="Activation", act="tanh")
+    g.add_op("dense", "d2", "f", weights=_w(256, 3), bias=_w(3), act="relu")
+    g.add_op("batch_norm", "bn", "d2", source_type="BatchNormalization", scale=_w(3), offset=_w(3))
+    g.outputs = ["t", "bn"]
+    with pytest.raises(UnsupportedLayersError) as e:
+        save_kmodel(g, tmp_path / "m.kmodel", RNG.uniform(0, 1, (8, 8, 8, 3)).astype(np.float32), eval_limit=0,
+                    report=False)
+    assert sorted(e.value.items) == [("bn", "BatchNormalization", "no K210 lowering for batch_norm"),
+                                     ("t", "Activation", "no K210 lowering for activation with activation tanh")]
