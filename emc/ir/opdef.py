@@ -18,7 +18,8 @@ class OpDef:
 
     TYPE = ""
     ARITY = (1, 1)                # (min inputs, max inputs); None = unbounded
-    # the op carries an `act` attribute: run_float applies it after `run_float` (and records the pre-activation)
+    # the op carries an `act` attribute: emc.ir.run_float applies it to the result of the op's `run_float`
+    # (and can record the pre-activation values)
     CARRIES_ACTIVATION = False
     # a following standalone activation op may become this op's `act`
     ABSORBS_ACTIVATION = False
@@ -30,7 +31,7 @@ class OpDef:
     ABSORBS_PAD = False
     # a convolution: weights (KH, KW, in channels, out channels or multiplier), explicit `pads`
     CONV = False
-    DEPTHWISE = False
+    DEPTHWISE = False             # a conv whose weights are (KH, KW, channels, multiplier)
     # maps channel c of its input to channel c of its output and commutes with positive per-channel scales
     CHANNEL_PRESERVING = False
     # spatial pooling kind ('max' / 'avg'), for backends that fuse a pool into a convolution
