@@ -1,18 +1,18 @@
-"""What each op type is per channel, for passes that rescale channels (cross-layer equalization):
-which weights and bias belong to an output channel, which weights read an input channel, and which ops
-pass channels through unchanged and commute with a positive per-channel scale (x -> s*x).
+"""What each op is per channel, for passes that rescale channels (cross-layer equalization): which weights
+and bias belong to an output channel, which weights read an input channel, and which ops pass channels
+through unchanged and commute with a positive per-channel scale (x -> s*x).
 
-A pass asks these functions instead of switching on op types itself."""
+A pass asks these functions; they ask the op's definition (emc.ir.opdef)."""
 from __future__ import annotations
 
 import numpy as np
+
+from .opdef import opdef
 
 # activations f with f(s*x) = s*f(x) for s > 0
 POSITIVE_HOMOGENEOUS = ("linear", "relu", "leaky_relu")
 # activations that are positive homogeneous below a clip: f(s*x) = s*f(x) as long as s*x stays below it
 CLIPPED = {"relu6": 6.0}
-# ops that map channel c of their input to channel c of their output and commute with positive scales
-CHANNEL_PRESERVING = ("max_pool2d", "avg_pool2d", "global_avg_pool", "global_max_pool", "resize_nearest")
 
 
 def _weights(op):
@@ -21,13 +21,7 @@ def _weights(op):
 
 def out_channel_absmax(op):
     """max |w| over the weights of each output channel, or None if the op has no per-channel weights."""
-    w = _weights(op)
-    if op.type == "conv2d":
-        return np.abs(w).max(axis=(0, 1, 2))
-    if op.type == "depthwise_conv2d":
-        kh, kw, c, m = w.shape
-        return np.abs(w.reshape(kh, kw, c * m)).max(axis=(0, 1))
-    return None
+    return opdef(op.type).out_channel_absmax(op.attrs)
 
 
 def in_channel_absmax(op):
@@ -41,13 +35,7 @@ def in_channel_absmax(op):
 def scale_out_channels(op, s):
     """Output channel i (weights and bias) multiplied by s[i]."""
     s = np.asarray(s, np.float64)
-    w = _weights(op)
-    if op.type == "depthwise_conv2d":
-        kh, kw, c, m = w.shape
-        w = (w.reshape(kh, kw, c * m) * s).reshape(kh, kw, c, m)
-    else:
-        w = w * s
-    op.attrs["weights"] = w.astype(np.float32)
+    op.attrs["weights"] = opdef(op.type).scale_out_weights(_weights(op), s).astype(np.float32)
     if op.attrs.get("bias") is not None:
         op.attrs["bias"] = (np.asarray(op.attrs["bias"], np.float64) * s).astype(np.float32)
 
@@ -59,4 +47,19 @@ def scale_in_channels(op, s):
 
 
 def has_channel_weights(op):
-    return op.type in ("conv2d", "depthwise_conv2d")
+    """A convolution: weights (kh, kw, in channels, out channels or multiplier)."""
+    return opdef(op.type).CONV
+
+
+def is_depthwise(op):
+    return opdef(op.type).DEPTHWISE
+
+
+def accepts_input_scale(op):
+    """Its input channels may be rescaled through scale_in_channels."""
+    return opdef(op.type).accepts_input_scale(op.attrs)
+
+
+def is_channel_preserving(op):
+    """Maps channel c of its input to channel c of its output and commutes with positive scales."""
+    return opdef(op.type).CHANNEL_PRESERVING

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .graph import IRError
+from .opdef import opdef
 
 
 _ERF = np.frompyfunc(__import__("math").erf, 1, 1)
@@ -56,7 +57,7 @@ def softmax(x):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _patches(x, kh, kw, sh, sw, pads, dil=(1, 1), value=0.0):
+def patches(x, kh, kw, sh, sw, pads, dil=(1, 1), value=0.0):
     """x (N,H,W,C) -> (N,OH,OW,kh,kw,C) windows after padding."""
     pt, pb, pl, pr = pads
     if any(pads):
@@ -73,75 +74,16 @@ def _patches(x, kh, kw, sh, sw, pads, dil=(1, 1), value=0.0):
     return view
 
 
-def conv2d(x, w, b, strides, pads, dil=(1, 1)):
-    kh, kw, ic, oc = w.shape
-    p = _patches(x, kh, kw, strides[0], strides[1], pads, dil)
-    y = np.tensordot(p, w, axes=([3, 4, 5], [0, 1, 2]))
-    return y + b if b is not None else y
-
-
-def depthwise_conv2d(x, w, b, strides, pads, dil=(1, 1)):
-    kh, kw, c, m = w.shape
-    p = _patches(x, kh, kw, strides[0], strides[1], pads, dil)      # N,OH,OW,kh,kw,C
-    y = np.einsum("nhwijc,ijcm->nhwcm", p, w).reshape(p.shape[0], p.shape[1], p.shape[2], c * m)
-    return y + b if b is not None else y
-
-
-def pool(x, kind, ksize, strides, pads):
-    if kind == "max":
-        p = _patches(x, ksize[0], ksize[1], strides[0], strides[1], pads, value=-np.inf)
-        return p.max(axis=(3, 4))
-    p = _patches(x, ksize[0], ksize[1], strides[0], strides[1], pads, value=0.0)
-    ones = np.ones((1,) + x.shape[1:3] + (1,), x.dtype)
-    cnt = _patches(ones, ksize[0], ksize[1], strides[0], strides[1], pads, value=0.0).sum(axis=(3, 4))
-    return p.sum(axis=(3, 4)) / cnt
-
-
 def run_op(op, xs, record_preact=None):
-    a = op.attrs
-    t = op.type
-    x = xs[0]
-    if t == "conv2d":
-        y = conv2d(x, a["weights"], a.get("bias"), a["strides"], a["pads"], a.get("dilation", (1, 1)))
-    elif t == "depthwise_conv2d":
-        y = depthwise_conv2d(x, a["weights"], a.get("bias"), a["strides"], a["pads"], a.get("dilation", (1, 1)))
-    elif t == "dense":
-        y = x.reshape(x.shape[0], -1) @ a["weights"]
-        if a.get("bias") is not None:
-            y = y + a["bias"]
-    elif t == "batch_norm":
-        y = x * a["scale"] + a["offset"]
-    elif t == "activation":
-        y = x
-    elif t == "add":
-        y = xs[0]
-        for o in xs[1:]:
-            y = y + o
-    elif t == "max_pool2d":
-        return pool(x, "max", a["ksize"], a["strides"], a["pads"])
-    elif t == "avg_pool2d":
-        return pool(x, "avg", a["ksize"], a["strides"], a["pads"])
-    elif t in ("global_avg_pool", "global_max_pool"):
-        y = x.mean(axis=(1, 2)) if t == "global_avg_pool" else x.max(axis=(1, 2))
-        return y.reshape(y.shape[0], 1, 1, -1) if a.get("keepdims") else y
-    elif t == "pad":
-        pt, pb, pl, pr = a["pads"]
-        return np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=a.get("value", 0.0))
-    elif t == "resize_nearest":
-        fy, fx = a["factor"]
-        return np.repeat(np.repeat(x, fy, axis=1), fx, axis=2)
-    elif t == "flatten":
-        return x.reshape(x.shape[0], -1)
-    elif t == "reshape":
-        return x.reshape((x.shape[0],) + tuple(a["shape"]))
-    elif t == "concat":
-        return np.concatenate(xs, axis=a["axis"] + 1)
-    elif t == "softmax":
-        return softmax(x)
-    else:
-        raise IRError(f"no float execution for op type {t}")
+    d = opdef(op.type)
+    if d is None:
+        raise IRError(f"no float execution for op type {op.type}")
+    y = d.run_float(op.attrs, xs)
+    if not d.CARRIES_ACTIVATION:
+        return y
     if record_preact is not None:
         record_preact[op.outputs[0]] = y
+    a = op.attrs
     return apply_act(y, a.get("act", "linear"), a.get("alpha", 0.2))
 
 

@@ -6,19 +6,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .opdef import opdef
+
 ACTIVATIONS = ("linear", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "softmax",
                # smooth elementwise functions: fitted into the KPU's 16-segment table
                "swish", "hard_swish", "hard_sigmoid", "elu", "selu", "softplus", "gelu", "gelu_tanh", "mish")
-
-# op type -> (min inputs, max inputs); None = unbounded
-OP_ARITY = {
-    "conv2d": (1, 1), "depthwise_conv2d": (1, 1), "dense": (1, 1), "batch_norm": (1, 1),
-    "activation": (1, 1), "max_pool2d": (1, 1), "avg_pool2d": (1, 1), "global_avg_pool": (1, 1),
-    "global_max_pool": (1, 1), "pad": (1, 1), "flatten": (1, 1), "reshape": (1, 1),
-    "softmax": (1, 1), "add": (2, None), "concat": (2, None), "resize_nearest": (1, 1),
-}
-ACT_OPS = ("conv2d", "depthwise_conv2d", "dense", "batch_norm", "add", "activation")
-
 
 class IRError(ValueError):
     """The graph is inconsistent (bad shapes, dangling tensors, cycles, bad attributes)."""
@@ -205,8 +197,8 @@ class Graph:
                 raise IRError(f"op {op.name}: input shape unknown")
             try:
                 out = _infer(op, ins)
-            except IRError:
-                raise
+            except IRError as e:
+                raise IRError(f"op {op.name}: {e}") from None
             except Exception as e:  # noqa: BLE001 - turn any attribute problem into an IRError
                 raise IRError(f"op {op.name} ({op.type}): cannot infer shape from {ins}: {e}") from e
             self.tensors[op.outputs[0]].shape = tuple(int(v) for v in out)
@@ -216,10 +208,11 @@ class Graph:
         errors = []
         seen_out = {}
         for op in self.ops:
-            if op.type not in OP_ARITY:
+            d = opdef(op.type)
+            if d is None:
                 errors.append(f"op {op.name}: unknown type {op.type}")
                 continue
-            lo, hi = OP_ARITY[op.type]
+            lo, hi = d.ARITY
             if len(op.inputs) < lo or (hi is not None and len(op.inputs) > hi):
                 errors.append(f"op {op.name} ({op.type}): {len(op.inputs)} inputs")
             for t in op.outputs:
@@ -256,85 +249,25 @@ class Graph:
         return copy.deepcopy(self)
 
 
-def _pool_like(op, s, k, strides):
-    h, w, c = s
-    oh, ph = conv_out_pads(h, k[0], strides[0], _axis_pad(op.attrs["padding"], 0))
-    ow, pw = conv_out_pads(w, k[1], strides[1], _axis_pad(op.attrs["padding"], 1))
-    op.attrs["pads"] = (ph[0], ph[1], pw[0], pw[1])
+def window_out(attrs, in_shape, k, dilation=(1, 1)):
+    """(OH, OW) of a windowed op (conv / pool) from attrs 'strides' and 'padding'; sets attrs['pads']."""
+    padding = attrs["padding"]
+    if isinstance(padding, str):
+        pad_y = pad_x = padding
+    else:
+        t, b, left, r = padding
+        pad_y, pad_x = (t, b), (left, r)
+    oh, ph = conv_out_pads(in_shape[0], k[0], attrs["strides"][0], pad_y, dilation[0])
+    ow, pw = conv_out_pads(in_shape[1], k[1], attrs["strides"][1], pad_x, dilation[1])
+    attrs["pads"] = (ph[0], ph[1], pw[0], pw[1])
     return oh, ow
 
 
-def _axis_pad(padding, axis):
-    if isinstance(padding, str):
-        return padding
-    t, b, left, r = padding
-    return (t, b) if axis == 0 else (left, r)
-
-
 def _infer(op, ins):
-    a = op.attrs
-    s = ins[0]
-    t = op.type
-    if t in ("conv2d", "depthwise_conv2d"):
-        if len(s) != 3:
-            raise IRError(f"op {op.name}: needs an (H, W, C) input, got {s}")
-        w = a["weights"]
-        kh, kw, ic = w.shape[:3]
-        if ic != s[2]:
-            raise IRError(f"op {op.name}: weights expect {ic} input channels, input has {s[2]}")
-        d = a.get("dilation", (1, 1))
-        oh, ph = conv_out_pads(s[0], kh, a["strides"][0], _axis_pad(a["padding"], 0), d[0])
-        ow, pw = conv_out_pads(s[1], kw, a["strides"][1], _axis_pad(a["padding"], 1), d[1])
-        a["pads"] = (ph[0], ph[1], pw[0], pw[1])
-        oc = w.shape[3] if t == "conv2d" else ic * w.shape[3]
-        if oh <= 0 or ow <= 0:
-            raise IRError(f"op {op.name}: empty output")
-        return (oh, ow, oc)
-    if t == "dense":
-        n = int(np.prod(s))
-        if a["weights"].shape[0] != n:
-            raise IRError(f"op {op.name}: weights expect {a['weights'].shape[0]} inputs, got {s}")
-        return (a["weights"].shape[1],)
-    if t in ("batch_norm", "activation", "softmax"):
-        return s
-    if t in ("max_pool2d", "avg_pool2d"):
-        oh, ow = _pool_like(op, s, a["ksize"], a["strides"])
-        return (oh, ow, s[2])
-    if t in ("global_avg_pool", "global_max_pool"):
-        return (1, 1, s[2]) if a.get("keepdims") else (s[2],)
-    if t == "resize_nearest":
-        fy, fx = a["factor"]
-        return (s[0] * fy, s[1] * fx, s[2])
-    if t == "pad":
-        pt, pb, pl, pr = a["pads"]
-        return (s[0] + pt + pb, s[1] + pl + pr, s[2])
-    if t == "flatten":
-        return (int(np.prod(s)),)
-    if t == "reshape":
-        shape = list(a["shape"])
-        n = int(np.prod(s))
-        if -1 in shape:
-            k = int(np.prod([v for v in shape if v != -1]))
-            shape[shape.index(-1)] = n // k
-        if int(np.prod(shape)) != n:
-            raise IRError(f"op {op.name}: cannot reshape {s} to {a['shape']}")
-        return tuple(shape)
-    if t == "add":
-        for o in ins[1:]:
-            if tuple(o) != tuple(s):
-                raise IRError(f"op {op.name}: add of different shapes {ins}")
-        return s
-    if t == "concat":
-        axis = a.get("axis", -1)
-        axis = axis % len(s)
-        out = list(s)
-        for o in ins[1:]:
-            if len(o) != len(s) or any(o[i] != s[i] for i in range(len(s)) if i != axis):
-                raise IRError(f"op {op.name}: concat of incompatible shapes {ins}")
-            out[axis] += o[axis]
-        a["axis"] = axis
-        return tuple(out)
-    raise IRError(f"op {op.name}: unknown op type {t}")
+    d = opdef(op.type)
+    if d is None:
+        raise IRError(f"unknown op type {op.type}")
+    return d.infer_shape(op.attrs, ins)
 
 
 def ceil_div(a, b):
@@ -342,4 +275,4 @@ def ceil_div(a, b):
 
 
 __all__ = ["Graph", "Op", "Tensor", "QuantParams", "IRError", "UnsupportedLayersError", "ACTIVATIONS",
-           "conv_out_pads", "math"]
+           "conv_out_pads", "window_out", "math"]

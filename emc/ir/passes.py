@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .graph import IRError
+from .opdef import opdef
 
 
 def _rename_uses(g, old, new):
@@ -35,39 +36,32 @@ def split_softmax(g):
             g.add_tensor(mid, g.tensors[out].shape)
             op.outputs = [mid]
             g.ops.insert(g.ops.index(op) + 1, type(op)("softmax", op.name + "_softmax", [mid], [out], {}, "Softmax"))
-            if op.type == "activation":
-                _remove_op(g, op)
+            if opdef(op.type).is_identity(op.attrs, g.shape(op.inputs[0]), g.shape(mid)):
+                _remove_op(g, op)         # a softmax activation: nothing is left of it
     return g
 
 
 def remove_identities(g):
     for op in list(g.ops):
-        if op.type == "activation" and op.attrs.get("act", "linear") == "linear":
-            _remove_op(g, op)
-        elif op.type == "reshape" and g.shape(op.inputs[0]) == g.shape(op.outputs[0]) \
-                and op.outputs[0] not in g.outputs:
-            _remove_op(g, op)
-        elif op.type == "pad" and not any(op.attrs["pads"]) and op.outputs[0] not in g.outputs:
+        d = opdef(op.type)
+        if d.is_identity(op.attrs, g.shape(op.inputs[0]), g.shape(op.outputs[0])) and \
+                (not d.IDENTITY_KEPT_AT_OUTPUT or op.outputs[0] not in g.outputs):
             _remove_op(g, op)
     return g
 
 
 def fold_batchnorm(g):
     for op in list(g.ops):
-        if op.type != "batch_norm":
+        affine = opdef(op.type).affine(op.attrs)
+        if affine is None:
             continue
         prod = g.producer(op.inputs[0])
-        if prod is None or prod.type not in ("conv2d", "depthwise_conv2d", "dense") \
+        if prod is None or not opdef(prod.type).ABSORBS_BATCH_NORM \
                 or prod.attrs.get("act", "linear") != "linear" or not _single_use(g, op.inputs[0]):
             continue
-        scale = np.asarray(op.attrs["scale"], np.float64)
-        offset = np.asarray(op.attrs["offset"], np.float64)
-        w = np.asarray(prod.attrs["weights"], np.float64)
-        if prod.type == "depthwise_conv2d":
-            kh, kw, c, m = w.shape
-            w = (w.reshape(kh, kw, c * m) * scale).reshape(kh, kw, c, m)
-        else:
-            w = w * scale
+        scale = np.asarray(affine[0], np.float64)
+        offset = np.asarray(affine[1], np.float64)
+        w = opdef(prod.type).scale_out_weights(np.asarray(prod.attrs["weights"], np.float64), scale)
         b = prod.attrs.get("bias")
         b = np.zeros(len(scale)) if b is None else np.asarray(b, np.float64)
         prod.attrs["weights"] = w.astype(np.float32)
@@ -90,10 +84,10 @@ def _absorb(g, op, prod, act):
 
 def fuse_activations(g):
     for op in list(g.ops):
-        if op.type != "activation":
+        if not opdef(op.type).FUSES_AS_ACTIVATION:
             continue
         prod = g.producer(op.inputs[0])
-        if prod is None or prod.type not in ("conv2d", "depthwise_conv2d", "dense", "batch_norm", "add") \
+        if prod is None or not opdef(prod.type).ABSORBS_ACTIVATION \
                 or prod.attrs.get("act", "linear") != "linear" or not _single_use(g, op.inputs[0]):
             continue
         _absorb(g, op, prod, op.attrs["act"])
@@ -103,12 +97,13 @@ def fuse_activations(g):
 def fold_pads(g):
     """Zero Pad followed by conv/depthwise conv -> explicit conv padding."""
     for op in list(g.ops):
-        if op.type != "pad" or op.attrs.get("value", 0) != 0 or not _single_use(g, op.outputs[0]):
+        pads = opdef(op.type).zero_pads(op.attrs)
+        if pads is None or not _single_use(g, op.outputs[0]):
             continue
         (cons,) = g.consumers(op.outputs[0])
-        if cons.type not in ("conv2d", "depthwise_conv2d"):
+        if not opdef(cons.type).ABSORBS_PAD:
             continue
-        pt, pb, pl, pr = op.attrs["pads"]
+        pt, pb, pl, pr = pads
         ct, cb, cl, cr = cons.attrs["pads"]
         cons.attrs["padding"] = (pt + ct, pb + cb, pl + cl, pr + cr)
         cons.attrs.setdefault("fused", []).append(op.name)
@@ -120,12 +115,14 @@ def standalone_to_depthwise(g):
     """Batch norms / activations on maps that could not be fused become 1x1 depthwise convs."""
     for op in list(g.ops):
         shape = g.shape(op.inputs[0])
-        if op.type not in ("batch_norm", "activation") or len(shape) != 3:
+        d = opdef(op.type)
+        if not d.STANDALONE_AS_DEPTHWISE or len(shape) != 3:
             continue
         c = shape[2]
-        if op.type == "batch_norm":
-            w = np.asarray(op.attrs["scale"], np.float32).reshape(1, 1, c, 1)
-            b = np.asarray(op.attrs["offset"], np.float32)
+        affine = d.affine(op.attrs)
+        if affine is not None:
+            w = np.asarray(affine[0], np.float32).reshape(1, 1, c, 1)
+            b = np.asarray(affine[1], np.float32)
         else:
             w = np.ones((1, 1, c, 1), np.float32)
             b = np.zeros(c, np.float32)

@@ -42,15 +42,15 @@ def _pairs(g, only_depthwise, clipped):
                 path_ok = False
                 break
             (b,) = cons
-            if b.type in channels.CHANNEL_PRESERVING:
+            if channels.is_channel_preserving(b):
                 t = b.outputs[0]
                 continue
             break
         if not path_ok or not channels.has_channel_weights(b) or len(b.inputs) != 1:
             continue
-        if b.type == "depthwise_conv2d" and b.attrs["weights"].shape[3] != 1:
+        if not channels.accepts_input_scale(b):
             continue
-        if only_depthwise and "depthwise_conv2d" not in (a.type, b.type):
+        if only_depthwise and not (channels.is_depthwise(a) or channels.is_depthwise(b)):
             continue
         if g.tensors[a.outputs[0]].quant is not None or g.tensors[b.outputs[0]].quant is not None:
             continue                    # ranges fixed by the file (int8 .tflite): leave them

@@ -9,6 +9,7 @@ from emc.kmodel import kpu
 from emc.quant import DatasetError, calibrate, load_dataset, quantize_weights_shared_zp
 from emc.backends.k210 import conv_params
 from emc.ir import execute as E
+from emc.ir.opdef import opdef
 
 import synth
 
@@ -112,10 +113,9 @@ def test_kpu_conv_params_match_float(act, depthwise):
     b = rng.normal(size=oc)
     sx, zx = 0.02, 100
     xr = ((x.astype(np.float64) - zx) * sx).transpose(1, 2, 0)[None]
-    if depthwise:
-        y = E.depthwise_conv2d(xr, w[:, 0].transpose(1, 2, 0)[..., None], b, (1, 1), (1, 1, 1, 1))[0]
-    else:
-        y = E.conv2d(xr, w.transpose(2, 3, 1, 0), b, (1, 1), (1, 1, 1, 1))[0]
+    conv = {"weights": w[:, 0].transpose(1, 2, 0)[..., None] if depthwise else w.transpose(2, 3, 1, 0), "bias": b,
+            "strides": (1, 1), "pads": (1, 1, 1, 1)}
+    y = opdef("depthwise_conv2d" if depthwise else "conv2d").run_float(conv, [xr])[0]
     ya = E.apply_act(y, act, 0.1)
     lo, hi = min(ya.min(), 0), max(ya.max(), 0)
     so = (hi - lo) / 255

@@ -8,25 +8,21 @@ Buffers are placed by liveness afterwards.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ...errors import InputError
 from ...ir import UnsupportedLayersError
+from ...ir.opdef import opdef
 from ...kmodel import KModel, kpu
-from ...kmodel.layers import (GlobalAveragePool2d, Dequantize, FullyConnected, K210AddPadding, K210Conv,
-                              K210RemovePadding, K210Upload, Logistic, QuantizedAdd, QuantizedConcat,
-                              QuantizedMaxPool2d, Quantize, Softmax, TensorflowFlatten, AveragePool2d,
-                              QuantizedGlobalAveragePool2d, QuantizedTensorflowFlatten,
-                              QuantizedResizeNearestNeighbor)
+from ...kmodel.layers import (Dequantize, FullyConnected, K210AddPadding, K210Conv, K210RemovePadding, K210Upload,
+                              QuantizedAdd, QuantizedConcat, QuantizedMaxPool2d, Quantize)
 from . import cpu_conv
 from .kpu_params import KPUParamError, conv_params, identity_params, weight_load_params
 from ...kmodel.layers.generic_input import DT_U8, GenericInput
 from .memory import KPU_ROWS, Buf, place
 
-FC_ACT = {"linear": 0, "relu": 1, "relu6": 2}
 PATCHED_HINT = "; --allow-patched runs it as EMC CPU layers (not in stock kpu.c)"
 # what a KPU register field that overflows limits, for the error message
 KPU_FIELD_MEANING = {
@@ -114,9 +110,7 @@ class K210Compiler:
         g = self.g
         grp = _Groups()
         for op in g.ops:
-            if op.type in ("max_pool2d", "global_max_pool", "flatten", "reshape", "concat", "pad",
-                           "resize_nearest") or \
-                    (op.type == "global_avg_pool" and self.opt.allow_patched):
+            if opdef(op.type).k210_byte_copy(self.opt):
                 for t in op.inputs:
                     grp.union(t, op.outputs[0])
         rng, fixed = {}, {}
@@ -152,17 +146,33 @@ class K210Compiler:
                                    writes=list(writes)))
         return i
 
+    def emit_io(self, layer, op_name, src, dst, in_shape, out_shape, notes="", out_field="main_mem_out_address"):
+        """emit() for a CPU layer reading buffer src through its main_mem_in_address and writing dst through
+        `out_field`; both addresses are set once the buffers are placed."""
+        i = self.emit(layer, op_name, "CPU", in_shape, out_shape, [src], [dst], notes)
+        self.fix(lambda: (setattr(layer, "main_mem_in_address", src.addr), setattr(layer, out_field, dst.addr)))
+        return i
+
     def fix(self, fn):
         self.fixups.append(fn)
 
-    def _use(self, b):
+    def no_lowering(self, op, detail=""):
+        self.bad.append((op.name, op.source_type or op.type, f"no K210 lowering for {op.type}{detail}"))
+
+    def use(self, b):
         b.touch(len(self.layers))
+
+    def add_tensor_like(self, name, like):
+        """A new intermediate tensor with the shape and calibrated range of tensor `like`."""
+        self.g.add_tensor(name, self.shape(like))
+        self.ranges[name] = self.ranges.get(like, (0, 0))
+        self._grp_rng[self._grp.find(name)] = self.ranges[name]
 
     def shape(self, t):
         return self.g.shape(t)
 
     @staticmethod
-    def _chw(shape):
+    def chw(shape):
         if len(shape) == 3:
             h, w, c = shape
             return c, h, w
@@ -174,19 +184,17 @@ class K210Compiler:
             self.resolve_pending(t, "kpu")
         h = self.homes[t]
         if "kpu" in h:
-            self._use(h["kpu"])
+            self.use(h["kpu"])
             return h["kpu"]
-        c, hh, w = self._chw(self.shape(t))
+        c, hh, w = self.chw(self.shape(t))
         src = self.need_u8(t)
         dst = self.buf("kpu", kpu.map_rows(w, hh, c), t + ":kpu")
         layer = K210Upload(flags=0, main_mem_in_address=0, kpu_mem_out_address=0, width=w, height=hh, channels=c)
-        self.emit(layer, t, "CPU", (c, hh, w), (c, hh, w), [src], [dst], "main -> KPU RAM")
-        self.fix(lambda: setattr(layer, "main_mem_in_address", src.addr))
-        self.fix(lambda: setattr(layer, "kpu_mem_out_address", dst.addr))
+        self.emit_io(layer, t, src, dst, (c, hh, w), (c, hh, w), "main -> KPU RAM", out_field="kpu_mem_out_address")
         h["kpu"] = dst
         return dst
 
-    def _alias(self, out, src_t):
+    def alias(self, out, src_t):
         """`out` names the same bytes as `src_t` (a reshape that moves nothing): it shares the homes and,
         when the bytes sit in KPU RAM, the conv that can also send them to main memory."""
         self.homes[out] = self.homes[src_t]
@@ -199,7 +207,7 @@ class K210Compiler:
             self.resolve_pending(t, "u8")
         h = self.homes[t]
         if "u8" in h:
-            self._use(h["u8"])
+            self.use(h["u8"])
             return h["u8"]
         n = int(np.prod(self.shape(t)))
         if "i8hwc" in h:        # a CPU conv's int8 HWC output: back to u8 CHW
@@ -213,48 +221,36 @@ class K210Compiler:
         if "kpu" in h and t in self.kpu_concat:
             srcs = [self.need_u8(x) for x in self.kpu_concat[t]]
             b = self.buf("main", n, t + ":u8")
-            lay = QuantizedConcat(flags=0, main_mem_out_address=0, inputs=[(0, s.size) for s in srcs])
-            self.emit(lay, t, "CPU", self._chw(self.shape(t)), self._chw(self.shape(t)), srcs, [b],
-                      "main copy of a KPU-RAM concat")
-            self.fix(lambda: (setattr(lay, "main_mem_out_address", b.addr),
-                              setattr(lay, "inputs", [(s.addr, s.size) for s in srcs])))
+            self.gather(t, [(s, 0, s.size) for s in srcs], b, self.chw(self.shape(t)), self.chw(self.shape(t)),
+                        "main copy of a KPU-RAM concat")
             h["u8"] = b
             return b
         if "kpu" in h:
             conv, idx = self.kpu_producer[t]
             b = self.buf("main", n, t + ":u8")
-            b.touch(idx)
-            self._use(b)
-            conv.flags |= 1
-            conv.set_reg("send_data_out", 1)
-            self.info[idx].notes += " +main out"
-            self.info[idx].writes.append(b)
-            self.fix(lambda: setattr(conv, "main_mem_out_address", b.addr))
+            self.use(b)
+            self.send_out(conv, idx, b, " +main out")
             h["u8"] = b
             return b
         src = self.need_f32(t)
         s, z = self.q(t)
         b = self.buf("main", n, t + ":u8")
         layer = Quantize(flags=0, main_mem_in_address=0, main_mem_out_address=0, count=n, scale=s, bias=-z * s)
-        self.emit(layer, t, "CPU", (n,), (n,), [src], [b])
-        self.fix(lambda: (setattr(layer, "main_mem_in_address", src.addr),
-                          setattr(layer, "main_mem_out_address", b.addr)))
+        self.emit_io(layer, t, src, b, (n,), (n,))
         h["u8"] = b
         return b
 
     def need_f32(self, t):
         h = self.homes[t]
         if "f32" in h:
-            self._use(h["f32"])
+            self.use(h["f32"])
             return h["f32"]
         src = self.need_u8(t)
         n = int(np.prod(self.shape(t)))
         s, z = self.q(t)
         b = self.buf("main", 4 * n, t + ":f32", "f32")
         layer = Dequantize(flags=0, main_mem_in_address=0, main_mem_out_address=0, count=n, scale=s, bias=-z * s)
-        self.emit(layer, t, "CPU", (n,), (n,), [src], [b])
-        self.fix(lambda: (setattr(layer, "main_mem_in_address", src.addr),
-                          setattr(layer, "main_mem_out_address", b.addr)))
+        self.emit_io(layer, t, src, b, (n,), (n,))
         h["f32"] = b
         return b
 
@@ -288,19 +284,6 @@ class K210Compiler:
         self.fix(lambda: (sr("image_src_addr", src_kpu.addr), sr("image_dst_addr", dst.addr)))
         return conv, idx, dst
 
-    def _conv_weights(self, op):
-        """IR conv/depthwise -> (w (OC, ICg, K, K), depthwise flag)."""
-        w = op.attrs["weights"]
-        if op.type == "conv2d":
-            return np.transpose(w, (3, 2, 0, 1)), False
-        kh, kw, c, m = w.shape
-        if m == 1:
-            return np.transpose(w[:, :, :, 0], (2, 0, 1))[:, None], True
-        full = np.zeros((kh, kw, c, c * m), w.dtype)       # multiplier > 1: a dense conv with zeros
-        for ci in range(c):
-            full[:, :, ci, ci * m:(ci + 1) * m] = w[:, :, ci, :]
-        return np.transpose(full, (3, 2, 0, 1)), False
-
     def plan_conv(self, op):
         """Check that the KPU can do it; returns (mode, reason). Modes: 'direct', 'shift', 'padded1x1'."""
         h, w, c = self.shape(op.inputs[0])
@@ -315,7 +298,7 @@ class K210Compiler:
             return None, f"stride {st} (KPU: 1 or 2)"
         if w > 320 or h > 256:
             return None, f"input {w}x{h} too large for the KPU (max 320 wide, 256 high)"
-        if c > 1024 or op.attrs["weights"].shape[3] * (c if op.type == "depthwise_conv2d" else 1) > 1024:
+        if c > 1024 or opdef(op.type).out_channels(op.attrs["weights"]) > 1024:
             return None, "more than 1024 channels"
         if (h, w) == (1, 1) and kh == 1 and st == (1, 1):
             return "padded1x1", None
@@ -349,20 +332,15 @@ class K210Compiler:
         t_in = op.inputs[0]
         out_t = out_tensor or op.outputs[0]
         h, w, c = self.shape(t_in)
-        wts, dw = self._conv_weights(op)
+        wts, dw = opdef(op.type).kpu_weights(op.attrs)
         k = wts.shape[2]
         oc = wts.shape[0]
-        act = op.attrs.get("act", "linear")
-        pre = self.ranges.get(op.outputs[0] + ":preact", self.ranges.get(op.outputs[0], (0.0, 0.0)))
-        try:
-            p = conv_params(wts, op.attrs.get("bias"), self.q(t_in), self.q(out_t), act,
-                            op.attrs.get("alpha", 0.2), pre, self.opt.quant_bit)
-        except KPUParamError as e:
-            self.bad.append((op.name, op.source_type or op.type, str(e)))
+        p = self.kpu_conv_params(op, wts, t_in, out_t)
+        if p is None:
             return
         st = tuple(op.attrs["strides"])
         if mode == "padded1x1":
-            return self._padded_1x1(op.name, t_in, c, p, oc, out_t, dw)
+            return self.padded_1x1(op.name, t_in, c, p, oc, out_t, dw)
         pool = fused_pool if fused_pool is not None else 0
         pend = self.pending.get(t_in)
         if pend is not None and k == 1 and not dw and pool == 0 and (
@@ -370,7 +348,7 @@ class K210Compiler:
                 (st == (2, 2) and h % 2 == 0 and w % 2 == 0 and pend[1:3] == (2 * h, 2 * w) and min(h, w) >= 8)):
             # absorb the pending stride-2 subsampling of the input: 1x1 conv commutes with it
             src = self.homes[t_in]["kpu"]
-            self._use(src)
+            self.use(src)
             c, h, w = pend[:3]
             conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, 1, False, 5 if st == (1, 1) else 7, out_t, oc)
             self.info[idx].notes += " (deferred stride 2)"
@@ -385,11 +363,7 @@ class K210Compiler:
             oh, ow = self.shape(op.outputs[0])[:2]
             conv, idx, dst = self.kpu_conv(op.name, src, (c, h, w), p, k, dw, 0, out_t + "/same", oc)
             full = self.buf("main", oc * h * w, out_t + ":same:u8")
-            full.touch(idx)
-            conv.flags |= 1
-            conv.set_reg("send_data_out", 1)
-            self.info[idx].writes.append(full)
-            self.fix(lambda: setattr(conv, "main_mem_out_address", full.addr))
+            self.send_out(conv, idx, full)
             ob = self.buf("main", oc * oh * ow, out_t + ":u8")
             rel = [(ch * h * w + (y0 + y) * w + x0, ow) for ch in range(oc) for y in range(oh)]
             lay = QuantizedConcat(flags=0, main_mem_out_address=0, inputs=rel)
@@ -436,6 +410,26 @@ class K210Compiler:
         self.homes[out_t] = {"kpu": dst}
         self.kpu_producer[out_t] = (conv, idx)
 
+    def kpu_conv_params(self, op, wts, t_in, out_t):
+        """KPU register parameters for op's weights wts (OC, ICg, K, K) from tensor t_in to out_t, or None
+        (op recorded as unsupported) when the KPU cannot represent them."""
+        pre = self.ranges.get(op.outputs[0] + ":preact", self.ranges.get(op.outputs[0], (0.0, 0.0)))
+        try:
+            return conv_params(wts, op.attrs.get("bias"), self.q(t_in), self.q(out_t), op.attrs.get("act", "linear"),
+                               op.attrs.get("alpha", 0.2), pre, self.opt.quant_bit)
+        except KPUParamError as e:
+            self.bad.append((op.name, op.source_type or op.type, str(e)))
+            return None
+
+    def send_out(self, conv, idx, b, note=""):
+        """KPU layer `conv` (layer index idx) also writes its output to main-memory buffer b."""
+        b.touch(idx)
+        conv.flags |= 1
+        conv.set_reg("send_data_out", 1)
+        self.info[idx].notes += note
+        self.info[idx].writes.append(b)
+        self.fix(lambda: setattr(conv, "main_mem_out_address", b.addr))
+
     def _cpu_conv(self, op, why):
         """A convolution the KPU cannot run, as EMC generic int8 CPU layers (see cpu_conv.py)."""
         t_in, out_t = op.inputs[0], op.outputs[0]
@@ -463,13 +457,11 @@ class K210Compiler:
         for k, (lay, ins, outs, note) in enumerate(steps):
             # the last buffer holds the tensor (the report's per-layer errors find it by this name)
             ob = self.buf("main", int(np.prod(outs)), name if k == len(steps) - 1 else f"{name}~{k}")
-            self.emit(lay, op_name, "CPU", ins, outs, [cur], [ob], note)
-            self.fix(lambda lay=lay, a=cur, b=ob: (setattr(lay, "main_mem_in_address", a.addr),
-                                                   setattr(lay, "main_mem_out_address", b.addr)))
+            self.emit_io(lay, op_name, cur, ob, ins, outs, note)
             cur = ob
         return cur
 
-    def _const_u8(self, name, value, count, any_buf):
+    def const_u8(self, name, value, count, any_buf):
         """count bytes of `value` in main memory: a QUANTIZED_ADD with zero multipliers."""
         b = self.buf("main", count, f"{name}:const{value}")
         lay = QuantizedAdd(flags=0, main_mem_in_a_address=0, main_mem_in_b_address=0, main_mem_out_address=0,
@@ -481,7 +473,7 @@ class K210Compiler:
                           setattr(lay, "main_mem_out_address", b.addr)))
         return b
 
-    def _gather(self, name, parts, out_buf, in_shape, out_shape, notes):
+    def gather(self, name, parts, out_buf, in_shape, out_shape, notes):
         """QUANTIZED_CONCAT as a byte gather: parts = [(Buf, offset, size)]; adjacent ranges are merged."""
         merged = []
         for b, off, n in parts:
@@ -505,7 +497,7 @@ class K210Compiler:
         pt, _, pl, _ = op.attrs["pads"]
         src = self.need_u8(t_in)
         zx = int(round(self.q(t_in)[1]))
-        zb = self._const_u8(op.name + "/zp", zx, cw, src)
+        zb = self.const_u8(op.name + "/zp", zx, cw, src)
         parts = []
         for ci in range(c):
             for y in range(ch):
@@ -516,19 +508,14 @@ class K210Compiler:
                 else:
                     parts.append((zb, 0, cw))
         canvas = self.buf("main", c * ch * cw, t_in + f":canvas{ch}x{cw}")
-        self._gather(op.name + "/pad", parts, canvas, (c, h, w), (c, ch, cw), f"zero-point canvas {cw}x{ch}")
+        self.gather(op.name + "/pad", parts, canvas, (c, h, w), (c, ch, cw), f"zero-point canvas {cw}x{ch}")
         kb = self.buf("kpu", kpu.map_rows(cw, ch, c), t_in + ":kpu_canvas")
         up = K210Upload(flags=0, main_mem_in_address=0, kpu_mem_out_address=0, width=cw, height=ch, channels=c)
-        self.emit(up, op.name, "CPU", (c, ch, cw), (c, ch, cw), [canvas], [kb], "main -> KPU RAM")
-        self.fix(lambda: (setattr(up, "main_mem_in_address", canvas.addr),
-                          setattr(up, "kpu_mem_out_address", kb.addr)))
+        self.emit_io(up, op.name, canvas, kb, (c, ch, cw), (c, ch, cw), "main -> KPU RAM",
+                     out_field="kpu_mem_out_address")
         conv, idx, dst = self.kpu_conv(op.name, kb, (c, ch, cw), p, k, dw, 0, out_t + "/canvas", oc)
         full = self.buf("main", oc * ch * cw, out_t + ":canvas:u8")
-        full.touch(idx)
-        conv.flags |= 1
-        conv.set_reg("send_data_out", 1)
-        self.info[idx].writes.append(full)
-        self.fix(lambda: setattr(conv, "main_mem_out_address", full.addr))
+        self.send_out(conv, idx, full)
         off = 1 - pt if k == 3 else 0
         offx = 1 - pl if k == 3 else 0
         parts = []
@@ -540,29 +527,21 @@ class K210Compiler:
                 else:
                     parts.extend((full, row + sx * x + offx, 1) for x in range(ow))
         ob = self.buf("main", oc * oh * ow, out_t + ":u8")
-        self._gather(op.name + "/crop", parts, ob, (oc, ch, cw), (oc, oh, ow), "take the real map back")
+        self.gather(op.name + "/crop", parts, ob, (oc, ch, cw), (oc, oh, ow), "take the real map back")
         self.homes[out_t] = {"u8": ob}
 
-    def _padded_1x1(self, name, t_in, c, p, oc, out_t, dw=False):
+    def padded_1x1(self, name, t_in, c, p, oc, out_t, dw=False):
         """A 1x1 conv on a 1x1 map (or a dense layer): K210_ADD_PADDING -> 4x4 KPU conv -> REMOVE_PADDING."""
         src = self.need_u8(t_in)
         kb = self.buf("kpu", kpu.map_rows(4, 4, c), t_in + ":kpu4x4")
         lay = K210AddPadding(flags=0, main_mem_in_address=0, kpu_mem_out_address=0, channels=c)
-        self.emit(lay, name, "CPU", (c,), (c, 4, 4), [src], [kb], "vector -> 4x4 KPU map")
-        self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
-                          setattr(lay, "kpu_mem_out_address", kb.addr)))
+        self.emit_io(lay, name, src, kb, (c,), (c, 4, 4), "vector -> 4x4 KPU map", out_field="kpu_mem_out_address")
         conv, idx, dst = self.kpu_conv(name, kb, (c, 4, 4), p, 1, dw, 0, out_t, oc)
         mb = self.buf("main", 16 * oc, out_t + ":4x4")
-        mb.touch(idx)
-        conv.flags |= 1
-        conv.set_reg("send_data_out", 1)
-        self.info[idx].writes.append(mb)
-        self.fix(lambda: setattr(conv, "main_mem_out_address", mb.addr))
+        self.send_out(conv, idx, mb)
         ob = self.buf("main", oc, out_t + ":u8")
         rp = K210RemovePadding(flags=0, main_mem_in_address=0, main_mem_out_address=0, channels=oc)
-        self.emit(rp, name, "CPU", (oc, 4, 4), (oc,), [mb], [ob], "pixel (0,0) of each channel")
-        self.fix(lambda: (setattr(rp, "main_mem_in_address", mb.addr),
-                          setattr(rp, "main_mem_out_address", ob.addr)))
+        self.emit_io(rp, name, mb, ob, (oc, 4, 4), (oc,), "pixel (0,0) of each channel")
         self.homes[out_t] = {"u8": ob}
 
     def resolve_pending(self, t, to):
@@ -579,303 +558,36 @@ class K210Compiler:
             return
         # on the CPU: download the full map, pick the even positions with a 1x1/2 max pool
         b = self.buf("main", c * h * w, t + ":full:u8")
-        b.touch(idx0)
-        conv0.flags |= 1
-        conv0.set_reg("send_data_out", 1)
-        self.info[idx0].notes += " +main out"
-        self.info[idx0].writes.append(b)
-        self.fix(lambda: setattr(conv0, "main_mem_out_address", b.addr))
+        self.send_out(conv0, idx0, b, " +main out")
         ob = self.buf("main", c * oh * ow, t + ":u8")
         lay = QuantizedMaxPool2d(flags=0, main_mem_in_address=0, main_mem_out_address=0, in_width=w, in_height=h,
                                  in_channels=c, out_width=ow, out_height=oh, out_channels=c, kernel_width=1,
                                  kernel_height=1, stride_width=2, stride_height=2, padding_width=0, padding_height=0)
-        self.emit(lay, t + "/stride2", "CPU", (c, h, w), (c, oh, ow), [b], [ob], "stride-2 pick")
-        self.fix(lambda: (setattr(lay, "main_mem_in_address", b.addr),
-                          setattr(lay, "main_mem_out_address", ob.addr)))
+        self.emit_io(lay, t + "/stride2", b, ob, (c, h, w), (c, oh, ow), "stride-2 pick")
         self.homes[t] = {"u8": ob}
         del self.kpu_producer[t]
 
     # ---------------------------------------------------------------- other ops
-    def do_maxpool_cpu(self, op, kernel, strides, pads, out_shape):
-        t = op.inputs[0]
-        h, w, c = self.shape(t)
-        src = self.need_u8(t)
-        oh, ow = out_shape
-        ob = self.buf("main", oh * ow * c, op.outputs[0] + ":u8")
-        lay = QuantizedMaxPool2d(flags=0, main_mem_in_address=0, main_mem_out_address=0, in_width=w, in_height=h,
-                                 in_channels=c, out_width=ow, out_height=oh, out_channels=c,
-                                 kernel_width=kernel[1], kernel_height=kernel[0], stride_width=strides[1],
-                                 stride_height=strides[0], padding_width=pads[2], padding_height=pads[0])
-        self.emit(lay, op.name, "CPU", (c, h, w), (c, oh, ow), [src], [ob])
-        self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
-                          setattr(lay, "main_mem_out_address", ob.addr)))
-        self.homes[op.outputs[0]] = {"u8": ob}
-
     def do_op(self, op):
-        t = op.type
-        g = self.g
-        out = op.outputs[0]
-        name = op.name
-        if t in ("conv2d", "depthwise_conv2d"):
-            return self.do_conv(op)
-        if t == "max_pool2d":
-            oh, ow, _ = self.shape(out)
-            pads = op.attrs["pads"]
-            if pads[1] > op.attrs["ksize"][0] - 1 or pads[3] > op.attrs["ksize"][1] - 1:
-                return self.bad.append((name, op.source_type, "padding larger than the window"))
-            return self.do_maxpool_cpu(op, op.attrs["ksize"], op.attrs["strides"], pads, (oh, ow))
-        if t == "pad" and len(self.shape(out)) == 3:
-            h, w, c = self.shape(op.inputs[0])
-            pt, pb, pl, pr = op.attrs["pads"]
-            oh, ow = h + pt + pb, w + pl + pr
-            src = self.need_u8(op.inputs[0])
-            s_o, z_o = self.q(out)
-            fill = int(min(255, max(0, round(op.attrs.get("value", 0.0) / s_o + z_o))))
-            zb = self._const_u8(name + "/zp", fill, max(ow, 1), src)
-            parts = []
-            for ci in range(c):
-                for y in range(oh):
-                    if pt <= y < pt + h:
-                        if pl:
-                            parts.append((zb, 0, pl))
-                        parts.append((src, (ci * h + y - pt) * w, w))
-                        if pr:
-                            parts.append((zb, 0, pr))
-                    else:
-                        parts.append((zb, 0, ow))
-            ob = self.buf("main", c * oh * ow, out + ":u8")
-            self._gather(name, parts, ob, (c, h, w), (c, oh, ow), "pad by byte gather")
-            self.homes[out] = {"u8": ob}
-            return
-        if t == "resize_nearest":
-            h, w, c = self.shape(op.inputs[0])
-            oh, ow, _ = self.shape(out)
-            src = self.need_u8(op.inputs[0])
-            ob = self.buf("main", c * oh * ow, out + ":u8")
-            lay = QuantizedResizeNearestNeighbor(flags=0, main_mem_in_address=0, main_mem_out_address=0,
-                                                 in_width=w, in_height=h, in_channels=c, out_width=ow,
-                                                 out_height=oh, align_corners=0)
-            self.emit(lay, name, "CPU", (c, h, w), (c, oh, ow), [src], [ob])
-            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
-                              setattr(lay, "main_mem_out_address", ob.addr)))
-            self.homes[out] = {"u8": ob}
-            return
-        if t == "global_max_pool":
-            h, w, c = self.shape(op.inputs[0])
-            return self.do_maxpool_cpu(op, (h, w), (1, 1), (0, 0, 0, 0), (1, 1))
-        if t == "avg_pool2d":
-            h, w, c = self.shape(op.inputs[0])
-            oh, ow, _ = self.shape(out)
-            src = self.need_f32(op.inputs[0])
-            ob = self.buf("main", 4 * oh * ow * c, out + ":f32", "f32")
-            pads = op.attrs["pads"]
-            lay = AveragePool2d(flags=0, main_mem_in_address=0, main_mem_out_address=0, in_width=w, in_height=h,
-                                in_channels=c, out_width=ow, out_height=oh, out_channels=c,
-                                kernel_width=op.attrs["ksize"][1], kernel_height=op.attrs["ksize"][0],
-                                stride_width=op.attrs["strides"][1], stride_height=op.attrs["strides"][0],
-                                padding_width=pads[2], padding_height=pads[0], act=0)
-            self.emit(lay, name, "CPU", (c, h, w), (c, oh, ow), [src], [ob])
-            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
-                              setattr(lay, "main_mem_out_address", ob.addr)))
-            self.homes[out] = {"f32": ob}
-            return
-        if t == "global_avg_pool" and self.opt.allow_patched:
-            h, w, c = self.shape(op.inputs[0])
-            src = self.need_u8(op.inputs[0])
-            ob = self.buf("main", c, out + ":u8")
-            lay = QuantizedGlobalAveragePool2d(flags=0, main_mem_in_address=0, main_mem_out_address=0,
-                                               kernel_size=h * w, channels=c)
-            self.emit(lay, name, "CPU", (c, h, w), (c,), [src], [ob], "patched kpu.c only")
-            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
-                              setattr(lay, "main_mem_out_address", ob.addr)))
-            self.homes[out] = {"u8": ob}
-            return
-        if t == "global_avg_pool":
-            h, w, c = self.shape(op.inputs[0])
-            src = self.need_f32(op.inputs[0])
-            ob = self.buf("main", 4 * c, out + ":f32", "f32")
-            lay = GlobalAveragePool2d(flags=0, main_mem_in_address=0, main_mem_out_address=0, kernel_size=h * w,
-                                      channels=c)
-            self.emit(lay, name, "CPU", (c, h, w), (c,), [src], [ob])
-            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
-                              setattr(lay, "main_mem_out_address", ob.addr)))
-            self.homes[out] = {"f32": ob}
-            return
-        if t in ("flatten", "reshape"):
-            src_t = op.inputs[0]
-            ins, outs = self.shape(src_t), self.shape(out)
-            cons = g.consumers(out)
-            same_mem = tuple(ins) == tuple(outs) or (
-                (len(ins) != 3 or ins[0] * ins[1] == 1 or ins[2] == 1) and
-                (len(outs) != 3 or outs[0] * outs[1] == 1 or outs[2] == 1))
-            if src_t in self.pending:
-                self.resolve_pending(src_t, "u8")
-            if same_mem:
-                self._alias(out, src_t)                      # CHW order == HWC order here
-                self.chw_flat[out] = self.chw_flat.get(src_t)
-                return
-            if len(ins) == 3 and len(outs) == 1 and out not in g.outputs and cons and \
-                    all(o.type == "dense" for o in cons):
-                self._alias(out, src_t)                      # dense weights are permuted instead
-                self.chw_flat[out] = ins
-                return
-            if len(ins) == 3 and len(outs) == 1 and self.opt.allow_patched and out not in g.outputs:
-                h, w, c = ins
-                src = self.need_u8(src_t)
-                ob = self.buf("main", h * w * c, out + ":u8")
-                lay = QuantizedTensorflowFlatten(flags=0, main_mem_in_address=0, main_mem_out_address=0,
-                                                 shape_width=w, shape_height=h, shape_channels=c)
-                self.emit(lay, name, "CPU", (c, h, w), (h * w * c,), [src], [ob], "CHW -> HWC, patched kpu.c only")
-                self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
-                                  setattr(lay, "main_mem_out_address", ob.addr)))
-                self.homes[out] = {"u8": ob}
-                return
-            if len(ins) == 3 and len(outs) == 1:
-                h, w, c = ins
-                src = self.need_f32(src_t)
-                ob = self.buf("main", 4 * h * w * c, out + ":f32", "f32")
-                lay = TensorflowFlatten(flags=0, main_mem_in_address=0, main_mem_out_address=0,
-                                        shape_width=w, shape_height=h, shape_channels=c)
-                self.emit(lay, name, "CPU", (c, h, w), (h * w * c,), [src], [ob], "CHW -> HWC")
-                self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
-                                  setattr(lay, "main_mem_out_address", ob.addr)))
-                self.homes[out] = {"f32": ob}
-                return
-            return self.bad.append((name, op.source_type or t, f"reshape {ins} -> {outs}"))
-        if t == "dense":
-            src_t = op.inputs[0]
-            W = np.asarray(op.attrs["weights"], np.float32)
-            n_in, n_out = W.shape
-            perm = self.chw_flat.get(src_t)
-            if perm is not None:
-                h, w, c = perm
-                idx = np.arange(h * w * c).reshape(h, w, c).transpose(2, 0, 1).reshape(-1)
-                W = W[idx]                                  # rows in CHW order
-            act = op.attrs.get("act", "linear")
-            if self.opt.dense_on_kpu and n_in <= 1024 and n_out <= 1024:
-                pre = self.ranges.get(out + ":preact", self.ranges.get(out, (0.0, 0.0)))
-                try:
-                    p = conv_params(W.T[:, :, None, None], op.attrs.get("bias"), self.q(src_t), self.q(out), act,
-                                    op.attrs.get("alpha", 0.2), pre, self.opt.quant_bit)
-                except KPUParamError as e:
-                    return self.bad.append((name, op.source_type or t, str(e)))
-                return self._padded_1x1(name, src_t, n_in, p, n_out, out)
-            if act not in FC_ACT and act != "sigmoid":
-                return self.bad.append((name, op.source_type or t, f"activation {act} after a CPU dense layer"))
-            src = self.need_f32(src_t)
-            ob = self.buf("main", 4 * n_out, out + ":f32", "f32")
-            b = op.attrs.get("bias")
-            lay = FullyConnected(flags=0, main_mem_in_address=0, main_mem_out_address=0, in_channels=n_in,
-                                 out_channels=n_out, act=FC_ACT.get(act, 0), weights=W.T.copy(),
-                                 bias=np.zeros(n_out, np.float32) if b is None else b)
-            self.emit(lay, name, "CPU", (n_in,), (n_out,), [src], [ob], f"f32 act={act}")
-            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
-                              setattr(lay, "main_mem_out_address", ob.addr)))
-            if act == "sigmoid":
-                self._logistic(name, ob, n_out)
-            self.homes[out] = {"f32": ob}
-            return
-        if t == "softmax":
-            n = int(np.prod(self.shape(out)))
-            if len(self.shape(out)) != 1 and n != self.shape(out)[-1]:    # a 1x1xN map is a vector in CHW
-                return self.bad.append((name, op.source_type or t, "softmax over a map larger than 1x1"))
-            src = self.need_f32(op.inputs[0])
-            ob = self.buf("main", 4 * n, out + ":f32", "f32")
-            lay = Softmax(flags=0, main_mem_in_address=0, main_mem_out_address=0, channels=n)
-            self.emit(lay, name, "CPU", (n,), (n,), [src], [ob])
-            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
-                              setattr(lay, "main_mem_out_address", ob.addr)))
-            self.homes[out] = {"f32": ob}
-            return
-        if t == "activation" and op.attrs.get("act") == "sigmoid" and len(self.shape(out)) == 1:
-            n = self.shape(out)[0]
-            src = self.need_f32(op.inputs[0])
-            ob = self.buf("main", 4 * n, out + ":f32", "f32")
-            lay = Logistic(flags=0, main_mem_in_address=0, main_mem_out_address=0, channels=n)
-            self.emit(lay, name, "CPU", (n,), (n,), [src], [ob])
-            self.fix(lambda: (setattr(lay, "main_mem_in_address", src.addr),
-                              setattr(lay, "main_mem_out_address", ob.addr)))
-            self.homes[out] = {"f32": ob}
-            return
-        if t == "add":
-            act = op.attrs.get("act", "linear")
-            if act not in ("linear", "relu", "relu6"):
-                return self.bad.append((name, op.source_type or t, f"activation {act} after add"))
-            cur = op.inputs[0]
-            for j, other in enumerate(op.inputs[1:]):
-                dst_t = out if j == len(op.inputs) - 2 else self.g.unique_name(out + f"_part{j}")
-                if dst_t != out:
-                    self.g.add_tensor(dst_t, self.shape(out))
-                    self.ranges[dst_t] = self.ranges.get(out, (0, 0))
-                    self._grp_rng[self._grp.find(dst_t)] = self.ranges[dst_t]
-                self._qadd(name, cur, other, dst_t)
-                cur = dst_t
-            if act == "relu" and self.q(out)[1] != 0:
-                self.bad.append((name, op.source_type or t, "relu after add needs a zero-based range"))
-            return
-        if t == "concat":
-            shp = self.shape(out)
-            if op.attrs["axis"] != len(shp) - 1:
-                return self.bad.append((name, op.source_type or t, "concat not along channels"))
-            homes = [self.homes[x].get("kpu") for x in op.inputs]
-            parents = {id(b.parent) for b in homes if b is not None and b.parent is not None}
-            if all(b is not None and b.parent is not None for b in homes) and len(parents) == 1 \
-                    and all(x not in self.pending for x in op.inputs):
-                parent = homes[0].parent
-                for b in homes:
-                    self._use(b)
-                self.homes[out] = {"kpu": parent}
-                self.kpu_concat[out] = list(op.inputs)
-                return
-            srcs = [self.need_u8(x) for x in op.inputs]
-            n = int(np.prod(shp))
-            ob = self.buf("main", n, out + ":u8")
-            lay = QuantizedConcat(flags=0, main_mem_out_address=0, inputs=[(0, b.size) for b in srcs])
-            c, h, w = self._chw(shp)
-            self.emit(lay, name, "CPU", tuple(self._chw(self.shape(x)) for x in op.inputs), (c, h, w),
-                      srcs, [ob], "byte concat along channels")
-            self.fix(lambda: (setattr(lay, "main_mem_out_address", ob.addr),
-                              setattr(lay, "inputs", [(b.addr, b.size) for b in srcs])))
-            self.homes[out] = {"u8": ob}
-            return
-        self.bad.append((name, op.source_type or t, f"no K210 lowering for {t}"
-                         + (f" with activation {op.attrs.get('act')}" if t == "activation" else "")))
-
-    def _logistic(self, name, buf, n):
-        lay = Logistic(flags=0, main_mem_in_address=0, main_mem_out_address=0, channels=n)
-        self.emit(lay, name, "CPU", (n,), (n,), [buf], [buf], "sigmoid")
-        self.fix(lambda: (setattr(lay, "main_mem_in_address", buf.addr),
-                          setattr(lay, "main_mem_out_address", buf.addr)))
-
-    def _qadd(self, name, a, b, out):
-        sa, za = self.q(a)
-        sb, zb = self.q(b)
-        so, zo = self.q(out)
-        ba, bb = self.need_u8(a), self.need_u8(b)
-        n = int(np.prod(self.shape(out)))
-        k = min(30, 30 - max(0, math.ceil(math.log2(max(sa, sb) / so * 256 + 1e-30))))
-        ob = self.buf("main", n, out + ":u8")
-        lay = QuantizedAdd(flags=0, main_mem_in_a_address=0, main_mem_in_b_address=0, main_mem_out_address=0,
-                           count=n, in_a_offset=-za, in_a_mul=int(round(sa / so * 2 ** k)), in_a_shift=0,
-                           in_b_offset=-zb, in_b_mul=int(round(sb / so * 2 ** k)), in_b_shift=0,
-                           out_offset=zo, out_mul=1, out_shift=k)
-        self.emit(lay, name, "CPU", self._chw(self.shape(a)), self._chw(self.shape(out)), [ba, bb], [ob])
-        self.fix(lambda: (setattr(lay, "main_mem_in_a_address", ba.addr),
-                          setattr(lay, "main_mem_in_b_address", bb.addr),
-                          setattr(lay, "main_mem_out_address", ob.addr)))
-        self.homes[out] = {"u8": ob}
+        """Lower one op: each op type's module (emc.ops) knows how (emc.ir.opdef.OpDef.lower_k210)."""
+        d = opdef(op.type)
+        if d.lower_k210 is None:
+            return self.no_lowering(op)
+        return d.lower_k210(self, op)
 
     # ---------------------------------------------------------------- driver
     def fuse_pools(self):
         """conv (stride 1) -> 2x2/s2 or 4x4/s4 max/avg pool on a divisible map: the KPU pool field."""
         fused = {}
         for op in self.g.ops:
-            if op.type not in ("max_pool2d", "avg_pool2d"):
+            pool = opdef(op.type).POOL
+            if pool is None:
                 continue
             prod = self.g.producer(op.inputs[0])
-            if prod is not None and prod.type == "depthwise_conv2d" and prod.attrs["weights"].shape[3] == 1:
+            conv = opdef(prod.type) if prod is not None else None
+            if conv is not None and conv.CONV and conv.kpu_depthwise(prod.attrs):
                 continue            # no pooling on depthwise KPU layers
-            if prod is None or prod.type not in ("conv2d", "depthwise_conv2d") or \
+            if prod is None or not conv.CONV or \
                     tuple(prod.attrs["strides"]) != (1, 1) or len(self.g.consumers(op.inputs[0])) != 1 or \
                     op.inputs[0] in self.g.outputs:
                 continue
@@ -884,38 +596,17 @@ class K210Compiler:
             kinds = {((2, 2), (2, 2)): (1, 2), ((4, 4), (4, 4)): (3, 4)}
             if (k, s) not in kinds or h % s[0] or w % s[1] or h // s[0] < 4 or w // s[1] < 4:
                 continue            # the KPU writes maps of at least 4x4
-            fused[prod.name] = (op, kinds[(k, s)][0 if op.type == "max_pool2d" else 1])
+            fused[prod.name] = (op, kinds[(k, s)][0 if pool == "max" else 1])
         return fused
 
-    def plan_kpu_concats(self, fused):
-        """Channel concats whose parts all come from KPU convs are written in place: each part is a view
-        into one KPU RAM map, which needs every part but the last to fill whole channel groups."""
-        g = self.g
+    def plan_ops(self, fused):
+        """Op types that reserve buffers before lowering (in-place KPU concats) plan here, in graph order."""
         pool_out = {p.outputs[0]: conv for conv, (p, _) in fused.items()}
         taken = set()
-        for op in g.ops:
-            if op.type != "concat" or len(g.shape(op.outputs[0])) != 3:
-                continue
-            h, w, ctot = g.shape(op.outputs[0])
-            groups = kpu.layout_for_width(w)[0]
-            parts = op.inputs
-            if len(set(parts)) != len(parts) or any(x in taken or x in g.inputs for x in parts):
-                continue
-            ok = min(h, w) >= 4
-            for j, x in enumerate(parts):
-                prod = g.producer(x)
-                is_conv = prod is not None and (prod.type in ("conv2d", "depthwise_conv2d") or x in pool_out)
-                if not is_conv or (j < len(parts) - 1 and g.shape(x)[2] % groups):
-                    ok = False
-            if not ok:
-                continue
-            parent = self.buf("kpu", kpu.map_rows(w, h, ctot), op.outputs[0] + ":kpu")
-            rows_per_group = kpu.map_rows(w, h, groups)
-            ch = 0
-            for x in parts:
-                self.concat_part[x] = (parent, (ch // groups) * rows_per_group)
-                ch += g.shape(x)[2]
-                taken.add(x)
+        for op in self.g.ops:
+            d = opdef(op.type)
+            if d.plan_k210 is not None:
+                d.plan_k210(self, op, pool_out, taken)
 
     def compile(self):
         g = self.g
@@ -924,14 +615,14 @@ class K210Compiler:
         self._build_quant()
         fused = self.fuse_pools()
         skip = {p.name for p, _ in fused.values()}
-        self.plan_kpu_concats(fused)
+        self.plan_ops(fused)
         t_in = g.inputs[0]
         in_shape = g.shape(t_in)
         first = g.ops[0] if g.ops else None
         if len(in_shape) == 1:
             self.homes[t_in] = {"f32": self.buf("main", 4 * in_shape[0], t_in + ":f32", "f32")}
             self.homes[t_in]["f32"].touch(-1)
-            if first is None or first.type != "dense" or first.inputs != [t_in]:
+            if first is None or not opdef(first.type).K210_VECTOR_IN or first.inputs != [t_in]:
                 self.bad.append((t_in, "Input", "a vector input must feed a dense layer first"))
         else:
             if len(in_shape) != 3:
@@ -954,8 +645,7 @@ class K210Compiler:
                 raise UnsupportedLayersError([(t_in, "Input", f"{w}x{h} input: the KPU's first layer needs at least 4x4; "
                                               "--allow-patched keeps it in main memory for CPU layers")],
                                              g.name)
-            m0 = self.plan_conv(first)[0] if first is not None and first.type in ("conv2d", "depthwise_conv2d") \
-                else None
+            m0 = self.plan_conv(first)[0] if first is not None and opdef(first.type).CONV else None
             if "u8" in self.homes[t_in]:
                 pass
             elif m0 is None or m0 == "padded1x1" or m0[0] == "small" or first.inputs != [t_in]:
@@ -967,7 +657,7 @@ class K210Compiler:
         for op in g.ops:
             if any(t not in self.homes for t in op.inputs):
                 if op.name not in skip:
-                    own = self.plan_conv(op)[1] if op.type in ("conv2d", "depthwise_conv2d") else None
+                    own = self.plan_conv(op)[1] if opdef(op.type).CONV else None
                     if own and not self.opt.allow_patched:    # unsupported for itself; the others follow the cause
                         self.bad.append((op.name, op.source_type or op.type, own + PATCHED_HINT))
                 continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...ir.opdef import opdef
 from ...kmodel.layers.generic_layers import (GenericConv2d, GenericDepthwiseConv2d, GenericLookup,
                                              GenericTranspose)
 from ...kmodel.layers.generic_math import quantize_multiplier
@@ -40,7 +41,7 @@ def conv_layer(op, in_shape, out_shape, q_in, q_out):
     oh, ow, oc = out_shape
     wts = np.asarray(op.attrs["weights"], np.float64)
     kh, kw = wts.shape[:2]
-    dw = op.type == "depthwise_conv2d"
+    dw = opdef(op.type).DEPTHWISE
     ohwi = wts.reshape(kh, kw, -1)[None] if dw else wts.transpose(3, 0, 1, 2)   # (1,KH,KW,OC) / (OC,KH,KW,IC)
     per_out = np.abs(ohwi).max(axis=(0, 1, 2)) if dw else np.abs(ohwi).max(axis=(1, 2, 3))
     sw = np.where(per_out > 0, per_out / 127.0, 1.0)

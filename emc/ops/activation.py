@@ -1,0 +1,41 @@
+"""activation: a standalone elementwise activation (attrs 'act', 'alpha'; see emc.ir.ACTIVATIONS). The IR
+passes fuse it into its producer, or turn it into a 1x1 depthwise conv on maps; on the K210 a sigmoid on a
+vector becomes LOGISTIC."""
+from __future__ import annotations
+
+from ..ir.opdef import OpDef, register
+from ..kmodel.layers import Logistic
+from . import tf_emit
+
+
+@register
+class Activation(OpDef):
+    TYPE = "activation"
+    CARRIES_ACTIVATION = True
+    FUSES_AS_ACTIVATION = True
+    STANDALONE_AS_DEPTHWISE = True
+    # a linear activation naming a graph output goes anyway: the output is renamed to its input
+    IDENTITY_KEPT_AT_OUTPUT = False
+
+    def infer_shape(self, attrs, in_shapes):
+        return in_shapes[0]
+
+    def run_float(self, attrs, xs):
+        return xs[0]
+
+    def is_identity(self, attrs, in_shape, out_shape):
+        return attrs.get("act", "linear") == "linear"
+
+    def to_tf(self, tf, xs, attrs):
+        return tf_emit.act(tf, xs[0], attrs)
+
+    def lower_k210(self, comp, op):
+        out = op.outputs[0]
+        if op.attrs.get("act") != "sigmoid" or len(comp.shape(out)) != 1:
+            return comp.no_lowering(op, f" with activation {op.attrs.get('act')}")
+        n = comp.shape(out)[0]
+        src = comp.need_f32(op.inputs[0])
+        ob = comp.buf("main", 4 * n, out + ":f32", "f32")
+        lay = Logistic(flags=0, main_mem_in_address=0, main_mem_out_address=0, channels=n)
+        comp.emit_io(lay, op.name, src, ob, (n,), (n,))
+        comp.homes[out] = {"f32": ob}

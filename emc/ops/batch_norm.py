@@ -1,0 +1,33 @@
+"""batch_norm: y = x * scale + offset per channel (inference form); carries an activation. The IR passes
+fold it into a preceding conv / dense, or turn it into a 1x1 depthwise conv on maps; no K210 lowering of
+its own."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir.opdef import OpDef, register
+from . import tf_emit
+
+
+@register
+class BatchNorm(OpDef):
+    TYPE = "batch_norm"
+    CARRIES_ACTIVATION = True
+    ABSORBS_ACTIVATION = True
+    STANDALONE_AS_DEPTHWISE = True
+
+    def infer_shape(self, attrs, in_shapes):
+        return in_shapes[0]
+
+    def run_float(self, attrs, xs):
+        return xs[0] * attrs["scale"] + attrs["offset"]
+
+    def macs(self, attrs, in_shapes, out_shape):
+        return int(np.prod(in_shapes[0]))
+
+    def affine(self, attrs):
+        return attrs["scale"], attrs["offset"]
+
+    def to_tf(self, tf, xs, attrs):
+        return tf_emit.act(tf, xs[0] * tf_emit.const(tf, attrs["scale"]) + tf_emit.const(tf, attrs["offset"]), attrs)
+
