@@ -96,6 +96,14 @@ class OpDef:
         return False
 
 
+
+class ElementwiseOpDef(OpDef):
+    """An op whose output has its input's shape (activations, batch norm, softmax)."""
+
+    def infer_shape(self, attrs, in_shapes):
+        return in_shapes[0]
+
+
 def register(cls):
     """Class decorator: one instance of `cls` is the definition of op type cls.TYPE."""
     if cls.TYPE in _REGISTRY:

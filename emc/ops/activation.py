@@ -3,22 +3,19 @@ passes fuse it into its producer, or turn it into a 1x1 depthwise conv on maps; 
 vector becomes LOGISTIC."""
 from __future__ import annotations
 
-from ..ir.opdef import OpDef, register
+from ..ir.opdef import ElementwiseOpDef, register
 from ..kmodel.layers import Logistic
 from . import tf_emit
 
 
 @register
-class Activation(OpDef):
+class Activation(ElementwiseOpDef):
     TYPE = "activation"
     CARRIES_ACTIVATION = True
     FUSES_AS_ACTIVATION = True
     STANDALONE_AS_DEPTHWISE = True
     # a linear activation naming a graph output goes anyway: the output is renamed to its input
     IDENTITY_KEPT_AT_OUTPUT = False
-
-    def infer_shape(self, attrs, in_shapes):
-        return in_shapes[0]
 
     def run_float(self, attrs, xs):
         return xs[0]

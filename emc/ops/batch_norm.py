@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir.opdef import OpDef, register
+from ..ir.opdef import ElementwiseOpDef, register
 from . import tf_emit
 
 
 @register
-class BatchNorm(OpDef):
+class BatchNorm(ElementwiseOpDef):
     TYPE = "batch_norm"
     CARRIES_ACTIVATION = True
     ABSORBS_ACTIVATION = True
     STANDALONE_AS_DEPTHWISE = True
-
-    def infer_shape(self, attrs, in_shapes):
-        return in_shapes[0]
 
     def run_float(self, attrs, xs):
         return xs[0] * attrs["scale"] + attrs["offset"]

@@ -4,16 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.execute import softmax
-from ..ir.opdef import OpDef, register
+from ..ir.opdef import ElementwiseOpDef, register
 from ..kmodel.layers import Softmax
 
 
 @register
-class SoftmaxOp(OpDef):
+class SoftmaxOp(ElementwiseOpDef):
     TYPE = "softmax"
-
-    def infer_shape(self, attrs, in_shapes):
-        return in_shapes[0]
 
     def run_float(self, attrs, xs):
         return softmax(xs[0])
