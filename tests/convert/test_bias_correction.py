@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import emc
-from emc.backends.k210 import K210Compiler
+from emc.backends.k210 import K210Compiler, Options
 from emc.backends.k210.bias_correction import corrected_biases, corrections
 from emc.ir import Graph, passes, run_float
 from emc.quant import calibrate
@@ -64,6 +64,28 @@ def test_3x3_depthwise_same_padding_counts_only_taps_inside_the_map():
     assert shift.shape == (1,)
     assert -float(shift[0]) == pytest.approx(golden, abs=1e-7)
     assert abs(golden) > 1e-3 and abs(golden + float((eps * 2.5).sum())) > 1e-4   # borders matter here
+
+
+def test_cpu_fallback_conv_uses_the_int8_weights_of_the_cpu_layer():
+    """A 5x5 conv runs on the CPU (--allow-patched) with symmetric int8 weights, scale max|w| / 127: with
+    max 1.27 the scale is 0.01 and 0.123 becomes 0.12 (eps -0.003); with 'valid' padding tap (dy, dx)
+    reads the 4x4 window of x at (dy, dx), so the shift is sum over taps of eps * mean of that window."""
+    k = np.zeros((5, 5, 1, 1), np.float32)
+    k[0, 0], k[2, 3], k[4, 4] = 1.27, 0.123, -0.5
+    g = Graph("k5")
+    g.add_input("x", (8, 8, 1))
+    g.add_op("conv2d", "c", "x", weights=k, bias=np.float32([0.0]), strides=(1, 1), padding="valid",
+             act="linear")
+    g.outputs = ["c"]
+    g = passes.optimize(g)
+    x = np.random.default_rng(1).random((6, 8, 8, 1)).astype(np.float32) + 1.0
+    eps = np.round(k.astype(np.float64) / 0.01) * 0.01 - k.astype(np.float64)
+    xd = x.astype(np.float64)
+    golden = sum(eps[dy, dx, 0, 0] * xd[:, dy:dy + 4, dx:dx + 4].mean() for dy in range(5) for dx in range(5))
+    assert abs(golden) > 1e-3
+    comp = K210Compiler(g, calibrate(g, x), options=Options(allow_patched=True))
+    assert float(corrections(comp, x)["c"][0]) == pytest.approx(golden, abs=1e-6)
+    assert corrections(K210Compiler(g, calibrate(g, x)), x) == {}       # refused without the flag: no correction
 
 
 def _depthwise_net(seed=0):
