@@ -9,7 +9,8 @@ cpu_conv.weights_as_run for a convolution the compiler runs on the CPU. E[x] is 
 float input over the calibration data, per position, so 'same' padding borders are exact: the shift is
 conv(E[x], eps) averaged over the output positions (a conv is linear in x).
 
-Dense layers run in float on the CPU (no weight error) unless dense_on_kpu; those are not corrected."""
+Dense layers are not corrected: on the CPU they run in f32 (no weight error); with dense_on_kpu their
+8-bit weight error stays (not measured)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
