@@ -7,7 +7,8 @@ import sys
 # options that only the k210 target uses, with their defaults (None in the parser, so that a given
 # option can be told from a default one and refused for --target generic)
 K210_OPTIONS = {"dataset": None, "dataset_func": "img_0_1", "quant": "minmax", "bits": 8, "resize": False,
-                "eval": 100, "allow_patched": False, "dense_on_kpu": False, "equalize": "auto"}
+                "eval": 100, "allow_patched": False, "dense_on_kpu": False, "equalize": "auto",
+                "bias_correct": "auto"}
 
 
 # of those, what --target generic uses when it quantizes a float model itself
@@ -62,7 +63,7 @@ def cmd_convert(args):
     rep = save_kmodel(args.model, args.output, args.dataset, args.dataset_func, args.quant, args.bits, 3,
                       target=args.target, resize=args.resize, allow_patched=args.allow_patched,
                       eval_limit=args.eval, report=not args.no_report, dense_on_kpu=args.dense_on_kpu,
-                      equalize=args.equalize,
+                      equalize=args.equalize, bias_correct=args.bias_correct,
                       progress=None if not args.quiet else False, fc_weights=args.fc_weights)
     if not args.quiet:
         print(rep.text())
@@ -96,6 +97,9 @@ def add_convert_parser(subparsers):
     p.add_argument("--equalize", choices=["auto", "all", "off"],
                    help="cross-layer equalization before calibration: auto (conv pairs with a depthwise side, "
                         "default), all (every conv pair), off")
+    p.add_argument("--bias-correct", choices=["auto", "on", "off"],
+                   help="bias correction: each conv's bias absorbs the mean output shift its 8-bit weights cause on "
+                        "the calibration data: auto (models with a depthwise conv, default), on, off")
     p.add_argument("--dense-on-kpu", action="store_true",
                    help="run dense layers on the KPU (1x1 conv on a 4x4 padded map) instead of f32 on the CPU")
     p.add_argument("--fc-weights", choices=["int8", "int16"],

@@ -30,6 +30,7 @@ class ConversionReport:
     layer_errors: list = field(default_factory=list)   # (layer index, tensor, cosine, max abs / range)
     input_desc: str = ""             # how the device input is described, when not a K210 one
     equalized: int = 0               # conv pairs rescaled by cross-layer equalization
+    bias_corrected: int = 0          # conv layers whose bias absorbs their weight quantization's mean shift
     tflite: bytes | None = None      # generic target: the int8 .tflite the kmodel reproduces (TFLM-exact)
 
     def text(self):
@@ -61,6 +62,8 @@ class ConversionReport:
                 f"#{li.index} {li.op}: {li.fallback}" for li in fallbacks))
         if self.equalized:
             lines.append(f"cross-layer equalization: {self.equalized} conv pair(s) rescaled")
+        if self.bias_corrected:
+            lines.append(f"bias correction: {self.bias_corrected} conv layer(s)")
         for name, m in self.metrics.items():
             lines.append(f"output {name}: max |kmodel - float| = {m['max_abs']:.4g}, cosine = {m['cosine']:.5f}"
                          + (f", top-1 agreement = {100 * m['top1']:.1f}%" if m.get("top1") is not None else "")
@@ -88,7 +91,7 @@ def _flat(s):
 def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", quant_func="minmax", quant_bit=8,
                 version=3, target="k210", *, resize=False, allow_patched=False, eval_limit=100,
                 report=True, progress=None, input_quant=None, softmax=None, dense_on_kpu=False,
-                verbose=False, equalize="auto", fc_weights="int8"):
+                verbose=False, equalize="auto", fc_weights="int8", bias_correct="auto"):
     """Convert `network` (TensorLayer 2 / Keras model or file, .tflite file/bytes, or an emc IR Graph)
     to a kmodel v3 at `filepath`, calibrating on `dataset_dir` (image folder, .npy, array or callable).
 
@@ -100,12 +103,17 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
     eval_limit: how many calibration inputs the report compares kmodel vs float on (0: none).
     equalize: cross-layer equalization (emc.quant.equalize) before calibration: 'auto' on pairs with a
     depthwise conv, 'all' on every conv pair, 'off'.
+    bias_correct: bias correction (emc.backends.k210.bias_correction): each conv's bias absorbs the mean
+    output shift its quantized weights cause on the calibration data; 'auto' for graphs with a depthwise
+    conv, 'on', 'off'.
     fc_weights: generic target only: "int16" stores fully connected weights as int16 (twice the
     flash, fewer instructions per MAC on Cortex-M DSP); default "int8".
 
     Returns a ConversionReport (also written next to the model as <filepath>.report.txt when report=True).
     """
     from .backends.k210 import K210Compiler, Options
+    from .backends.k210.bias_correction import MODES as BIAS_CORRECT
+    from .backends.k210.bias_correction import corrected_biases
     from .frontends import load
     from .quant import calibrate, load_dataset
     from .quant.equalize import equalize as equalize_pairs
@@ -137,6 +145,8 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
     data = load_dataset(dataset_dir, in_shape, dataset_func, resize=resize)
     if equalize not in EQUALIZE:
         raise ValueError(f"equalize must be one of {EQUALIZE}, not {equalize!r}")
+    if bias_correct not in BIAS_CORRECT:
+        raise ValueError(f"bias_correct must be one of {BIAS_CORRECT}, not {bias_correct!r}")
     equalized = 0 if equalize == "off" else equalize_pairs(g, data.x, only_depthwise=equalize == "auto")
     ranges = calibrate(g, data.x, quant_func, progress=progress)
     times["calibrate"] = time.time() - t
@@ -150,7 +160,8 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
     t = time.time()
     comp = K210Compiler(g, ranges, input_quant if len(in_shape) == 3 else None,
                         Options(quant_bit=quant_bit, allow_patched=allow_patched, dense_on_kpu=dense_on_kpu), fixed)
-    model = comp.compile()
+    with corrected_biases(comp, data.x, bias_correct) as bias_corrected:
+        model = comp.compile()
     size = _save(model, filepath)
     times["compile"] = time.time() - t
     iq = comp.q(g.inputs[0])
@@ -159,6 +170,7 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
                            times=times)
     rep.quant = {tn: comp.q(tn) for tn in g.tensors if tn in ranges}
     rep.equalized = equalized
+    rep.bias_corrected = bias_corrected
     from .kmodel.arena import arena_bytes
     rep.arena, rep.arena_hw = arena_bytes(model), arena_bytes(model, hardware_kpu=True)
     if eval_limit:

@@ -99,3 +99,24 @@ def test_equalize_option_cli(tmp_path, capsys):
         assert ("cross-layer equalization:" in text) == (mode == "auto")
     with pytest.raises(UsageError, match="--equalize"):
         _main(["convert", src, str(tmp_path / "g.kmodel"), "--target", "generic", "--equalize", "off"])
+
+
+def test_bias_correct_option_cli(tmp_path, capsys):
+    """--bias-correct off|on on a float .tflite with depthwise convs: the report counts the corrected
+    layers and the kmodels differ; --bias-correct is refused for --target generic."""
+    import os
+
+    import pytest
+
+    from emc.errors import UsageError
+    src = os.path.join(os.path.dirname(__file__), "data", "mbnet_float.tflite")
+    x = np.random.default_rng(0).random((8, 32, 32, 3)).astype(np.float32)
+    np.save(tmp_path / "cal.npy", x)
+    for mode in ("off", "on"):
+        assert _main(["convert", src, str(tmp_path / f"{mode}.kmodel"), "-d", str(tmp_path / "cal.npy"),
+                      "--eval", "0", "--bias-correct", mode]) == 0
+        text = capsys.readouterr().out
+        assert ("bias correction:" in text) == (mode == "on")
+    assert (tmp_path / "off.kmodel").read_bytes() != (tmp_path / "on.kmodel").read_bytes()
+    with pytest.raises(UsageError, match="--bias-correct"):
+        _main(["convert", src, str(tmp_path / "g.kmodel"), "--target", "generic", "--bias-correct", "off"])

@@ -31,6 +31,26 @@ def transpose_layer(dims, perm):
                             **{f"in_dim{i}": d for i, d in enumerate(dims)}, **{f"perm{i}": p for i, p in enumerate(perm)})
 
 
+def quantize_weights(op):
+    """Symmetric int8 weights per output channel: (wq (1,KH,KW,OC) depthwise / (OC,KH,KW,IC), scales (OC,))."""
+    wts = np.asarray(op.attrs["weights"], np.float64)
+    kh, kw = wts.shape[:2]
+    dw = opdef(op.type).DEPTHWISE
+    ohwi = wts.reshape(kh, kw, -1)[None] if dw else wts.transpose(3, 0, 1, 2)
+    per_out = np.abs(ohwi).max(axis=(0, 1, 2)) if dw else np.abs(ohwi).max(axis=(1, 2, 3))
+    sw = np.where(per_out > 0, per_out / 127.0, 1.0)
+    wq = np.clip(np.round(ohwi / (sw if dw else sw[:, None, None, None])), -127, 127).astype(np.int8)
+    return wq, sw
+
+
+def weights_as_run(op):
+    """The real value of the int8 weights conv_layer writes, in the IR layout of op's weights."""
+    wq, sw = quantize_weights(op)
+    if opdef(op.type).DEPTHWISE:
+        return (wq[0] * sw).reshape(op.attrs["weights"].shape)
+    return (wq * sw[:, None, None, None]).transpose(1, 2, 3, 0)
+
+
 def conv_layer(op, in_shape, out_shape, q_in, q_out):
     """The int8 generic conv for IR op (conv2d / depthwise_conv2d) with u8 tensor quantizations
     q_in/q_out = (scale, zero point). Returns the layer, or raises ValueError with the reason."""
@@ -39,13 +59,9 @@ def conv_layer(op, in_shape, out_shape, q_in, q_out):
         raise ValueError(f"activation {act} on a CPU convolution (linear, relu, relu6)")
     h, w, c = in_shape
     oh, ow, oc = out_shape
-    wts = np.asarray(op.attrs["weights"], np.float64)
-    kh, kw = wts.shape[:2]
+    kh, kw = op.attrs["weights"].shape[:2]
     dw = opdef(op.type).DEPTHWISE
-    ohwi = wts.reshape(kh, kw, -1)[None] if dw else wts.transpose(3, 0, 1, 2)   # (1,KH,KW,OC) / (OC,KH,KW,IC)
-    per_out = np.abs(ohwi).max(axis=(0, 1, 2)) if dw else np.abs(ohwi).max(axis=(1, 2, 3))
-    sw = np.where(per_out > 0, per_out / 127.0, 1.0)
-    wq = np.clip(np.round(ohwi / (sw if dw else sw[:, None, None, None])), -127, 127).astype(np.int8)
+    wq, sw = quantize_weights(op)
     (sx, zx), (so, zo) = q_in, q_out
     b = op.attrs.get("bias")
     bias = np.zeros(oc) if b is None else np.asarray(b, np.float64)

@@ -134,6 +134,12 @@ def activation_table(act, alpha, u, A, so, zo, v_lo, v_hi):
     return xs, ym, sh, bias
 
 
+def weights_as_run(w, bits=8):
+    """The real value of the weights conv_params writes for float w (OC, ICg, K, K): scale * (wq - zero point)."""
+    wq, zw, sw = quantize_weights_shared_zp(w, bits)
+    return sw.reshape((-1,) + (1,) * (np.ndim(w) - 1)) * (wq.astype(np.float64) - zw)
+
+
 def conv_params(w, bias, in_q, out_q, act="linear", alpha=0.2, pre_range=(0.0, 0.0), bits=8):
     """w: float (OC, ICg, K, K); bias (OC,) or None; in_q/out_q: (scale, zero_point).
     Returns a dict of register values + 'weights', 'bn' (u64 words), 'act' (u64 words)."""
