@@ -17,7 +17,6 @@ def _fmt_bytes(n):
 
 def cmd_info(args):
     from .kmodel import kpu
-    from .kmodel.layers import K210Conv
     m = load(args.model)
     size = os.path.getsize(args.model)
     params = 0
@@ -38,10 +37,7 @@ def cmd_info(args):
             if r.mem == "kpu" and r.size:
                 rows_lo = min(rows_lo, r.start // kpu.ROW)
                 rows_hi = max(rows_hi, (r.end + kpu.ROW - 1) // kpu.ROW)
-        if isinstance(layer, K210Conv):
-            params += layer.weights.nbytes + 8 * layer.oc + 144
-        else:
-            params += layer.parameter_bytes()
+        params += layer.parameter_bytes()
         sdk = "" if layer.SDK_RUNS else "  [not in stock SDK kpu.c]"
         print(f"  {layer.index:>3} {layer.NAME + f'({layer.TYPE})':<34} {layer.body_size:>9}  {layer.describe()}{sdk}")
     if rows_hi:

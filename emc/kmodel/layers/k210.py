@@ -53,6 +53,10 @@ class K210Conv(Layer):
         """The KPU convolves at full resolution, then pools."""
         return self.oc * self.in_h * self.in_w * self.k * self.k * (1 if self.depthwise else self.ic)
 
+    def parameter_bytes(self):
+        # weights, then per output channel an 8-byte batch-norm word, then the 144-byte activation table
+        return self.weights.nbytes + 8 * self.oc + 144
+
     def software_kpu_scratch(self):
         """int64 acc + x_term per pixel, the activated map, the pooled output."""
         hw = self.in_w * self.in_h
