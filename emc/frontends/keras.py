@@ -160,6 +160,8 @@ def _convert(g, layer, cls, ins, out):
         g.add_op("dense", out, x, source_type=cls, weights=_w(ws[0]),
                  bias=_w(ws[1]) if c.get("use_bias", True) else None, act=act)
         return None
+    if cls == "LSTM":
+        return _lstm(g, layer, c, x, out)
     if cls == "BatchNormalization":
         ws = layer.get_weights()
         i = 0
@@ -259,3 +261,23 @@ def _convert(g, layer, cls, ins, out):
         g.add_op("concat", out, ins, source_type=cls, axis=axis - 1 if axis > 0 else axis)
         return None
     return "layer type not supported"
+
+
+def _lstm(g, layer, c, x, out):
+    """Keras 3 / tf_keras LSTM -> IR lstm (weights in Keras' own layout and gate order)."""
+    for key, why in (("return_state", "return_state"), ("go_backwards", "go_backwards"),
+                     ("stateful", "a stateful LSTM (state kept between calls)"), ("time_major", "time_major")):
+        if c.get(key):
+            return why
+    from ..ir.opdef import opdef
+    ws = [_w(w) for w in layer.get_weights()]
+    units = int(c["units"])
+    attrs = {"units": units, "return_sequences": bool(c.get("return_sequences", False)),
+             "activation": _act_name(c.get("activation")),
+             "recurrent_activation": _act_name(c.get("recurrent_activation")), "kernel": ws[0],
+             "recurrent_kernel": ws[1], "bias": ws[2] if c.get("use_bias", True) else np.zeros(4 * units, np.float32)}
+    why = opdef("lstm").unsupported(attrs)
+    if why:
+        return why
+    g.add_op("lstm", out, x, source_type="LSTM", **attrs)
+    return None
