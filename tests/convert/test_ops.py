@@ -39,6 +39,8 @@ EXAMPLES = {
     "add": ([(4, 4, 3)] * 3, dict(act="relu")),
     "concat": ([(4, 4, 3), (4, 4, 5)], dict(axis=-1)),
     "resize_nearest": ([(3, 4, 2)], dict(factor=(2, 3))),
+    "lstm": ([(5, 3)], dict(units=4, return_sequences=True, kernel=_w(3, 16), recurrent_kernel=_w(4, 16),
+                            bias=_w(16))),
 }
 
 
@@ -234,3 +236,38 @@ def test_k210_lists_ops_without_a_lowering(tmp_path):
                     report=False)
     assert sorted(e.value.items) == [("bn", "BatchNormalization", "no K210 lowering for batch_norm"),
                                      ("t", "Activation", "no K210 lowering for activation with activation tanh")]
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_lstm_float_reference_equals_keras(return_sequences):
+    """The lstm op's float reference and shape against Keras' own LSTM (the golden), weights drawn so the
+    gates leave their linear range; Keras 3's layer in the layout the frontend passes on unchanged."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    keras = pytest.importorskip("keras")
+    t, f, u = 7, 3, 5
+    layer = keras.layers.LSTM(u, return_sequences=return_sequences)
+    layer.build((None, t, f))
+    kernel, recurrent, bias = _w(f, 4 * u), _w(u, 4 * u) * 0.5, _w(4 * u)
+    layer.set_weights([kernel, recurrent, bias])
+    x = RNG.normal(size=(4, t, f)).astype(np.float32)
+    g = Graph("lstm")
+    g.add_input("x", (t, f))
+    g.add_op("lstm", "y", "x", units=u, return_sequences=return_sequences, kernel=kernel, recurrent_kernel=recurrent,
+             bias=bias)
+    g.outputs = ["y"]
+    g.validate()
+    assert g.shape("y") == ((t, u) if return_sequences else (u,))
+    np.testing.assert_allclose(run_float(g, x)["y"], np.asarray(layer(x)), atol=2e-6)
+    assert opdef("lstm").macs(g.op("y").attrs, [(t, f)], g.shape("y")) == t * 4 * u * (f + u)
+
+
+def test_lstm_refuses_what_it_does_not_compute():
+    attrs = dict(units=2, return_sequences=False, kernel=_w(3, 8), recurrent_kernel=_w(2, 8), bias=_w(8))
+    d = opdef("lstm")
+    assert d.unsupported(attrs) is None
+    assert "activation relu" in d.unsupported({**attrs, "activation": "relu"})
+    assert "recurrent activation hard_sigmoid" in d.unsupported({**attrs, "recurrent_activation": "hard_sigmoid"})
+    with pytest.raises(IRError, match=r"recurrent_kernel of shape \(2, 8\), \(3, 12\) expected"):
+        d.infer_shape({**attrs, "units": 3, "kernel": _w(3, 12), "bias": _w(12)}, [(6, 3)])
+    with pytest.raises(IRError, match="only tanh / sigmoid"):
+        d.infer_shape({**attrs, "activation": "relu"}, [(6, 3)])
