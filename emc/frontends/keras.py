@@ -105,7 +105,7 @@ def load_keras(model, name=None) -> Graph:
         for t in outs:
             tname[t.name] = out
         try:
-            reason = _convert(g, layer, cls, ins, out)
+            reason = _convert(g, layer, cls, ins, out, [tuple(t.shape[1:]) for t in _flat(node.input_tensors)])
         except Exception as e:  # noqa: BLE001
             reason = f"{type(e).__name__}: {e}"
         if reason:
@@ -126,7 +126,7 @@ def _w(v):
     return np.asarray(v.numpy() if hasattr(v, "numpy") else v, np.float32)
 
 
-def _convert(g, layer, cls, ins, out):
+def _convert(g, layer, cls, ins, out, in_shapes):
     c = layer.get_config()
     x = ins[0] if ins else None
     act = _act_name(c.get("activation"))
@@ -157,9 +157,11 @@ def _convert(g, layer, cls, ins, out):
         return None
     if cls == "Dense":
         ws = layer.get_weights()
-        g.add_op("dense", out, x, source_type=cls, weights=_w(ws[0]),
-                 bias=_w(ws[1]) if c.get("use_bias", True) else None, act=act)
-        return None
+        w, b = _w(ws[0]), _w(ws[1]) if c.get("use_bias", True) else None
+        if len(in_shapes[0]) == 1:
+            g.add_op("dense", out, x, source_type=cls, weights=w, bias=b, act=act)
+            return None
+        return _dense_on_last_axis(g, cls, x, out, in_shapes[0], w, b, act)
     if cls == "LSTM":
         return _lstm(g, layer, c, x, out)
     if cls == "BatchNormalization":
@@ -280,4 +282,20 @@ def _lstm(g, layer, c, x, out):
     if why:
         return why
     g.add_op("lstm", out, x, source_type="LSTM", **attrs)
+    return None
+
+
+def _dense_on_last_axis(g, cls, x, out, shape, w, b, act):
+    """Keras applies Dense to the last axis of a longer input (each time step of a sequence, each pixel
+    of a map): a 1x1 convolution, on the sequence seen as a one-row map."""
+    if len(shape) > 3:
+        return f"Dense on a {len(shape)}-D input"
+    kernel = w.reshape(1, 1, *w.shape)
+    if len(shape) == 3:
+        g.add_op("conv2d", out, x, source_type=cls, weights=kernel, bias=b, act=act, strides=(1, 1), padding="valid")
+        return None
+    row = g.add_op("reshape", out + "/row", x, source_type=cls, shape=(1,) + tuple(shape))
+    conv = g.add_op("conv2d", out + "/conv", row, source_type=cls, weights=kernel, bias=b, act=act, strides=(1, 1),
+                    padding="valid")
+    g.add_op("reshape", out, conv, source_type=cls, shape=(shape[0], w.shape[1]))
     return None

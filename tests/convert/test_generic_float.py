@@ -106,3 +106,26 @@ def test_float_keras_lstm(keras_module, return_sequences, tmp_path, native):
     assert cosine > 0.9999 and top1 >= 0.9 and m["cosine"] > 0.9999, (cosine, top1, m)
     print(f"{keras_module} LSTM return_sequences={return_sequences} generic: top-1 {top1:.3f} "
           f"cosine {cosine:.6f} vs the Keras model")
+
+
+def test_float_keras_lstm_sequence_model(tmp_path, native):
+    """Keras 3: Dense on every time step (a 1x1 convolution on the sequence as one row), an LSTM over the
+    whole sequence, and a Dense on each step of its output: the (T, 3) output TFLM-exact and equal to the
+    Keras model's (measured cosine 0.9998)."""
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(2)
+    inp = keras.Input((8, 4))
+    x = keras.layers.Dense(6, activation="relu")(inp)
+    x = keras.layers.LSTM(7, return_sequences=True)(x)
+    model = keras.Model(inp, keras.layers.Dense(3)(x))
+    xs = np.random.default_rng(1).normal(0, 1, (48, 8, 4)).astype(np.float32)
+    path = tmp_path / "seq.kmodel"
+    rep = emc.save_kmodel(model, str(path), xs, target="generic", report=False)
+    _check(rep, path, xs, native, 0.0)
+    km = load(path)
+    assert [layer.NAME for layer in km.layers].count("GENERIC_CONV2D") == 2
+    want = model.predict(xs, verbose=0).reshape(len(xs), -1).astype(np.float64)
+    got = np.stack([run(km, x)[0].reshape(-1) for x in xs]).astype(np.float64)
+    cosine = np.mean(np.sum(want * got, 1) / np.linalg.norm(want, axis=1) / np.linalg.norm(got, axis=1))
+    assert cosine > 0.999, cosine
+    print(f"keras Dense-LSTM-Dense sequence model generic: cosine {cosine:.6f} vs the Keras model")
