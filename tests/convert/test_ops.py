@@ -218,7 +218,7 @@ def test_the_switch_scan_finds_switches(tmp_path):
 
 
 def test_k210_lists_ops_without_a_lowering(tmp_path):
-    """The K210 compiler dispatches to the op's lower_k210; an op type without one (batch_norm), or whose
+    """The K210 compiler dispatches to the op's lower_k210; an op type without one (batch_norm, lstm), or whose
     lowering refuses the case (tanh on a vector), is listed with the rest, by layer name and type."""
     from emc.convert import save_kmodel
     from emc.ir import UnsupportedLayersError
@@ -230,11 +230,15 @@ def test_k210_lists_ops_without_a_lowering(tmp_path):
     g.add_op("activation", "t", "d1", source_type="Activation", act="tanh")
     g.add_op("dense", "d2", "f", weights=_w(256, 3), bias=_w(3), act="relu")
     g.add_op("batch_norm", "bn", "d2", source_type="BatchNormalization", scale=_w(3), offset=_w(3))
-    g.outputs = ["t", "bn"]
+    g.add_op("reshape", "seq", "f", shape=(16, 16))
+    g.add_op("lstm", "l", "seq", source_type="LSTM", units=2, return_sequences=False, kernel=_w(16, 8),
+             recurrent_kernel=_w(2, 8), bias=_w(8))
+    g.outputs = ["t", "bn", "l"]
     with pytest.raises(UnsupportedLayersError) as e:
         save_kmodel(g, tmp_path / "m.kmodel", RNG.uniform(0, 1, (8, 8, 8, 3)).astype(np.float32), eval_limit=0,
                     report=False)
     assert sorted(e.value.items) == [("bn", "BatchNormalization", "no K210 lowering for batch_norm"),
+                                     ("l", "LSTM", "no K210 lowering for lstm"),
                                      ("t", "Activation", "no K210 lowering for activation with activation tanh")]
 
 
