@@ -266,7 +266,8 @@ def test_lstm_float_reference_equals_keras(return_sequences):
 
 
 def test_lstm_refuses_what_it_does_not_compute():
-    attrs = dict(units=2, return_sequences=False, kernel=_w(3, 8), recurrent_kernel=_w(2, 8), bias=_w(8))
+    attrs = {"units": 2, "return_sequences": False, "kernel": _w(3, 8), "recurrent_kernel": _w(2, 8),
+             "bias": _w(8)}
     d = opdef("lstm")
     assert d.unsupported(attrs) is None
     assert "activation relu" in d.unsupported({**attrs, "activation": "relu"})
