@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, UnsupportedLayersError
-from . import fixed_input_shape
+from . import dense_on_last_axis, fixed_input_shape
 
 _ACT = {"linear": "linear", None: "linear", "relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid",
         "tanh": "tanh", "softmax": "softmax", "leaky_relu": "leaky_relu", "swish": "swish", "silu": "swish",
@@ -161,7 +161,7 @@ def _convert(g, layer, cls, ins, out, in_shapes):
         if len(in_shapes[0]) == 1:
             g.add_op("dense", out, x, source_type=cls, weights=w, bias=b, act=act)
             return None
-        return _dense_on_last_axis(g, cls, x, out, in_shapes[0], w, b, act)
+        return dense_on_last_axis(g, cls, x, out, in_shapes[0], w, b, act)
     if cls == "LSTM":
         return _lstm(g, layer, c, x, out)
     if cls == "BatchNormalization":
@@ -284,18 +284,3 @@ def _lstm(g, layer, c, x, out):
     g.add_op("lstm", out, x, source_type="LSTM", **attrs)
     return None
 
-
-def _dense_on_last_axis(g, cls, x, out, shape, w, b, act):
-    """Keras applies Dense to the last axis of a longer input (each time step of a sequence, each pixel
-    of a map): a 1x1 convolution, on the sequence seen as a one-row map."""
-    if len(shape) > 3:
-        return f"Dense on a {len(shape)}-D input"
-    kernel = w.reshape(1, 1, *w.shape)
-    if len(shape) == 3:
-        g.add_op("conv2d", out, x, source_type=cls, weights=kernel, bias=b, act=act, strides=(1, 1), padding="valid")
-        return None
-    row = g.add_op("reshape", out + "/row", x, source_type=cls, shape=(1,) + tuple(shape))
-    conv = g.add_op("conv2d", out + "/conv", row, source_type=cls, weights=kernel, bias=b, act=act, strides=(1, 1),
-                    padding="valid")
-    g.add_op("reshape", out, conv, source_type=cls, shape=(shape[0], w.shape[1]))
-    return None

@@ -129,3 +129,38 @@ def test_float_keras_lstm_sequence_model(tmp_path, native):
     cosine = np.mean(np.sum(want * got, 1) / np.linalg.norm(want, axis=1) / np.linalg.norm(got, axis=1))
     assert cosine > 0.999, cosine
     print(f"keras Dense-LSTM-Dense sequence model generic: cosine {cosine:.6f} vs the Keras model")
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_float_tflite_lstm(return_sequences, tmp_path, native):
+    """A float .tflite with UNIDIRECTIONAL_SEQUENCE_LSTM (tf_keras LSTM -> Dense, converted without
+    quantization): legalized into the IR lstm (the last-step STRIDED_SLICE folded in; the per-step
+    FULLY_CONNECTED a 1x1 conv), whose float reference equals LiteRT on the file; on generic the kmodel is
+    TFLM-exact on the int8 model (measured cosine vs the float graph 0.9998 / 0.9998)."""
+    tf = pytest.importorskip("tensorflow")
+    tf_keras = pytest.importorskip("tf_keras")
+    from ai_edge_litert.interpreter import Interpreter
+
+    from emc.frontends import load as load_ir
+    from emc.ir import run_float
+    tf_keras.utils.set_random_seed(0)
+    inp = tf_keras.Input((10, 6), batch_size=1)
+    x = tf_keras.layers.LSTM(8, return_sequences=return_sequences)(inp)
+    data = tf.lite.TFLiteConverter.from_keras_model(tf_keras.Model(inp, tf_keras.layers.Dense(3)(x))).convert()
+    xs = np.random.default_rng(0).normal(0, 1, (40, 10, 6)).astype(np.float32)
+    g = load_ir(data)
+    assert [op.type for op in g.ops][0] == "lstm"
+    it = Interpreter(model_content=data)
+    it.allocate_tensors()
+    want = []
+    for x in xs[:8]:
+        it.reset_all_variables()
+        it.set_tensor(it.get_input_details()[0]["index"], x[None])
+        it.invoke()
+        want.append(it.get_tensor(it.get_output_details()[0]["index"])[0])
+    np.testing.assert_allclose(run_float(g, xs[:8])[g.outputs[0]], np.stack(want), atol=1e-5)
+    path = tmp_path / "lstm_tflite.kmodel"
+    rep = emc.save_kmodel(data, str(path), xs, target="generic", report=False)
+    m = _check(rep, path, xs, native, 0.9)
+    assert "GENERIC_LSTM" in [layer.NAME for layer in load(path).layers] and m["cosine"] > 0.999, m
+    print(f"float .tflite LSTM return_sequences={return_sequences} generic: cosine {m['cosine']:.5f}")
