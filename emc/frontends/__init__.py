@@ -14,6 +14,24 @@ from ..errors import InputError
 from ..ir import Graph, UnsupportedLayersError
 
 
+def dense_on_last_axis(g, source_type, x, out, shape, w, b, act):
+    """A dense layer on the last axis of a longer input `shape` (each time step of a sequence, each pixel
+    of a map; Keras' Dense, TFLite's FULLY_CONNECTED with keep_num_dims), weights w (in, out): a 1x1
+    convolution, on the sequence seen as a one-row map. None, or why it cannot be expressed."""
+    if len(shape) > 3:
+        return f"Dense on a {len(shape)}-D input"
+    kernel = w.reshape(1, 1, *w.shape)
+    if len(shape) == 3:
+        g.add_op("conv2d", out, x, source_type=source_type, weights=kernel, bias=b, act=act, strides=(1, 1),
+                 padding="valid")
+        return None
+    row = g.add_op("reshape", out + "/row", x, source_type=source_type, shape=(1,) + tuple(shape))
+    conv = g.add_op("conv2d", out + "/conv", row, source_type=source_type, weights=kernel, bias=b, act=act,
+                    strides=(1, 1), padding="valid")
+    g.add_op("reshape", out, conv, source_type=source_type, shape=(shape[0], w.shape[1]))
+    return None
+
+
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
 _KNOWN_MAGICS = [(HDF5_MAGIC, 0, "an HDF5 file (.h5)"), (ZIP_MAGIC, 0, "a zip archive (.keras)"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, UnsupportedLayersError
-from . import fixed_input_shape
+from . import dense_on_last_axis, fixed_input_shape
 
 _ACT = {"linear": "linear", None: "linear", "relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid",
         "tanh": "tanh", "softmax": "softmax", "leaky_relu": "leaky_relu", "swish": "swish", "silu": "swish",
@@ -105,7 +105,7 @@ def load_keras(model, name=None) -> Graph:
         for t in outs:
             tname[t.name] = out
         try:
-            reason = _convert(g, layer, cls, ins, out)
+            reason = _convert(g, layer, cls, ins, out, [tuple(t.shape[1:]) for t in _flat(node.input_tensors)])
         except Exception as e:  # noqa: BLE001
             reason = f"{type(e).__name__}: {e}"
         if reason:
@@ -126,7 +126,7 @@ def _w(v):
     return np.asarray(v.numpy() if hasattr(v, "numpy") else v, np.float32)
 
 
-def _convert(g, layer, cls, ins, out):
+def _convert(g, layer, cls, ins, out, in_shapes):
     c = layer.get_config()
     x = ins[0] if ins else None
     act = _act_name(c.get("activation"))
@@ -157,9 +157,13 @@ def _convert(g, layer, cls, ins, out):
         return None
     if cls == "Dense":
         ws = layer.get_weights()
-        g.add_op("dense", out, x, source_type=cls, weights=_w(ws[0]),
-                 bias=_w(ws[1]) if c.get("use_bias", True) else None, act=act)
-        return None
+        w, b = _w(ws[0]), _w(ws[1]) if c.get("use_bias", True) else None
+        if len(in_shapes[0]) == 1:
+            g.add_op("dense", out, x, source_type=cls, weights=w, bias=b, act=act)
+            return None
+        return dense_on_last_axis(g, cls, x, out, in_shapes[0], w, b, act)
+    if cls == "LSTM":
+        return _lstm(g, layer, c, x, out)
     if cls == "BatchNormalization":
         ws = layer.get_weights()
         i = 0
@@ -259,3 +263,24 @@ def _convert(g, layer, cls, ins, out):
         g.add_op("concat", out, ins, source_type=cls, axis=axis - 1 if axis > 0 else axis)
         return None
     return "layer type not supported"
+
+
+def _lstm(g, layer, c, x, out):
+    """Keras 3 / tf_keras LSTM -> IR lstm (weights in Keras' own layout and gate order)."""
+    for key, why in (("return_state", "return_state"), ("go_backwards", "go_backwards"),
+                     ("stateful", "a stateful LSTM (state kept between calls)"), ("time_major", "time_major")):
+        if c.get(key):
+            return why
+    from ..ir.opdef import opdef
+    ws = [_w(w) for w in layer.get_weights()]
+    units = int(c["units"])
+    attrs = {"units": units, "return_sequences": bool(c.get("return_sequences", False)),
+             "activation": _act_name(c.get("activation")),
+             "recurrent_activation": _act_name(c.get("recurrent_activation")), "kernel": ws[0],
+             "recurrent_kernel": ws[1], "bias": ws[2] if c.get("use_bias", True) else np.zeros(4 * units, np.float32)}
+    why = opdef("lstm").unsupported(attrs)
+    if why:
+        return why
+    g.add_op("lstm", out, x, source_type="LSTM", **attrs)
+    return None
+

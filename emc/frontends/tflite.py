@@ -13,6 +13,7 @@ import numpy as np
 
 from ..ir import Graph, QuantParams, UnsupportedLayersError
 from ..ir.tfl import ACT_NONE, ACT_RELU, ACT_RELU6, ACT_TANH, PADDING_SAME, builtin, shape_only_ops
+from . import dense_on_last_axis
 from .tflite_reader import read_tflite
 
 _FLOAT_VALUED = ("f32", "f16", "i32", "u8", "i64", "i16", "i8")     # constants legalized to float32
@@ -90,15 +91,19 @@ def load_tflite(source, name=None) -> Graph:
         if builtin(op) == "DEQUANTIZE" and len(op.inputs) == 1 and r.has_data(op.inputs[0]):
             r.folded[op.outputs[0]] = op.inputs[0]
     skip = shape_only_ops(tfl.ops, set(tfl.outputs))
+    last_step = _last_step_slices(tfl, r)
+    skip |= {tfl.ops.index(s) for s in last_step.values()}
     for k, op in enumerate(tfl.ops):
         ins, outs, code = op.inputs, op.outputs, builtin(op)
         if k in skip or (outs and outs[0] in r.folded):
             continue
+        if k in last_step:          # the LSTM gives its last step only, under the slice's name
+            outs = last_step[k].outputs
         if code == "RESHAPE":
             ins = ins[:1]
         out = tn(outs[0])
         try:
-            reason = _convert(g, r, op, code, ins, out, tn)
+            reason = _convert(g, r, op, code, ins, out, tn, r.shape(outs[0])[1:])
         except Exception as e:  # noqa: BLE001
             reason = f"{type(e).__name__}: {e}"
         if reason:
@@ -120,8 +125,61 @@ def load_tflite(source, name=None) -> Graph:
     return g
 
 
-def _convert(g, r, op, code, ins, out, tn):
-    """Add the float IR op(s) of tfl op `op` to g; None, or why it cannot be expressed."""
+# UNIDIRECTIONAL_SEQUENCE_LSTM inputs: input, then per gate (i, f, c, o) its input weights (U, F), its
+# recurrent weights (U, U), three peephole weights, the four gate biases, projection weights and bias, the
+# two state variables and four layer-norm coefficients
+_LSTM_IN_W, _LSTM_REC_W, _LSTM_PEEPHOLE, _LSTM_BIAS, _LSTM_PROJECTION, _LSTM_LAYER_NORM = (
+    slice(1, 5), slice(5, 9), slice(9, 12), slice(12, 16), slice(16, 18), slice(20, 24))
+# the cell clip the TFLite converter writes for every Keras LSTM (the IR lstm has none: the int8 route writes
+# the same clip back)
+_KERAS_CELL_CLIP = 10.0
+
+
+def _last_step_slices(tfl, r):
+    """{index of an UNIDIRECTIONAL_SEQUENCE_LSTM: the STRIDED_SLICE that is its only consumer and keeps its
+    last time step} (Keras' return_sequences=False): the pair becomes one lstm op giving the last step."""
+    found = {}
+    for k, op in enumerate(tfl.ops):
+        if builtin(op) != "UNIDIRECTIONAL_SEQUENCE_LSTM":
+            continue
+        users = [u for u in tfl.ops if op.outputs[0] in u.inputs]
+        if len(users) != 1 or builtin(users[0]) != "STRIDED_SLICE" or op.outputs[0] in tfl.outputs:
+            continue
+        s = users[0]
+        _, t, u = r.shape(op.outputs[0])
+        begin, strides = r.const(s.inputs[1]), r.const(s.inputs[3])
+        if (begin is not None and strides is not None and tuple(r.shape(s.outputs[0])) == (1, u)
+                and int(begin[1]) in (-1, t - 1) and not (s.attrs["begin_mask"] & 2) and np.all(strides == 1)
+                and s.attrs["shrink_axis_mask"] == 2):
+            found[k] = s
+    return found
+
+
+def _lstm(g, r, op, x, out, return_sequences):
+    o = op.attrs
+    ins = op.inputs
+    if o["time_major"]:
+        return "time-major LSTM"
+    if o["fused_activation_function"] != ACT_TANH:
+        return f"cell activation {o['fused_activation_function']} (only TANH)"
+    if o["cell_clip"] not in (0.0, _KERAS_CELL_CLIP) or o["proj_clip"]:
+        return f"cell clip {o['cell_clip']} / projection clip {o['proj_clip']} (only Keras' {_KERAS_CELL_CLIP})"
+    optional = ins[_LSTM_PEEPHOLE] + ins[_LSTM_PROJECTION] + (ins[_LSTM_LAYER_NORM] if len(ins) > 20 else [])
+    if any(t is not None for t in optional):
+        return "peephole, projection or layer-norm LSTM"
+    if any(t is None for t in ins[_LSTM_IN_W] + ins[_LSTM_REC_W] + ins[_LSTM_BIAS]):
+        return "coupled input and forget gates (no input gate weights)"
+    kernel = np.concatenate([r.const(t) for t in ins[_LSTM_IN_W]], axis=0).T
+    recurrent = np.concatenate([r.const(t) for t in ins[_LSTM_REC_W]], axis=0).T
+    bias = np.concatenate([r.const(t) for t in ins[_LSTM_BIAS]])
+    g.add_op("lstm", out, x, source_type="UNIDIRECTIONAL_SEQUENCE_LSTM", units=recurrent.shape[0],
+             return_sequences=return_sequences, kernel=kernel.copy(), recurrent_kernel=recurrent.copy(), bias=bias)
+    return None
+
+
+def _convert(g, r, op, code, ins, out, tn, out_shape):
+    """Add the float IR op(s) of tfl op `op` to g (its output `out`, of shape `out_shape` without batch);
+    None, or why it cannot be expressed."""
     o = op.attrs
     x = tn(ins[0]) if ins else None
     if code in ("CONV_2D", "DEPTHWISE_CONV_2D"):
@@ -140,12 +198,16 @@ def _convert(g, r, op, code, ins, out, tn):
             g.add_op("depthwise_conv2d", out, x, source_type=code, weights=w.reshape(kh, kw, c, cm // c).copy(),
                      **common)
         return None
+    if code == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+        return _lstm(g, r, op, x, out, return_sequences=len(out_shape) == 2)
     if code == "FULLY_CONNECTED":
         act = _FUSED.get(o["fused_activation_function"])
         if act is None:
             return f"fused activation {o['fused_activation_function']}"
         w = r.const(ins[1])
         b = r.const(ins[2]) if len(ins) > 2 and ins[2] is not None else None
+        if o["keep_num_dims"] and len(r.shape(ins[0])) > 2:      # on the last axis of each step or pixel
+            return dense_on_last_axis(g, code, x, out, r.shape(ins[0])[1:], w.T.copy(), b, act)
         src = x
         if len(r.shape(ins[0])) != 2:
             src = g.add_op("flatten", out + "/flatten", x, source_type="FLATTEN")

@@ -44,6 +44,9 @@ class OpDef:
     # CHW flattening of a map (so a flatten before it moves no bytes)
     K210_VECTOR_IN = False
 
+    # its to_tf emits a tf_keras layer that the TFLite converter turns into one builtin operator only inside
+    # a tf_keras Model: the int8 quantizer then builds a graph holding it as a tf_keras Model
+    TF_KERAS_LAYER = False
     # emission for the generic int8 quantizer (emc.quant.tflite_int8): to_tf(tf, xs, attrs) -> TF tensor
     to_tf = None
     # K210 lowering: lower_k210(comp, op) emits kmodel layers through the K210Compiler API

@@ -35,14 +35,20 @@ def graph_to_int8_tflite(g, calibration) -> bytes:
         outs = [vals[t] for t in g.outputs]
         return outs[0] if len(outs) == 1 else outs
 
-    spec = tf.TensorSpec((1,) + tuple(g.shape(g.inputs[0])), tf.float32)
-    fn = tf.function(forward, input_signature=[spec])
+    in_shape = tuple(g.shape(g.inputs[0]))
     xs = np.asarray(calibration, np.float32)[:CALIBRATION_SAMPLES]
 
     def representative():
         for x in xs:
             yield [x[None]]
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
+    if any(opdef(op.type).TF_KERAS_LAYER for op in g.ops):
+        # the same TF ops, traced as a tf_keras functional Model (plain TF ops become its TFOpLambda layers)
+        import tf_keras
+        inp = tf_keras.Input(in_shape, batch_size=1)
+        conv = tf.lite.TFLiteConverter.from_keras_model(tf_keras.Model(inp, forward(inp)))
+    else:
+        fn = tf.function(forward, input_signature=[tf.TensorSpec((1,) + in_shape, tf.float32)])
+        conv = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = representative
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

@@ -211,7 +211,8 @@ def test_conv_pool_flatten_dense(tmp_path):
 def test_tf_keras_models_load(tmp_path):
     """tf_keras (Keras 2) models, in memory and as an .h5 file only tf_keras reads: tf_keras gives the
     InputLayer's node its own output as input, which once sent the layer walk round forever (17 GB, no
-    end). The graph now computes what tf_keras predicts, and an LSTM is refused by name."""
+    end). The graph now computes what tf_keras predicts, an LSTM .h5 included (IR lstm), and an LSTM the
+    int8 operator cannot compute (relu activation) is refused by name."""
     import os
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     tf_keras = pytest.importorskip("tf_keras")
@@ -227,5 +228,28 @@ def test_tf_keras_models_load(tmp_path):
     lstm = tf_keras.Sequential([L.Input((10, 8)), L.LSTM(16), L.Dense(4)])
     p = str(tmp_path / "lstm.h5")
     lstm.save(p)
-    with pytest.raises(UnsupportedLayersError, match=r"lstm.* \(LSTM\)"):
-        load(p)
+    g = load(p)
+    x = np.random.default_rng(3).normal(size=(3, 10, 8)).astype(np.float32)
+    np.testing.assert_allclose(run_float(g, x)[g.outputs[0]], lstm.predict(x, verbose=0), atol=1e-5)
+    relu = tf_keras.Sequential([L.Input((10, 8)), L.LSTM(16, activation="relu", name="relu_lstm"), L.Dense(4)])
+    with pytest.raises(UnsupportedLayersError, match=r"relu_lstm \(LSTM\): activation relu / recurrent"):
+        load(relu)
+
+
+def test_dense_on_the_last_axis():
+    """Keras applies Dense to the last axis of a sequence (T, F) or a map (H, W, C): the graph computes
+    what Keras predicts; a 4-D input is refused by layer name."""
+    import keras
+    from emc.frontends import load
+    from emc.ir import UnsupportedLayersError, run_float
+    L = keras.layers
+    keras.utils.set_random_seed(5)
+    rng = np.random.default_rng(5)
+    for shape in ((6, 4), (5, 3, 4)):
+        m = keras.Sequential([L.Input(shape), L.Dense(3, activation="tanh"), L.Flatten(), L.Dense(2)])
+        x = rng.normal(size=(3,) + shape).astype(np.float32)
+        g = load(m)
+        np.testing.assert_allclose(run_float(g, x)[g.outputs[0]], m.predict(x, verbose=0), atol=1e-5)
+    m = keras.Sequential([L.Input((2, 3, 4, 5)), L.Dense(3, name="dense4d")])
+    with pytest.raises(UnsupportedLayersError, match=r"dense4d \(Dense\): Dense on a 4-D input"):
+        load(m)

@@ -39,6 +39,8 @@ EXAMPLES = {
     "add": ([(4, 4, 3)] * 3, dict(act="relu")),
     "concat": ([(4, 4, 3), (4, 4, 5)], dict(axis=-1)),
     "resize_nearest": ([(3, 4, 2)], dict(factor=(2, 3))),
+    "lstm": ([(5, 3)], dict(units=4, return_sequences=True, kernel=_w(3, 16), recurrent_kernel=_w(4, 16),
+                            bias=_w(16))),
 }
 
 
@@ -216,7 +218,7 @@ def test_the_switch_scan_finds_switches(tmp_path):
 
 
 def test_k210_lists_ops_without_a_lowering(tmp_path):
-    """The K210 compiler dispatches to the op's lower_k210; an op type without one (batch_norm), or whose
+    """The K210 compiler dispatches to the op's lower_k210; an op type without one (batch_norm, lstm), or whose
     lowering refuses the case (tanh on a vector), is listed with the rest, by layer name and type."""
     from emc.convert import save_kmodel
     from emc.ir import UnsupportedLayersError
@@ -228,9 +230,49 @@ def test_k210_lists_ops_without_a_lowering(tmp_path):
     g.add_op("activation", "t", "d1", source_type="Activation", act="tanh")
     g.add_op("dense", "d2", "f", weights=_w(256, 3), bias=_w(3), act="relu")
     g.add_op("batch_norm", "bn", "d2", source_type="BatchNormalization", scale=_w(3), offset=_w(3))
-    g.outputs = ["t", "bn"]
+    g.add_op("reshape", "seq", "f", shape=(16, 16))
+    g.add_op("lstm", "l", "seq", source_type="LSTM", units=2, return_sequences=False, kernel=_w(16, 8),
+             recurrent_kernel=_w(2, 8), bias=_w(8))
+    g.outputs = ["t", "bn", "l"]
     with pytest.raises(UnsupportedLayersError) as e:
         save_kmodel(g, tmp_path / "m.kmodel", RNG.uniform(0, 1, (8, 8, 8, 3)).astype(np.float32), eval_limit=0,
                     report=False)
     assert sorted(e.value.items) == [("bn", "BatchNormalization", "no K210 lowering for batch_norm"),
+                                     ("l", "LSTM", "no K210 lowering for lstm"),
                                      ("t", "Activation", "no K210 lowering for activation with activation tanh")]
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_lstm_float_reference_equals_keras(return_sequences):
+    """The lstm op's float reference and shape against Keras' own LSTM (the golden), weights drawn so the
+    gates leave their linear range; Keras 3's layer in the layout the frontend passes on unchanged."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    keras = pytest.importorskip("keras")
+    t, f, u = 7, 3, 5
+    layer = keras.layers.LSTM(u, return_sequences=return_sequences)
+    layer.build((None, t, f))
+    kernel, recurrent, bias = _w(f, 4 * u), _w(u, 4 * u) * 0.5, _w(4 * u)
+    layer.set_weights([kernel, recurrent, bias])
+    x = RNG.normal(size=(4, t, f)).astype(np.float32)
+    g = Graph("lstm")
+    g.add_input("x", (t, f))
+    g.add_op("lstm", "y", "x", units=u, return_sequences=return_sequences, kernel=kernel, recurrent_kernel=recurrent,
+             bias=bias)
+    g.outputs = ["y"]
+    g.validate()
+    assert g.shape("y") == ((t, u) if return_sequences else (u,))
+    np.testing.assert_allclose(run_float(g, x)["y"], np.asarray(layer(x)), atol=2e-6)
+    assert opdef("lstm").macs(g.op("y").attrs, [(t, f)], g.shape("y")) == t * 4 * u * (f + u)
+
+
+def test_lstm_refuses_what_it_does_not_compute():
+    attrs = {"units": 2, "return_sequences": False, "kernel": _w(3, 8), "recurrent_kernel": _w(2, 8),
+             "bias": _w(8)}
+    d = opdef("lstm")
+    assert d.unsupported(attrs) is None
+    assert "activation relu" in d.unsupported({**attrs, "activation": "relu"})
+    assert "recurrent activation hard_sigmoid" in d.unsupported({**attrs, "recurrent_activation": "hard_sigmoid"})
+    with pytest.raises(IRError, match=r"recurrent_kernel of shape \(2, 8\), \(3, 12\) expected"):
+        d.infer_shape({**attrs, "units": 3, "kernel": _w(3, 12), "bias": _w(12)}, [(6, 3)])
+    with pytest.raises(IRError, match="only tanh / sigmoid"):
+        d.infer_shape({**attrs, "activation": "relu"}, [(6, 3)])
