@@ -276,3 +276,20 @@ def test_lstm_refuses_what_it_does_not_compute():
         d.infer_shape({**attrs, "units": 3, "kernel": _w(3, 12), "bias": _w(12)}, [(6, 3)])
     with pytest.raises(IRError, match="only tanh / sigmoid"):
         d.infer_shape({**attrs, "activation": "relu"}, [(6, 3)])
+
+
+def test_k210_sequence_input_names_the_op_first(tmp_path):
+    """A (T, F) sequence input is refused for the K210; the LSTM it feeds, which the K210 cannot lower at all, is
+    listed before the input (root cause first), not the input alone."""
+    from emc.convert import save_kmodel
+    from emc.ir import UnsupportedLayersError
+    g = Graph("seq")
+    g.add_input("x", (10, 6))
+    g.add_op("lstm", "l", "x", source_type="LSTM", units=4, return_sequences=False, kernel=_w(6, 16),
+             recurrent_kernel=_w(4, 16), bias=_w(16))
+    g.outputs = ["l"]
+    with pytest.raises(UnsupportedLayersError) as e:
+        save_kmodel(g, tmp_path / "s.kmodel", RNG.uniform(0, 1, (4, 10, 6)).astype(np.float32), eval_limit=0,
+                    report=False)
+    assert e.value.items == [("l", "LSTM", "no K210 lowering for lstm"),
+                             ("x", "Input", "input shape (10, 6): the K210 takes a vector or an HxWxC map")]

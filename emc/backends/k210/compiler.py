@@ -626,7 +626,12 @@ class K210Compiler:
                 self.bad.append((t_in, "Input", "a vector input must feed a dense layer first"))
         else:
             if len(in_shape) != 3:
-                raise UnsupportedLayersError([(t_in, "Input", f"input shape {in_shape}")], g.name)
+                # the ops the K210 has no lowering for at all come first: they are why such an input exists
+                for op in g.ops:
+                    if opdef(op.type).lower_k210 is None:
+                        self.no_lowering(op)
+                self.bad.append((t_in, "Input", f"input shape {in_shape}: the K210 takes a vector or an HxWxC map"))
+                raise UnsupportedLayersError(self.bad, g.name)
             h, w, c = in_shape
             if (h < 4 or w < 4) and self.opt.allow_patched:
                 # the input stays in the main buffer (u8 CHW); the KPU's first layer cannot take it
