@@ -43,6 +43,9 @@ class OpDef:
     # K210: its lowering reads a vector in main memory (f32), and permutes its weights when that vector is a
     # CHW flattening of a map (so a flatten before it moves no bytes)
     K210_VECTOR_IN = False
+    # K210: its lowering takes a 2-D (rows, K) tensor, which lives in main memory in row-major order; every
+    # other op refuses one (the compiler reports it by name)
+    K210_ROWS_IN = False
 
     # emission for the generic int8 quantizer (emc.quant.tflite_int8): to_tf(tf, xs, attrs) -> TF tensor
     to_tf = None
