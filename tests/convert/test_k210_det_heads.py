@@ -28,8 +28,8 @@ ROWS = (16 * 16 + 8 * 8) * ANCHORS
 
 def _convert(m, cal_dir, path, **kw):
     import emc
-    emc.save_kmodel(m, str(path), cal_dir, "img_0_1", "minmax", 8, 3, eval_limit=0, **kw)
-    return str(path)
+    kw.setdefault("eval_limit", 0)
+    return emc.save_kmodel(m, str(path), cal_dir, "img_0_1", "minmax", 8, 3, **kw)
 
 
 @pytest.mark.slow
@@ -41,7 +41,11 @@ def test_heads_match_keras_and_c_runtime(softmax, patched, cal_dir, eval_images,
     from emc.kmodel import load
     from emc.reference import run
     m = _heads_model(keras.layers.Softmax() if softmax else None)
-    path = _convert(m, cal_dir, tmp_path / "heads.kmodel", allow_patched=patched)
+    path = str(tmp_path / "heads.kmodel")
+    rep = _convert(m, cal_dir, path, allow_patched=patched, eval_limit=5)
+    assert f"flat in row-major order: reshape({ROWS}, {K})" in rep.text()     # how to read the flat output
+    metrics = next(iter(rep.metrics.values()))
+    assert metrics["per_row"] and metrics["top1"] > 0.9     # top-1 of each anchor's row, not of the flat output
     names = [layer.NAME for layer in load(path).layers]
     assert names.count("SOFTMAX") == (ROWS if softmax else 0)
     assert names.count("QUANTIZED_TENSORFLOW_FLATTEN" if patched else "TENSORFLOW_FLATTEN") == 2
@@ -72,8 +76,9 @@ def test_flatten_of_the_heads_output_is_free(cal_dir, tmp_path):
     import keras
     from emc.kmodel import load
     from emc.reference import run
-    a = load(_convert(_heads_model(), cal_dir, tmp_path / "a.kmodel"))
-    b = load(_convert(_heads_model(keras.layers.Flatten()), cal_dir, tmp_path / "b.kmodel"))
+    _convert(_heads_model(), cal_dir, tmp_path / "a.kmodel")
+    _convert(_heads_model(keras.layers.Flatten()), cal_dir, tmp_path / "b.kmodel")
+    a, b = load(str(tmp_path / "a.kmodel")), load(str(tmp_path / "b.kmodel"))
     assert [layer.NAME for layer in a.layers] == [layer.NAME for layer in b.layers]
     x = np.random.default_rng(0).integers(0, 256, (3, 32, 32), np.uint8)
     assert np.array_equal(run(a, x)[0], run(b, x)[0])
