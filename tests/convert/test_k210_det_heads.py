@@ -86,16 +86,25 @@ def test_flatten_of_the_heads_output_is_free(cal_dir, tmp_path):
     assert np.array_equal(run(a, x)[0], run(b, x)[0])
 
 
-@pytest.mark.parametrize("final, layer, why", [
+def _too_many_rows():
+    """One head at the input's full 32x32 resolution: 2048 rows, more than a softmax per row may take."""
+    import keras
+    from keras import layers as L
+    i = keras.Input((32, 32, 3))
+    o = L.Reshape((-1, K))(L.Conv2D(ANCHORS * K, 1)(i))
+    return keras.Model(i, L.Softmax(name="scores")(o))
+
+
+@pytest.mark.parametrize("case, layer, why", [
     ("sigmoid", "scores", "2-D tensor 'anchors' (640, 4)"),
-    ("concat_k", "along_k", "concat along K of (rows, K) tensors")])
-def test_unsupported_consumer_of_rows_is_refused_by_name(final, layer, why, cal_dir, tmp_path):
+    ("concat_k", "along_k", "concat along K of (rows, K) tensors"),
+    ("rows", "scores", "softmax over 2048 rows of (2048, 4): one SOFTMAX layer per row, at most 1024")])
+def test_unsupported_consumer_of_rows_is_refused_by_name(case, layer, why, cal_dir, tmp_path):
     import keras
     from emc.ir import UnsupportedLayersError
-    if final == "sigmoid":
-        m = _heads_model(keras.layers.Activation("sigmoid", name="scores"))
-    else:
-        m = _heads_model(lambda o: keras.layers.Concatenate(axis=2, name="along_k")([o, o]))
+    m = {"sigmoid": lambda: _heads_model(keras.layers.Activation("sigmoid", name="scores")),
+         "concat_k": lambda: _heads_model(lambda o: keras.layers.Concatenate(axis=2, name="along_k")([o, o])),
+         "rows": _too_many_rows}[case]()
     with pytest.raises(UnsupportedLayersError) as e:
         _convert(m, cal_dir, tmp_path / "bad.kmodel")
     assert f"{layer} (" in str(e.value) and why in str(e.value), str(e.value)
