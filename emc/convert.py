@@ -39,10 +39,11 @@ class ConversionReport:
         for name, shp in self.output_shapes.items():
             if len(shp) == 3:
                 h, w, c = shp
-                yield f"output {name}: map {h}x{w}x{c}, flat in planar CHW order: reshape({c}, {h}, {w})"
+                yield (f"output {name}: map {h}x{w}x{c}, flat in planar CHW order: reshape({c}, {h}, {w}) "
+                       f"(emc run --shape {c},{h},{w})")
             else:
                 yield (f"output {name}: {'x'.join(map(str, shp))}, flat in row-major order: "
-                       f"reshape{tuple(shp)}")
+                       f"reshape{tuple(shp)} (emc run --shape {','.join(map(str, shp))})")
 
     def text(self):
         lines = [f"EMC conversion report: {self.model} -> {self.path}",

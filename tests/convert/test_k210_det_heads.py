@@ -43,7 +43,7 @@ def test_heads_match_keras_and_c_runtime(softmax, patched, cal_dir, eval_images,
     m = _heads_model(keras.layers.Softmax() if softmax else None)
     path = str(tmp_path / "heads.kmodel")
     rep = _convert(m, cal_dir, path, allow_patched=patched, eval_limit=5)
-    assert f"flat in row-major order: reshape({ROWS}, {K})" in rep.text()     # how to read the flat output
+    assert f"flat in row-major order: reshape({ROWS}, {K}) (emc run --shape {ROWS},{K})" in rep.text()
     metrics = next(iter(rep.metrics.values()))
     assert metrics["per_row"] and metrics["top1"] > 0.9     # top-1 of each anchor's row, not of the flat output
     names = [layer.NAME for layer in load(path).layers]
@@ -69,7 +69,12 @@ def test_heads_match_keras_and_c_runtime(softmax, patched, cal_dir, eval_images,
     capsys.readouterr()
     assert main(["run", path, str(x), "--runtime", "both", "--out", str(tmp_path / "y.npy")]) == 0
     assert "byte-identical" in capsys.readouterr().out
-    assert np.array_equal(np.load(tmp_path / "y.npy"), k[0].reshape(-1))
+    assert np.array_equal(np.load(tmp_path / "y.npy"), k[0].reshape(-1))      # flat: kmodel v3 has no shapes
+    assert main(["run", path, str(x), "--shape", f"{ROWS},{K}", "--out", str(tmp_path / "z.npy")]) == 0
+    assert f"float32 ({ROWS}, {K})" in capsys.readouterr().out
+    assert np.array_equal(np.load(tmp_path / "z.npy"), k[0])
+    assert main(["run", path, str(x), "--shape", f"{ROWS},{K + 1}"]) == 2     # usage error: sizes disagree
+    assert f"output 0 has {ROWS * K} values" in capsys.readouterr().err
 
 
 @pytest.mark.slow
