@@ -62,6 +62,27 @@ def _run_c_runtime(path, x):
         raise InputError(f"the C runtime refuses it: {e}", file=path) from e
 
 
+def _shape_arg(text):
+    try:
+        dims = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        dims = ()
+    if not dims or min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape such as 640,4")
+    return dims
+
+
+def _shaped(outs, shapes):
+    """The flat outputs (a kmodel v3 records no shapes) in the shapes the user gave, one per output in order."""
+    if len(shapes) > len(outs):
+        raise UsageError(f"{len(shapes)} --shape options for a model with {len(outs)} output(s)")
+    for i, dims in enumerate(shapes):
+        if int(np.prod(dims)) != outs[i].size:
+            raise UsageError(f"--shape {','.join(map(str, dims))}: output {i} has {outs[i].size} values")
+        outs[i] = outs[i].reshape(dims)
+    return outs
+
+
 def cmd_run(args):
     from .outputs import atomic_open, refuse_overwrite
     from .reference import run
@@ -87,6 +108,7 @@ def cmd_run(args):
               f"({len(outs)} output{'s' * (len(outs) != 1)})")
         if not same:
             return EXIT_MISMATCH
+    outs = _shaped(outs, args.shape or [])
     np.set_printoptions(precision=6, suppress=True, linewidth=120, threshold=64)
     for i, o in enumerate(outs):
         extra = f"  argmax {int(np.argmax(o))}" if o.size > 1 else ""
@@ -134,6 +156,9 @@ def build_parser():
                     help="float multiply-add with one rounding, as the GCC-built K210 SDK runtime computes")
     pr.add_argument("--runtime", choices=("reference", "c", "both"), default="reference",
                     help="the numpy reference, the C runtime built for this PC, or both compared byte for byte")
+    pr.add_argument("--shape", action="append", type=_shape_arg, metavar="D0,D1,...",
+                    help="print and save output i (the i-th --shape) in this shape: kmodel outputs are flat "
+                         "(the conversion report gives each output's, e.g. 640,4 for a detection head)")
     pr.set_defaults(fn=cmd_run)
     for mod in ("cli_convert", "hil.cli", "export_c"):      # parts that add their own subcommands
         try:

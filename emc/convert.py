@@ -32,6 +32,18 @@ class ConversionReport:
     equalized: int = 0               # conv pairs rescaled by cross-layer equalization
     bias_corrected: int = 0          # conv layers whose bias absorbs their weight quantization's mean shift
     tflite: bytes | None = None      # generic target: the int8 .tflite the kmodel reproduces (TFLM-exact)
+    output_shapes: dict = field(default_factory=dict)   # K210: output name -> shape of a non-vector output
+
+    def output_layout(self):
+        """How each non-vector output sits in the kmodel's flat output (kmodel v3 records no shapes)."""
+        for name, shp in self.output_shapes.items():
+            if len(shp) == 3:
+                h, w, c = shp
+                yield (f"output {name}: map {h}x{w}x{c}, flat in planar CHW order: reshape({c}, {h}, {w}) "
+                       f"(emc run --shape {c},{h},{w})")
+            else:
+                yield (f"output {name}: {'x'.join(map(str, shp))}, flat in row-major order: "
+                       f"reshape{tuple(shp)} (emc run --shape {','.join(map(str, shp))})")
 
     def text(self):
         lines = [f"EMC conversion report: {self.model} -> {self.path}",
@@ -64,9 +76,11 @@ class ConversionReport:
             lines.append(f"cross-layer equalization: {self.equalized} conv pair(s) rescaled")
         if self.bias_corrected:
             lines.append(f"bias correction: {self.bias_corrected} conv layer(s)")
+        lines.extend(self.output_layout())
         for name, m in self.metrics.items():
             lines.append(f"output {name}: max |kmodel - float| = {m['max_abs']:.4g}, cosine = {m['cosine']:.5f}"
-                         + (f", top-1 agreement = {100 * m['top1']:.1f}%" if m.get("top1") is not None else "")
+                         + (f", top-1 agreement = {100 * m['top1']:.1f}%{' (per row)' * m.get('per_row', False)}"
+                            if m.get("top1") is not None else "")
                          + f" over {m['n']} inputs")
         if self.layer_errors:
             worst = min(self.layer_errors, key=lambda e: e[2])
@@ -169,6 +183,7 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
                            comp.kpu_rows, size, iq if len(in_shape) == 3 else None, comp.output_names,
                            times=times)
     rep.quant = {tn: comp.q(tn) for tn in g.tensors if tn in ranges}
+    rep.output_shapes = {t: g.shape(t) for t in g.outputs if len(g.shape(t)) > 1}
     rep.equalized = equalized
     rep.bias_corrected = bias_corrected
     from .kmodel.arena import arena_bytes
@@ -359,5 +374,9 @@ def compare(g, ref, got, device_layout=True):
         cos = np.where((nf < 1e-12) & (nk < 1e-12), 1.0, np.sum(f * k, axis=1) / (nf * nk + 1e-12))
         m = {"max_abs": float(np.abs(f - k).max()), "cosine": float(cos.mean()), "n": len(got),
              "top1": float(np.mean(f.argmax(1) == k.argmax(1))) if f.shape[1] > 1 else None}
+        rows = np.shape(ref[name][0])
+        if len(rows) == 2 and rows[1] > 1:      # (rows, K): each row's winner (a detection head's anchors)
+            m["top1"] = float(np.mean(f.reshape(-1, rows[1]).argmax(1) == k.reshape(-1, rows[1]).argmax(1)))
+            m["per_row"] = True
         metrics[name] = m
     return metrics

@@ -43,6 +43,9 @@ class OpDef:
     # K210: its lowering reads a vector in main memory (f32), and permutes its weights when that vector is a
     # CHW flattening of a map (so a flatten before it moves no bytes)
     K210_VECTOR_IN = False
+    # K210: its lowering takes a 2-D (rows, K) tensor, which lives in main memory in row-major order; every
+    # other op refuses one (the compiler reports it by name)
+    K210_ROWS_IN = False
 
     # its to_tf emits a tf_keras layer that the TFLite converter turns into one builtin operator only inside
     # a tf_keras Model: the int8 quantizer then builds a graph holding it as a tf_keras Model

@@ -1,6 +1,8 @@
 """concat along an axis (normalized to >= 0 by shape inference). On the K210 a channel concat is a byte
 concat (QUANTIZED_CONCAT) in main memory, or free when every part is a KPU conv output written in place
-into one KPU RAM map (planned before lowering: plan_k210)."""
+into one KPU RAM map (planned before lowering: plan_k210). 2-D (rows, K) tensors are row-major, so their
+concat along rows (detection heads' anchors) is a byte concat too: CONCAT when every part is already f32
+(a TENSORFLOW_FLATTEN output), else QUANTIZED_CONCAT."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,6 +16,7 @@ from ..kmodel import kpu
 class Concat(OpDef):
     TYPE = "concat"
     ARITY = (2, None)
+    K210_ROWS_IN = True
 
     def infer_shape(self, attrs, in_shapes):
         s = in_shapes[0]
@@ -66,8 +69,11 @@ class Concat(OpDef):
     def lower_k210(self, comp, op):
         out, name = op.outputs[0], op.name
         shp = comp.shape(out)
-        if op.attrs["axis"] != len(shp) - 1:
-            return comp.bad.append((name, op.source_type or self.TYPE, "concat not along channels"))
+        if len(shp) == 2 and op.attrs["axis"] == 0 or len(shp) == 2 and shp[0] == 1:
+            return self._concat_rows(comp, op)
+        if op.attrs["axis"] != len(shp) - 1 or len(shp) == 2:
+            why = "along K of (rows, K) tensors" if len(shp) == 2 else "not along channels"
+            return comp.bad.append((name, op.source_type or self.TYPE, f"concat {why}"))
         homes = [comp.homes[x].get("kpu") for x in op.inputs]
         parents = {id(b.parent) for b in homes if b is not None and b.parent is not None}
         if all(b is not None and b.parent is not None for b in homes) and len(parents) == 1 \
@@ -84,3 +90,14 @@ class Concat(OpDef):
         comp.gather(name, [(b, 0, b.size) for b in srcs], ob, tuple(comp.chw(comp.shape(x)) for x in op.inputs),
                     comp.chw(shp), "byte concat along channels")
         comp.homes[out] = {"u8": ob}
+
+    def _concat_rows(self, comp, op):
+        """Row-major parts one after the other: the bytes of the concat along rows."""
+        out = op.outputs[0]
+        f32 = all("f32" in comp.homes[x] and "u8" not in comp.homes[x] for x in op.inputs)
+        srcs = [comp.need_f32(x) if f32 else comp.need_u8(x) for x in op.inputs]
+        n = int(np.prod(comp.shape(out)))
+        ob = comp.buf("main", 4 * n if f32 else n, out + (":f32" if f32 else ":u8"), "f32" if f32 else "u8")
+        comp.gather(op.name, [(b, 0, b.size) for b in srcs], ob, tuple(comp.shape(x) for x in op.inputs),
+                    comp.shape(out), "concat along rows", f32=f32)
+        comp.homes[out] = {"f32" if f32 else "u8": ob}

@@ -1,6 +1,8 @@
 """flatten ((H, W, C) -> (H*W*C,), TF order) and reshape (attr 'shape', one -1 allowed). The K210 keeps maps
-in CHW order: a reshape moves no bytes when both orders agree or when its consumers permute their weights
-(dense); otherwise a CHW -> HWC flatten CPU layer (u8 with --allow-patched, else f32)."""
+in CHW order and vectors and 2-D (rows, K) tensors in row-major order: a reshape moves no bytes when both orders
+agree or when its consumers permute their weights (dense); otherwise a CHW -> HWC flatten CPU layer (u8 with
+--allow-patched, else f32). A detection head's (H, W, A*K) -> (H*W*A, K) is that flatten: the row-major
+bytes of (H*W*A, K) are the HWC flattening of the map."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,6 +13,8 @@ from ..kmodel.layers import QuantizedTensorflowFlatten, TensorflowFlatten
 
 
 class _Reshape(OpDef):
+    K210_ROWS_IN = True
+
     def k210_byte_copy(self, options):
         return True
 
@@ -32,22 +36,22 @@ class _Reshape(OpDef):
             comp.alias(out, src_t)                      # dense weights are permuted instead
             comp.chw_flat[out] = ins
             return
-        if len(ins) == 3 and len(outs) == 1 and comp.opt.allow_patched and out not in g.outputs:
+        if len(ins) == 3 and len(outs) in (1, 2) and comp.opt.allow_patched and out not in g.outputs:
             h, w, c = ins
             src = comp.need_u8(src_t)
             ob = comp.buf("main", h * w * c, out + ":u8")
             lay = QuantizedTensorflowFlatten(flags=0, main_mem_in_address=0, main_mem_out_address=0,
                                              shape_width=w, shape_height=h, shape_channels=c)
-            comp.emit_io(lay, name, src, ob, (c, h, w), (h * w * c,), "CHW -> HWC, patched kpu.c only")
+            comp.emit_io(lay, name, src, ob, (c, h, w), outs, "CHW -> HWC, patched kpu.c only")
             comp.homes[out] = {"u8": ob}
             return
-        if len(ins) == 3 and len(outs) == 1:
+        if len(ins) == 3 and len(outs) in (1, 2):
             h, w, c = ins
             src = comp.need_f32(src_t)
             ob = comp.buf("main", 4 * h * w * c, out + ":f32", "f32")
             lay = TensorflowFlatten(flags=0, main_mem_in_address=0, main_mem_out_address=0,
                                     shape_width=w, shape_height=h, shape_channels=c)
-            comp.emit_io(lay, name, src, ob, (c, h, w), (h * w * c,), "CHW -> HWC")
+            comp.emit_io(lay, name, src, ob, (c, h, w), outs, "CHW -> HWC")
             comp.homes[out] = {"f32": ob}
             return
         return comp.bad.append((name, op.source_type or self.TYPE, f"reshape {ins} -> {outs}"))

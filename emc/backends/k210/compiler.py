@@ -14,10 +14,10 @@ import numpy as np
 
 from ...errors import InputError
 from ...ir import UnsupportedLayersError
-from ...ir.opdef import opdef
+from ...ir.opdef import op_types, opdef
 from ...kmodel import KModel, kpu
-from ...kmodel.layers import (Dequantize, FullyConnected, K210AddPadding, K210Conv, K210RemovePadding, K210Upload,
-                              QuantizedAdd, QuantizedConcat, QuantizedMaxPool2d, Quantize)
+from ...kmodel.layers import (Concat, Dequantize, FullyConnected, K210AddPadding, K210Conv, K210RemovePadding,
+                              K210Upload, QuantizedAdd, QuantizedConcat, QuantizedMaxPool2d, Quantize)
 from . import cpu_conv
 from .kpu_params import KPUParamError, conv_params, identity_params, weight_load_params
 from ...kmodel.layers.generic_input import DT_U8, GenericInput
@@ -146,11 +146,13 @@ class K210Compiler:
                                    writes=list(writes)))
         return i
 
-    def emit_io(self, layer, op_name, src, dst, in_shape, out_shape, notes="", out_field="main_mem_out_address"):
+    def emit_io(self, layer, op_name, src, dst, in_shape, out_shape, notes="", out_field="main_mem_out_address",
+                offset=0):
         """emit() for a CPU layer reading buffer src through its main_mem_in_address and writing dst through
-        `out_field`; both addresses are set once the buffers are placed."""
+        `out_field`; both addresses (plus `offset` bytes into each buffer) are set once the buffers are placed."""
         i = self.emit(layer, op_name, "CPU", in_shape, out_shape, [src], [dst], notes)
-        self.fix(lambda: (setattr(layer, "main_mem_in_address", src.addr), setattr(layer, out_field, dst.addr)))
+        self.fix(lambda: (setattr(layer, "main_mem_in_address", src.addr + offset),
+                          setattr(layer, out_field, dst.addr + offset)))
         return i
 
     def fix(self, fn):
@@ -473,15 +475,17 @@ class K210Compiler:
                           setattr(lay, "main_mem_out_address", b.addr)))
         return b
 
-    def gather(self, name, parts, out_buf, in_shape, out_shape, notes):
-        """QUANTIZED_CONCAT as a byte gather: parts = [(Buf, offset, size)]; adjacent ranges are merged."""
+    def gather(self, name, parts, out_buf, in_shape, out_shape, notes, f32=False):
+        """QUANTIZED_CONCAT as a byte gather: parts = [(Buf, offset, size)]; adjacent ranges are merged.
+        f32: the bytes are float32 values, so the layer is CONCAT (the same copy; its output reads as f32)."""
         merged = []
         for b, off, n in parts:
             if merged and merged[-1][0] is b and merged[-1][1] + merged[-1][2] == off:
                 merged[-1] = (b, merged[-1][1], merged[-1][2] + n)
             else:
                 merged.append((b, off, n))
-        lay = QuantizedConcat(flags=0, main_mem_out_address=0, inputs=[(0, n) for _, _, n in merged])
+        lay = (Concat if f32 else QuantizedConcat)(flags=0, main_mem_out_address=0,
+                                                   inputs=[(0, n) for _, _, n in merged])
         self.emit(lay, name, "CPU", in_shape, out_shape, list({id(b): b for b, _, _ in merged}.values()),
                   [out_buf], notes)
         self.fix(lambda: (setattr(lay, "main_mem_out_address", out_buf.addr),
@@ -573,6 +577,12 @@ class K210Compiler:
         d = opdef(op.type)
         if d.lower_k210 is None:
             return self.no_lowering(op)
+        rows_in = [t for t in op.inputs if len(self.shape(t)) == 2]
+        if rows_in and not d.K210_ROWS_IN:
+            takers = ", ".join(t for t in op_types() if opdef(t).K210_ROWS_IN)
+            return self.bad.append((op.name, op.source_type or op.type, (
+                f"{op.type} of the 2-D tensor '{rows_in[0]}' {self.shape(rows_in[0])}: on the K210 only "
+                f"{takers} take 2-D tensors")))
         return d.lower_k210(self, op)
 
     # ---------------------------------------------------------------- driver
