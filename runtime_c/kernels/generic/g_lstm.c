@@ -65,15 +65,20 @@ static int16_t tanh16(int32_t x, int32_t mul, int shift)
 
 static int32_t sat16(int32_t v) { return v < -32768 ? -32768 : v > 32767 ? 32767 : v; }
 
-/* acc[g] += sum over k < n of w[g * gate_pitch + k] * v[k], g = 0..3, in wrapping int32 (TFLM's
- * accumulator); the Cortex-M DSP build's SMLAD version adds the same products in another order. */
-#if defined(EMC_USE_DSP) && EMC_USE_DSP
-#define gate_mac4 emc_dsp_lstm_mac4
-#else
-static void gate_mac4(const int8_t *w, size_t gate_pitch, const int8_t *v, uint32_t n, uint32_t acc[4])
+/* The four gates' matmuls of one unit in one pass over v (the gate rows are gate_pitch bytes apart, their
+ * biases bias_pitch bytes, their multipliers / shifts 8 bytes): bias + sum w[k] * v[k] in wrapping int32
+ * (TFLM's accumulator), requantized to int16 with saturation. */
+static void gate_fc4(const int8_t *w, size_t gate_pitch, const int8_t *v, uint32_t n, const uint8_t *bias,
+                     size_t bias_pitch, const uint8_t *mul, const uint8_t *sh, int32_t out[4])
 {
     const int8_t *w0 = w, *w1 = w0 + gate_pitch, *w2 = w1 + gate_pitch, *w3 = w2 + gate_pitch;
-    uint32_t k;
+    uint32_t acc[4], k, g;
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+    if (emc_dsp_lstm_gates(w, gate_pitch, v, n, bias, bias_pitch, mul, sh, out))
+        return;
+#endif
+    for (g = 0; g < 4; g++)
+        acc[g] = emc_rd32(bias + g * bias_pitch);
     for (k = 0; k < n; k++) {
         int32_t x = v[k];
         acc[0] += (uint32_t)(w0[k] * x);
@@ -81,19 +86,6 @@ static void gate_mac4(const int8_t *w, size_t gate_pitch, const int8_t *v, uint3
         acc[2] += (uint32_t)(w2[k] * x);
         acc[3] += (uint32_t)(w3[k] * x);
     }
-}
-#endif
-
-/* The four gates' matmuls of one unit in one pass over v (the gate rows are gate_pitch bytes apart, their
- * biases bias_pitch bytes, their multipliers / shifts 8 bytes): bias + sum w[k] * v[k], requantized to
- * int16 with saturation. */
-static void gate_fc4(const int8_t *w, size_t gate_pitch, const int8_t *v, uint32_t n, const uint8_t *bias,
-                     size_t bias_pitch, const uint8_t *mul, const uint8_t *sh, int32_t out[4])
-{
-    uint32_t acc[4], g;
-    for (g = 0; g < 4; g++)
-        acc[g] = emc_rd32(bias + g * bias_pitch);
-    gate_mac4(w, gate_pitch, v, n, acc);
     for (g = 0; g < 4; g++)
         out[g] = sat16(g_mbqm((int32_t)acc[g], emc_rdi32(mul + 8u * g), emc_rdi32(sh + 8u * g)));
 }

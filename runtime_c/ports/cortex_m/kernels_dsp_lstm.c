@@ -43,10 +43,10 @@
 
 /* acc[g] += sum over k < n of w[g * gate_pitch + k] * v[k], g = 0..3, wrapping: the asm over the
  * n / 4 groups (two per trip, 13 registers), the last n % 4 inputs in C */
-void emc_dsp_lstm_mac4(const int8_t *w, size_t gate_pitch, const int8_t *v, uint32_t n, uint32_t acc[4])
+static void mac4(const int8_t *w, size_t gate_pitch, const int8_t *v, uint32_t n, int32_t acc[4])
 {
     const int8_t *wa = w, *wb = w + 2 * gate_pitch;
-    int32_t a0 = (int32_t)acc[0], a1 = (int32_t)acc[1], a2 = (int32_t)acc[2], a3 = (int32_t)acc[3];
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     uint32_t pairs = n >> 3, k, xa, xb, u, t;
     if (pairs > 0)
         __asm__ volatile("1:\n\t" MAC4_GROUP MAC4_GROUP "subs %[n], %[n], #1\n\t"
@@ -65,10 +65,26 @@ void emc_dsp_lstm_mac4(const int8_t *w, size_t gate_pitch, const int8_t *v, uint
         wa++;
         wb++;
     }
-    acc[0] = (uint32_t)a0;
-    acc[1] = (uint32_t)a1;
-    acc[2] = (uint32_t)a2;
-    acc[3] = (uint32_t)a3;
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+int emc_dsp_lstm_gates(const int8_t *w, size_t gate_pitch, const int8_t *v, uint32_t n, const uint8_t *bias,
+                       size_t bias_pitch, const uint8_t *mul, const uint8_t *sh, int32_t out[4])
+{
+    int32_t acc[4];
+    uint32_t g;
+    for (g = 0; g < 4; g++)
+        if (dsp_ldi32(mul + 8u * g) == INT32_MIN)
+            return 0;
+    for (g = 0; g < 4; g++)
+        acc[g] = dsp_ldi32(bias + g * bias_pitch);
+    mac4(w, gate_pitch, v, n, acc);
+    for (g = 0; g < 4; g++)
+        out[g] = __ssat(dsp_mbqm(acc[g], dsp_ldi32(mul + 8u * g), dsp_ldi32(sh + 8u * g)), 16);
+    return 1;
 }
 #else
 typedef int emc_dsp_lstm_unused; /* ISO C: no empty translation unit */
