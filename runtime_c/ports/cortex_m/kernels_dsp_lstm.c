@@ -1,11 +1,11 @@
-/* GENERIC_LSTM's gate matrix products on the Cortex-M DSP extension (bit-exact with the loop in
- * kernels/generic/g_lstm.c's gate_fc4). The four gate rows of one unit share one input vector
- * (x_t or h_{t-1}, int8, zero points already folded into the biases): per 4 inputs one input word ->
- * SXTB16 / SXTB16 ROR 8 ([x0 x2], [x1 x3]), per row one weight word -> SXTB16 / SXTB16 ROR 8 + 2 SMLAD
- * (23 instructions per 16 MACs, two groups per loop trip, the weights in the body's own order). SMLAD's sum wraps modulo 2^32
- * (it only sets the Q flag), exactly like the portable kernel's uint32 accumulator, and a product
- * pair (|sum| <= 2 * 128 * 128) never overflows: the same int32 sums in another order. The last
- * n % 4 inputs take the portable loop. */
+/* GENERIC_LSTM's gate matrix products and their requantization on the Cortex-M DSP extension
+ * (bit-exact with gate_fc4 in kernels/generic/g_lstm.c). The four gate rows of one unit share one
+ * input vector (x_t or h_{t-1}, int8, zero points already folded into the biases): per 4 inputs one
+ * input word -> SXTB16 / SXTB16 ROR 8 ([x0 x2], [x1 x3]), per row one weight word -> SXTB16 /
+ * SXTB16 ROR 8 + 2 SMLAD (23 instructions per 16 MACs, two groups per loop trip, the weights in the
+ * body's own order). SMLAD's sum wraps modulo 2^32 (it only sets the Q flag), exactly like the
+ * portable kernel's uint32 accumulator, and a product pair (|sum| <= 2 * 128 * 128) never
+ * overflows: the same int32 sums in another order. The last n % 4 inputs take a C loop. */
 #include "emc_dsp.h"
 
 #if defined(EMC_USE_DSP) && EMC_USE_DSP
@@ -71,6 +71,8 @@ static void mac4(const int8_t *w, size_t gate_pitch, const int8_t *v, uint32_t n
     acc[3] = a3;
 }
 
+/* dsp_mbqm is g_mbqm for every multiplier but INT32_MIN (SRDHM's saturating case), which the portable
+ * kernel takes; sat16 is one SSAT */
 int emc_dsp_lstm_gates(const int8_t *w, size_t gate_pitch, const int8_t *v, uint32_t n, const uint8_t *bias,
                        size_t bias_pitch, const uint8_t *mul, const uint8_t *sh, int32_t out[4])
 {
