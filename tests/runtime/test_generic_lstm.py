@@ -149,32 +149,52 @@ def test_strided_slice(shape, begin, end, strides, bm, em, sm, native):
     check_bit_exact(data, native, ops=["STRIDED_SLICE"])
 
 
-@pytest.mark.parametrize("target", ["qemu-m4", "qemu-rv64"])
-def test_keras_lstm_on_qemu(target):
-    """The HIL firmware (cross-built C runtime) under QEMU, over its serial link: an LSTM (whole
-    sequence then its last step) gives TFLM's bytes."""
+def _qemu_matches_tflm(target, models, kernels=None, n_inputs=4):
+    """Each TFLite LSTM model converted and run by the HIL firmware (cross-built C runtime) under QEMU, over its
+    serial link, on random int8 inputs: the output bytes TFLM gives."""
     tflm = pytest.importorskip("tflite_micro")
     from emc.backends.generic import import_tflite
     from emc.hil import firmware
     from emc.hil.qemu import Qemu, qemu_available
     if not firmware.toolchain_available(target) or not qemu_available(target):
         pytest.skip(f"{target}: cross compiler or QEMU not installed")
-    data = keras_lstm_tflite(20, 11, 7, False, gain=2.0, seed=9)
-    kb = import_tflite(data).to_bytes()
-    ip = tflm.runtime.Interpreter.from_bytes(data)
-    q = Qemu(target, firmware.build(target))
+    q = Qemu(target, firmware.build(target, kernels=kernels))
     q.start()
     try:
         dev = q.client()
-        dev.reset()
-        dev.load(kb)
-        rng = np.random.default_rng(2)
-        for _ in range(4):
-            x = rng.integers(-128, 128, (1, 11, 7), dtype=np.int8)
-            ip.reset()
-            ip.set_input(x, 0)
-            ip.invoke()
-            inv, outs = dev.run(x.tobytes())
-            assert inv.status == 0 and outs[0] == np.asarray(ip.get_output(0)).tobytes()
+        for data in models:
+            ip = tflm.runtime.Interpreter.from_bytes(data)
+            shape = tuple(int(d) for d in ip.get_input_details(0)["shape"])
+            dev.reset()
+            dev.load(import_tflite(data).to_bytes())
+            rng = np.random.default_rng(2)
+            for _ in range(n_inputs):
+                x = rng.integers(-128, 128, shape, dtype=np.int8)
+                ip.reset()
+                ip.set_input(x, 0)
+                ip.invoke()
+                inv, outs = dev.run(x.tobytes())
+                assert inv.status == 0 and outs[0] == np.asarray(ip.get_output(0)).tobytes(), f"{target} {shape}"
     finally:
         q.close()
+
+
+@pytest.mark.parametrize("target", ["qemu-m4", "qemu-m7", "qemu-rv64"])
+def test_keras_lstm_on_qemu(target):
+    """An LSTM (whole sequence then its last step) on the firmware (the Cortex-M ones with the DSP kernels)
+    gives TFLM's bytes."""
+    _qemu_matches_tflm(target, [keras_lstm_tflite(20, 11, 7, False, gain=2.0, seed=9)])
+
+
+# (units, steps, features): lengths that leave every remainder of the DSP gate products (8 inputs per loop
+# trip, then a group of 4, then 1-3 single inputs) for the input (features) and recurrent (units) vectors
+DSP_ODD_LSTMS = [(13, 6, 7), (5, 9, 1), (22, 4, 11), (3, 5, 2), (9, 3, 12), (1, 4, 17)]
+
+
+@pytest.mark.parametrize("target", ["qemu-m4", "qemu-m7"])
+def test_lstm_odd_lengths_dsp_firmware(target):
+    """The Cortex-M DSP build's SMLAD gate products (runtime_c/ports/cortex_m/kernels_dsp_lstm.c) on input
+    features and units that are not multiples of 2, 4 or 8, saturating gains and a batch of 2: TFLM's bytes."""
+    models = [keras_lstm_tflite(u, t, f, True, batch=1 + i % 2, gain=1.0 + i % 3, seed=40 + i)
+              for i, (u, t, f) in enumerate(DSP_ODD_LSTMS)]
+    _qemu_matches_tflm(target, models, kernels="dsp")

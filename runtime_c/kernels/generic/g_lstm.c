@@ -5,6 +5,9 @@
  * point, whose recurrent term is 0), the int16 cell state of one batch row is CPU scratch. One unit
  * at a time: its four gates need only x_t and h_{t-1}, and its cell value only its gates. */
 #include "g_fixedpoint.h"
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+#include "../../ports/cortex_m/emc_dsp.h"
+#endif
 
 enum { F_FLAGS, F_IN, F_OUT, F_BATCHES, F_STEPS, F_ISZ, F_UNITS, F_HZP, F_CLIP, F_TANH_MUL,
        F_TANH_SHIFT, F_FMUL, F_FSHIFT, F_IMUL, F_ISHIFT, F_HMUL, F_HSHIFT, N_FIELDS };
@@ -70,6 +73,10 @@ static void gate_fc4(const int8_t *w, size_t gate_pitch, const int8_t *v, uint32
 {
     const int8_t *w0 = w, *w1 = w0 + gate_pitch, *w2 = w1 + gate_pitch, *w3 = w2 + gate_pitch;
     uint32_t acc[4], k, g;
+#if defined(EMC_USE_DSP) && EMC_USE_DSP
+    if (emc_dsp_lstm_gates(w, gate_pitch, v, n, bias, bias_pitch, mul, sh, out))
+        return;
+#endif
     for (g = 0; g < 4; g++)
         acc[g] = emc_rd32(bias + g * bias_pitch);
     for (k = 0; k < n; k++) {

@@ -24,6 +24,10 @@ int emc_dsp_conv2d(emc_exec_t *x);
 int emc_dsp_depthwise_conv2d(emc_exec_t *x);
 int emc_dsp_fully_connected(emc_exec_t *x);
 int emc_dsp_add(emc_exec_t *x);
+/* GENERIC_LSTM's gate_fc4 (g_lstm.c): out[g] = sat16(requantized bias + sum over k < n of
+ * w[g * gate_pitch + k] * v[k]), g = 0..3; 0 (nothing done) when a multiplier is INT32_MIN */
+int emc_dsp_lstm_gates(const int8_t *w, size_t gate_pitch, const int8_t *v, uint32_t n, const uint8_t *bias,
+                       size_t bias_pitch, const uint8_t *mul, const uint8_t *sh, int32_t out[4]);
 /* software KPU: acc[y*w+x] += sum over the ksz x ksz taps (padding `pad`, pad_value outside) of
  * u8 input * wv[tap] (wv < 2^15), one input channel; the caller guarantees no sum reaches 2^31. */
 void emc_dsp_kpu_acc(int32_t *acc, const uint8_t *chan, size_t stride, uint32_t w, uint32_t h, uint32_t ksz,
