@@ -2,6 +2,7 @@
 import argparse
 
 import numpy as np
+import pytest
 
 from emc.cli_convert import add_convert_parser
 
@@ -83,40 +84,22 @@ def test_generic_fc_weights_int16(models_dir, tmp_path, capsys):
         _main(["convert", src, str(tmp_path / "k.kmodel"), "--fc-weights", "int16"])
 
 
-def test_equalize_option_cli(tmp_path, capsys):
-    """--equalize off|auto on a float .tflite with depthwise convs: the report says how many pairs were
-    rescaled; --equalize is refused for --target generic."""
+@pytest.mark.parametrize("option, modes, report_line", [("--equalize", ("off", "auto"), "cross-layer equalization:"),
+                                                       ("--bias-correct", ("off", "on"), "bias correction:")])
+def test_accuracy_pass_options_cli(option, modes, report_line, tmp_path, capsys):
+    """--equalize off|auto and --bias-correct off|on on a float .tflite with depthwise convs: the report
+    says what the pass changed and the kmodels differ; both options are refused for --target generic."""
     import os
-    import pytest
-    from emc.errors import UsageError
-    src = os.path.join(os.path.dirname(__file__), "data", "mbnet_float.tflite")
-    x = np.random.default_rng(0).random((8, 32, 32, 3)).astype(np.float32)
-    np.save(tmp_path / "cal.npy", x)
-    for mode in ("off", "auto"):
-        assert _main(["convert", src, str(tmp_path / f"{mode}.kmodel"), "-d", str(tmp_path / "cal.npy"),
-                      "--eval", "0", "--equalize", mode]) == 0
-        text = capsys.readouterr().out
-        assert ("cross-layer equalization:" in text) == (mode == "auto")
-    with pytest.raises(UsageError, match="--equalize"):
-        _main(["convert", src, str(tmp_path / "g.kmodel"), "--target", "generic", "--equalize", "off"])
-
-
-def test_bias_correct_option_cli(tmp_path, capsys):
-    """--bias-correct off|on on a float .tflite with depthwise convs: the report counts the corrected
-    layers and the kmodels differ; --bias-correct is refused for --target generic."""
-    import os
-
-    import pytest
 
     from emc.errors import UsageError
     src = os.path.join(os.path.dirname(__file__), "data", "mbnet_float.tflite")
     x = np.random.default_rng(0).random((8, 32, 32, 3)).astype(np.float32)
     np.save(tmp_path / "cal.npy", x)
-    for mode in ("off", "on"):
+    for mode in modes:
         assert _main(["convert", src, str(tmp_path / f"{mode}.kmodel"), "-d", str(tmp_path / "cal.npy"),
-                      "--eval", "0", "--bias-correct", mode]) == 0
+                      "--eval", "0", option, mode]) == 0
         text = capsys.readouterr().out
-        assert ("bias correction:" in text) == (mode == "on")
-    assert (tmp_path / "off.kmodel").read_bytes() != (tmp_path / "on.kmodel").read_bytes()
-    with pytest.raises(UsageError, match="--bias-correct"):
-        _main(["convert", src, str(tmp_path / "g.kmodel"), "--target", "generic", "--bias-correct", "off"])
+        assert (report_line in text) == (mode != "off")
+    assert (tmp_path / "off.kmodel").read_bytes() != (tmp_path / f"{modes[1]}.kmodel").read_bytes()
+    with pytest.raises(UsageError, match=option):
+        _main(["convert", src, str(tmp_path / "g.kmodel"), "--target", "generic", option, "off"])
