@@ -33,14 +33,16 @@ def _convert(m, cal_dir, path, **kw):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("softmax", [False, True], ids=["logits", "softmax_rows"])
+@pytest.mark.parametrize("final", ["logits", "softmax_rows", "sigmoid"])
 @pytest.mark.parametrize("patched", [False, True], ids=["stock", "patched"])
-def test_heads_match_keras_and_c_runtime(softmax, patched, cal_dir, eval_images, tmp_path, capsys):
+def test_heads_match_keras_and_c_runtime(final, patched, cal_dir, eval_images, tmp_path, capsys):
     import keras
     from emc.cli import main
     from emc.kmodel import load
     from emc.reference import run
-    m = _heads_model(keras.layers.Softmax() if softmax else None)
+    softmax = final == "softmax_rows"
+    m = _heads_model({"logits": None, "softmax_rows": keras.layers.Softmax(),
+                      "sigmoid": keras.layers.Activation("sigmoid")}[final])
     path = str(tmp_path / "heads.kmodel")
     rep = _convert(m, cal_dir, path, allow_patched=patched, eval_limit=5)
     assert f"flat in row-major order: reshape({ROWS}, {K}) (emc run --shape {ROWS},{K})" in rep.text()
@@ -48,6 +50,7 @@ def test_heads_match_keras_and_c_runtime(softmax, patched, cal_dir, eval_images,
     assert metrics["per_row"] and metrics["top1"] > 0.9     # top-1 of each anchor's row, not of the flat output
     names = [layer.NAME for layer in load(path).layers]
     assert names.count("SOFTMAX") == (ROWS if softmax else 0)
+    assert names.count("LOGISTIC") == (final == "sigmoid")      # one layer over all ROWS * K floats
     assert names.count("QUANTIZED_TENSORFLOW_FLATTEN" if patched else "TENSORFLOW_FLATTEN") == 2
 
     ev = eval_images[0][:20]
@@ -63,6 +66,8 @@ def test_heads_match_keras_and_c_runtime(softmax, patched, cal_dir, eval_images,
     if softmax:      # each row is a distribution of its own, the same winner as the float model's
         assert np.allclose(k.sum(-1), 1, atol=1e-5)
         assert top1 > 0.95
+    if final == "sigmoid":
+        assert k.min() >= 0 and k.max() <= 1
 
     x = tmp_path / "x.npy"
     np.save(x, np.ascontiguousarray(ev[0].transpose(2, 0, 1)))
@@ -101,15 +106,36 @@ def _too_many_rows():
 
 
 @pytest.mark.parametrize("case, layer, why", [
-    ("sigmoid", "scores", "2-D tensor 'anchors' (640, 4)"),
+    ("tanh", "scores", "no K210 lowering for activation with activation tanh"),
     ("concat_k", "along_k", "concat along K of (rows, K) tensors"),
     ("rows", "scores", "softmax over 2048 rows of (2048, 4): one SOFTMAX layer per row, at most 1024")])
 def test_unsupported_consumer_of_rows_is_refused_by_name(case, layer, why, cal_dir, tmp_path):
     import keras
     from emc.ir import UnsupportedLayersError
-    m = {"sigmoid": lambda: _heads_model(keras.layers.Activation("sigmoid", name="scores")),
+    m = {"tanh": lambda: _heads_model(keras.layers.Activation("tanh", name="scores")),
          "concat_k": lambda: _heads_model(lambda o: keras.layers.Concatenate(axis=2, name="along_k")([o, o])),
          "rows": _too_many_rows}[case]()
     with pytest.raises(UnsupportedLayersError) as e:
         _convert(m, cal_dir, tmp_path / "bad.kmodel")
     assert f"{layer} (" in str(e.value) and why in str(e.value), str(e.value)
+
+
+def test_an_op_that_takes_no_rows_is_refused_by_name(tmp_path):
+    """The compiler's own check: an op whose definition does not take 2-D tensors on the K210 (here an add of two
+    (N, K) heads) is refused naming the op, the tensor and which op types do take rows."""
+    from emc.convert import save_kmodel
+    from emc.ir import Graph, UnsupportedLayersError
+    rng = np.random.default_rng(0)
+    g = Graph("rows_add")
+    g.add_input("x", (8, 8, 3))
+    for h in ("a", "b"):
+        g.add_op("conv2d", f"conv_{h}", "x", weights=rng.normal(size=(1, 1, 3, 8)).astype(np.float32),
+                 bias=np.zeros(8, np.float32), strides=(1, 1), padding="same", act="linear")
+        g.add_op("reshape", f"head_{h}", f"conv_{h}", shape=(128, 4))
+    g.add_op("add", "sum", ["head_a", "head_b"], act="linear")
+    g.outputs = ["sum"]
+    with pytest.raises(UnsupportedLayersError) as e:
+        save_kmodel(g, tmp_path / "m.kmodel", rng.uniform(0, 1, (4, 8, 8, 3)).astype(np.float32), eval_limit=0,
+                    report=False)
+    (name, _, why), = e.value.items
+    assert name == "sum" and "add of the 2-D tensor 'head_a' (128, 4)" in why and "activation" in why, why
