@@ -42,6 +42,26 @@ def test_refused_without_the_flag_with_the_hint(tmp_path):
     assert all("--allow-patched" in why for _, _, why in ei.value.items)
 
 
+def test_refused_conv_before_a_kpu_pool_is_named(tmp_path):
+    """A 5x5 conv whose 2x2 max pool the KPU could fuse: the refusal names the conv (it once crashed with a
+    KeyError looking for the refused conv's output when lowering the pool on its own)."""
+    r = np.random.default_rng(1)
+    g = Graph("conv5_pool")
+    g.add_input("x", (28, 28, 1))
+    g.add_op("conv2d", "c5", "x", weights=r.normal(0, 0.2, (5, 5, 1, 6)).astype(np.float32),
+             bias=np.zeros(6, np.float32), strides=(1, 1), padding="same", act="relu")
+    g.add_op("max_pool2d", "p", "c5", ksize=(2, 2), strides=(2, 2), padding="valid")
+    g.add_op("conv2d", "c1", "p", weights=r.normal(0, 0.3, (1, 1, 6, 4)).astype(np.float32), bias=None,
+             strides=(1, 1), padding="valid")
+    g.outputs = ["c1"]
+    g.validate()
+    with pytest.raises(UnsupportedLayersError) as ei:
+        emc.save_kmodel(g, str(tmp_path / "o.kmodel"), r.random((4, 28, 28, 1)).astype(np.float32))
+    assert [n for n, _, _ in ei.value.items] == ["c5"]
+    assert "5x5 kernel" in ei.value.items[0][2] and "--allow-patched" in ei.value.items[0][2]
+    assert not (tmp_path / "o.kmodel").exists()
+
+
 def test_cpu_convs_with_the_flag_match_float(tmp_path):
     g, x = _bad_convs_graph()
     path = tmp_path / "p.kmodel"

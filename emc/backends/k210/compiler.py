@@ -685,7 +685,8 @@ class K210Compiler:
                     self.info[-1].op += "+" + pool_op.name
                     continue
                 self.do_op(op)
-                self.do_op(pool_op)
+                if all(t in self.homes for t in pool_op.inputs):
+                    self.do_op(pool_op)     # else the conv was refused: it is listed, the pool follows it
                 continue
             self.do_op(op)
         if self.bad:
