@@ -101,11 +101,14 @@ def load_keras(model, name=None) -> Graph:
             continue
         ins = [tname[t.name] for t in _flat(node.input_tensors)]
         outs = _flat(node.output_tensors)
-        out = layer.name
+        out = layer.name if layer.name not in g.tensors else g.unique_name(layer.name)
         for t in outs:
             tname[t.name] = out
         try:
-            reason = _convert(g, layer, cls, ins, out, [tuple(t.shape[1:]) for t in _flat(node.input_tensors)])
+            if _is_keras_operation(layer):
+                reason = _keras_operation(g, layer, cls, node, tname, out)
+            else:
+                reason = _convert(g, layer, cls, ins, out, [tuple(t.shape[1:]) for t in _flat(node.input_tensors)])
         except Exception as e:  # noqa: BLE001
             reason = f"{type(e).__name__}: {e}"
         if reason:
@@ -130,6 +133,8 @@ def _convert(g, layer, cls, ins, out, in_shapes):
     c = layer.get_config()
     x = ins[0] if ins else None
     act = _act_name(c.get("activation"))
+    if act == "hard_sigmoid" and type(layer).__module__.startswith("tf_keras"):
+        act = "hard_sigmoid_k2"          # Keras 2's hard sigmoid is 0.2 x + 0.5, Keras 3's relu6(x + 3) / 6
     if "activation" in c and act is None:
         return f"activation {c['activation']!r} not supported"
     if cls in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D"):
@@ -258,6 +263,13 @@ def _convert(g, layer, cls, ins, out, in_shapes):
     if cls == "Add":
         g.add_op("add", out, ins, source_type=cls, act="linear")
         return None
+    if cls == "Multiply":
+        cur = ins[0]
+        for j, other in enumerate(ins[1:]):
+            dst = out if j == len(ins) - 2 else g.unique_name(f"{out}_part{j}")
+            g.add_op("mul", dst, [cur, other], source_type=cls, act="linear")
+            cur = dst
+        return None
     if cls == "Concatenate":
         axis = int(c.get("axis", -1))
         g.add_op("concat", out, ins, source_type=cls, axis=axis - 1 if axis > 0 else axis)
@@ -284,3 +296,54 @@ def _lstm(g, layer, c, x, out):
     g.add_op("lstm", out, x, source_type="LSTM", **attrs)
     return None
 
+
+
+def _is_keras_operation(layer):
+    """A Keras 3 operation called on symbolic tensors (`x + 3.0`, `x * (1 / 6)` in keras.applications'
+    MobileNetV3): a node of the model like a layer, but not a Layer. Some share a layer's class name (Add,
+    Multiply), so they are told apart by module, never by name."""
+    return type(layer).__module__.startswith("keras.src.ops.")
+
+
+# Keras operations with a constant operand: y = x * scale + offset per channel (an affine batch_norm op)
+_AFFINE_OPS = {"Add": lambda c, swapped: (1.0, c), "Subtract": lambda c, swapped: (-1.0, c) if swapped else (1.0, -c),
+               "Multiply": lambda c, swapped: (c, 0.0),
+               "Divide": lambda c, swapped: None if swapped else (1.0 / c, 0.0)}
+_AFFINE_OPS["TrueDivide"] = _AFFINE_OPS["Divide"]
+
+
+def _keras_operation(g, op, cls, node, tname, out):
+    """An operation node -> IR: a binary arithmetic op of a tensor and a per-channel (or scalar) constant
+    becomes a batch_norm (which the IR folds into the conv before it), a product of two tensors a mul, a
+    sum of two same-shape tensors an add. Anything else is listed as unsupported."""
+    args = list(node.arguments.args) if hasattr(node, "arguments") else []
+    if cls not in _AFFINE_OPS or len(args) != 2 or node.arguments.kwargs:
+        return f"Keras operation {cls} not supported"
+    tensors = [hasattr(a, "_keras_history") for a in args]
+    if all(tensors):
+        a, b = (tname[x.name] for x in args)
+        if cls == "Multiply":
+            g.add_op("mul", out, [a, b], source_type=f"ops.{cls}", act="linear")
+            return None
+        if cls == "Add" and tuple(args[0].shape) == tuple(args[1].shape):
+            g.add_op("add", out, [a, b], source_type=f"ops.{cls}", act="linear")
+            return None
+        return f"Keras operation {cls} of two tensors {tuple(args[0].shape)}, {tuple(args[1].shape)}"
+    if not any(tensors):
+        return f"Keras operation {cls} without a tensor operand"
+    swapped = not tensors[0]
+    x, c = (args[1], args[0]) if swapped else (args[0], args[1])
+    ch = int(x.shape[-1])
+    c = np.asarray(c, np.float64)
+    if c.size not in (1, ch) or (c.size == ch and c.shape[-1] != ch):
+        return f"Keras operation {cls} with a constant of shape {c.shape} (scalar or per-channel only)"
+    c = np.broadcast_to(c.reshape(-1), (ch,))
+    if cls in ("Divide", "TrueDivide") and not swapped and np.any(c == 0):
+        return f"Keras operation {cls} by zero"
+    affine = _AFFINE_OPS[cls](c, swapped)
+    if affine is None:
+        return f"Keras operation {cls} of a constant by a tensor"
+    scale, offset = (np.broadcast_to(np.asarray(v, np.float64), (ch,)).astype(np.float32) for v in affine)
+    g.add_op("batch_norm", out, tname[x.name], source_type=f"ops.{cls}", scale=scale.copy(),
+             offset=offset.copy(), act="linear")
+    return None

@@ -21,7 +21,8 @@ def _softplus(x):
 SMOOTH = {
     "swish": lambda x: x / (1.0 + np.exp(-x)),
     "hard_swish": lambda x: x * np.clip(x + 3.0, 0.0, 6.0) / 6.0,
-    "hard_sigmoid": lambda x: np.clip(x / 6.0 + 0.5, 0.0, 1.0),
+    "hard_sigmoid": lambda x: np.clip(x / 6.0 + 0.5, 0.0, 1.0),          # Keras 3: relu6(x + 3) / 6
+    "hard_sigmoid_k2": lambda x: np.clip(0.2 * x + 0.5, 0.0, 1.0),     # Keras 2 (tf_keras): 0.2 x + 0.5
     "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
     "selu": lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0))),
     "softplus": _softplus,

@@ -10,7 +10,7 @@ from .opdef import opdef
 
 ACTIVATIONS = ("linear", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "softmax",
                # smooth elementwise functions: fitted into the KPU's 16-segment table
-               "swish", "hard_swish", "hard_sigmoid", "elu", "selu", "softplus", "gelu", "gelu_tanh", "mish")
+               "swish", "hard_swish", "hard_sigmoid", "hard_sigmoid_k2", "elu", "selu", "softplus", "gelu", "gelu_tanh", "mish")
 
 class IRError(ValueError):
     """The graph is inconsistent (bad shapes, dangling tensors, cycles, bad attributes)."""

@@ -26,5 +26,11 @@ class BatchNorm(ElementwiseOpDef):
         return attrs["scale"], attrs["offset"]
 
     def to_tf(self, tf, xs, attrs):
-        return tf_emit.act(tf, xs[0] * tf_emit.const(tf, attrs["scale"]) + tf_emit.const(tf, attrs["offset"]), attrs)
+        # a pure scale or a pure offset (Keras' `x * (1 / 6)`, `x + 3.0`) is one TFLite MUL or ADD, not both
+        y = xs[0]
+        if np.any(np.asarray(attrs["scale"]) != 1):
+            y = y * tf_emit.const(tf, attrs["scale"])
+        if np.any(np.asarray(attrs["offset"]) != 0):
+            y = y + tf_emit.const(tf, attrs["offset"])
+        return tf_emit.act(tf, y, attrs)
 

@@ -20,11 +20,18 @@ def padding(tf, x, attrs, k, dil=(1, 1)):
     return tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]), "VALID"
 
 
+# the activations `act` emits (the TFLite converter makes int8 operators of them); others are refused by name
+ACTIVATIONS = ("linear", "relu", "relu6", "sigmoid", "tanh", "softmax", "hard_swish", "hard_sigmoid", "hard_sigmoid_k2",
+               "leaky_relu", "swish", "elu")
+
+
 def act(tf, y, attrs):
     """The op's fused activation (attrs 'act', 'alpha') on y."""
     name = attrs.get("act", "linear")
     fns = {"linear": lambda v: v, "relu": tf.nn.relu, "relu6": tf.nn.relu6, "sigmoid": tf.sigmoid, "tanh": tf.tanh,
            "softmax": tf.nn.softmax, "hard_swish": lambda v: v * tf.nn.relu6(v + 3.0) / 6.0,
+           "hard_sigmoid": lambda v: tf.nn.relu6(v + 3.0) * (1.0 / 6.0),
+           "hard_sigmoid_k2": lambda v: tf.clip_by_value(0.2 * v + 0.5, 0.0, 1.0),
            "leaky_relu": lambda v: tf.nn.leaky_relu(v, attrs.get("alpha", 0.2)), "swish": tf.nn.silu,
            "elu": tf.nn.elu}
     if name not in fns:

@@ -13,7 +13,9 @@ import os
 
 import numpy as np
 
+from ..ir import UnsupportedLayersError
 from ..ir.opdef import opdef
+from ..ops import tf_emit
 
 CALIBRATION_SAMPLES = 200
 
@@ -22,9 +24,12 @@ def graph_to_int8_tflite(g, calibration) -> bytes:
     """g: an optimized IR graph with one input; calibration: float array (N, *input shape)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
-    missing = sorted({op.type for op in g.ops if opdef(op.type).to_tf is None})
-    if missing:
-        raise ValueError(f"IR ops without an int8 TFLite form: {', '.join(missing)}")
+    bad = [(op.name, op.source_type or op.type, f"no int8 TFLite form for IR op {op.type}") for op in g.ops
+           if opdef(op.type).to_tf is None]
+    bad += [(op.name, op.source_type or op.type, f"activation {op.attrs['act']} has no int8 TFLite form")
+            for op in g.ops if op.attrs.get("act", "linear") not in tf_emit.ACTIVATIONS]
+    if bad:
+        raise UnsupportedLayersError(bad, f"model '{g.name}' for the generic target")
     if len(g.inputs) != 1:
         raise ValueError(f"one model input expected, the graph has {len(g.inputs)}")
 

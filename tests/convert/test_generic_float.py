@@ -164,3 +164,51 @@ def test_float_tflite_lstm(return_sequences, tmp_path, native):
     m = _check(rep, path, xs, native, 0.9)
     assert "GENERIC_LSTM" in [layer.NAME for layer in load(path).layers] and m["cosine"] > 0.999, m
     print(f"float .tflite LSTM return_sequences={return_sequences} generic: cosine {m['cosine']:.5f}")
+
+
+@pytest.mark.parametrize("form", ["layer", "operations"])
+def test_keras_squeeze_excite(form, tmp_path, native):
+    """A squeeze-and-excite block (global pool, two 1x1 convs, hard sigmoid, a Multiply of the (H, W, C)
+    map by the (1, 1, C) gate) after a hard-swish conv: TFLite MUL with broadcasting. The hard sigmoid as
+    an Activation layer, or as keras.applications' MobileNetV3 writes it (Keras operations on tensors)."""
+    keras = pytest.importorskip("keras")
+    L = keras.layers
+    keras.utils.set_random_seed(3)
+    i = keras.Input((16, 16, 3))
+    x = L.Conv2D(8, 3, padding="same", activation="hard_swish")(i)
+    s = L.Conv2D(8, 1)(L.Conv2D(4, 1, activation="relu")(L.GlobalAveragePooling2D(keepdims=True)(x)))
+    s = L.Activation("hard_sigmoid")(s) if form == "layer" else L.ReLU(6.0)(s + 3.0) * (1.0 / 6.0)
+    x = L.Multiply()([x, s])
+    out = L.Dense(5, activation="softmax")(L.GlobalAveragePooling2D()(x))
+    model = keras.Model(i, out)
+    xs = np.random.default_rng(4).uniform(0, 1, (48, 16, 16, 3)).astype(np.float32)
+    path = tmp_path / "se.kmodel"
+    rep = emc.save_kmodel(model, str(path), xs, target="generic", report=False)
+    assert "GENERIC_MUL" in [layer.NAME for layer in load(path).layers]
+    m = _check(rep, path, xs, native, 0.9)
+    print(f"squeeze-excite ({form}) generic: top-1 {m['top1']:.3f}, cosine {m['cosine']:.5f}")
+
+
+@pytest.mark.parametrize("app", ["MobileNetV3Small", "EfficientNetB0"])
+def test_keras_applications_with_squeeze_excite(app, tmp_path, native):
+    """keras.applications MobileNetV3Small (hard swish, SE blocks written with Keras operations) and
+    EfficientNetB0 (swish, SE, Rescaling + Normalization) on --target generic, bit-exact with TFLM. Random
+    weights (no downloads): the figure that counts is exactness; cosine/top-1 are printed, not asserted."""
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(5)
+    if app == "MobileNetV3Small":
+        model = keras.applications.MobileNetV3Small(input_shape=(96, 96, 3), alpha=0.75, weights=None, classes=10,
+                                                    classifier_activation=None)
+    else:
+        model = keras.applications.EfficientNetB0(input_shape=(64, 64, 3), weights=None, classes=10,
+                                                  classifier_activation=None)
+    xs = np.random.default_rng(6).uniform(0, 255, (24,) + model.input_shape[1:]).astype(np.float32)
+    from emc.frontends import load as load_model
+    from emc.ir import run_float
+    g = load_model(model)           # the IR is the Keras model (float, independent of the quantizer)
+    want = model.predict(xs[:4], verbose=0)
+    assert np.abs(run_float(g, xs[:4])[g.outputs[0]] - want).max() <= 1e-4 * np.abs(want).max()
+    path = tmp_path / "app.kmodel"
+    rep = emc.save_kmodel(model, str(path), xs, target="generic", report=False)
+    m = _check(rep, path, xs, native, 0.0)
+    print(f"{app} generic: bit-exact with TFLM, top-1 {m['top1']:.3f}, cosine {m['cosine']:.5f}")

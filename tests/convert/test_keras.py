@@ -253,3 +253,48 @@ def test_dense_on_the_last_axis():
     m = keras.Sequential([L.Input((2, 3, 4, 5)), L.Dense(3, name="dense4d")])
     with pytest.raises(UnsupportedLayersError, match=r"dense4d \(Dense\): Dense on a 4-D input"):
         load(m)
+
+
+def test_hard_sigmoid_is_each_keras_own():
+    """Keras 3's hard_sigmoid is relu6(x + 3) / 6, Keras 2's (tf_keras) 0.2 x + 0.5: the same name, two
+    functions. The graph computes what each Keras predicts (once both were read as Keras 3's)."""
+    import os
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import keras
+    tf_keras = pytest.importorskip("tf_keras")
+    from emc.frontends import load
+    from emc.ir import run_float
+    x = np.random.default_rng(5).normal(0, 3, (4, 6)).astype(np.float32)
+    for K in (keras, tf_keras):
+        K.utils.set_random_seed(1)
+        m = K.Sequential([K.layers.Input((6,)), K.layers.Dense(8, activation="hard_sigmoid"),
+                          K.layers.Activation("hard_sigmoid")])
+        g = load(m)
+        np.testing.assert_allclose(run_float(g, x)[g.outputs[0]], m.predict(x, verbose=0), atol=1e-5,
+                                   err_msg=K.__name__)
+
+
+def test_keras_operations_on_tensors():
+    """Keras 3 operations called on symbolic tensors (keras.applications' MobileNetV3 writes its hard sigmoid
+    as `ReLU(6)(x + 3.0) * (1.0 / 6.0)`) are nodes that are not layers, some with a layer's class name (Add,
+    Multiply): a constant operand becomes a per-channel affine op, a product of two tensors a mul; the graph
+    computes what Keras predicts. An operation without an IR form is listed by name."""
+    import keras
+    from keras import layers as L
+    from emc.frontends import load
+    from emc.ir import UnsupportedLayersError, run_float
+    keras.utils.set_random_seed(2)
+    i = keras.Input((6, 5, 4))
+    x = L.Conv2D(4, 3, padding="same")(i)
+    s = L.ReLU(6.0)(x + 3.0) * (1.0 / 6.0)
+    y = (x - np.arange(4, dtype=np.float32)) / 2.0
+    z = 1.5 - y
+    o = L.Multiply()([keras.ops.multiply(s, z), L.GlobalAveragePooling2D(keepdims=True)(x)])
+    m = keras.Model(i, o)
+    g = load(m)
+    assert sorted({op.type for op in g.ops}) == ["activation", "batch_norm", "conv2d", "global_avg_pool", "mul"]
+    xx = np.random.default_rng(3).normal(0, 2, (3, 6, 5, 4)).astype(np.float32)
+    np.testing.assert_allclose(run_float(g, xx)[g.outputs[0]], m.predict(xx, verbose=0), atol=1e-4)
+    bad = keras.Model(i, keras.ops.sqrt(keras.ops.abs(L.Conv2D(2, 1)(i))))
+    with pytest.raises(UnsupportedLayersError, match=r"\(Absolute\): Keras operation Absolute not supported"):
+        load(bad)

@@ -82,5 +82,8 @@ def test_qemu_killed_mid_run_is_restarted(small_cases):
     for r in (first, second, third):
         assert r.inputs == len(cifar.inputs) and r.bit_exact == r.inputs
         assert r.count_per_inference == first.count_per_inference     # deterministic under -icount
-    assert dut.recoveries >= 2 and sum("recovering" in ln for ln in logs) >= 2, logs
+    # the crash between runs is seen either at the next connect (QEMU already reaped: "restarting it") or by
+    # the next command failing (a recovery): which one depends on timing; the crash mid-run is a recovery
+    restarts = sum("recovering" in ln or "restarting it" in ln for ln in logs)
+    assert dut.recoveries >= 1 and restarts >= 2, logs
     assert any("recovered from" in n for n in second.notes + third.notes)

@@ -113,6 +113,18 @@ def test_lookup_activations(fn, shape, gain, native):
     check_bit_exact(data, native, ops=[fn.upper()])
 
 
+@pytest.mark.parametrize("gain", [1e-7, 3e-6])
+def test_hard_swish_on_tiny_scales(gain, native):
+    """Input scales below ~3.6e-7 (dead-ish layers, untrained models: seen in a MobileNetV3) make TFLM's
+    HardSwish divide an int16 by 2^16 or more, where gemmlowp's int16 mask wraps: TFLM's numbers, not the
+    textbook rounding, are the golden."""
+    import tensorflow as tf
+    # the input's int8 values pass through the constant MUL nearly one to one: 12 random inputs of 2048
+    # values reach every entry of the HARD_SWISH table
+    data = int8_tflite(lambda x: (lambda v: v * tf.nn.relu6(v + 3.0) / 6.0)(x * gain), [(1, 2048)])
+    check_bit_exact(data, native, ops=["MUL", "HARD_SWISH"])
+
+
 # (input shape, output size, align_corners, half_pixel_centers)
 RESIZE_CASES = [((1, 4, 5, 3), (8, 10), False, False), ((1, 3, 3, 2), (7, 5), False, False),
                 ((1, 5, 7, 4), (3, 4), False, False), ((1, 4, 6, 3), (9, 13), True, False),
@@ -308,7 +320,8 @@ def test_pad_not_folded_into_average_pool(native):
     import tensorflow as tf
     rng = np.random.default_rng(1)
     w = _w(rng, 1, 1, 3, 3)
-    data = int8_tflite(lambda x: tf.nn.avg_pool2d(tf.pad(tf.nn.conv2d(x, w, 1, "SAME"),
+    # the relu keeps the converter from folding the linear conv -> pad -> average into one conv (seen once)
+    data = int8_tflite(lambda x: tf.nn.avg_pool2d(tf.pad(tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME")),
                                                          [[0, 0], [1, 1], [1, 1], [0, 0]]), 3, 1, "VALID"),
                        [(1, 5, 6, 3)])
     km, _ = check_bit_exact(data, native, ops=["PAD", "AVERAGE_POOL_2D"])
@@ -347,3 +360,22 @@ def test_average_pool(shape, window, strides, padding, native):
     w = _w(rng, 1, 1, shape[-1], shape[-1])
     data = int8_tflite(lambda x: tf.nn.avg_pool2d(tf.nn.conv2d(x, w, 1, "SAME"), window, strides, padding), [shape])
     check_bit_exact(data, native, ops=["AVERAGE_POOL_2D"])
+
+
+def test_softmax_on_logits_without_range_is_refused(tmp_path):
+    """Logits calibrated to almost no range (an untrained or dead head): TFLM's softmax Prepare needs
+    beta * input scale * 2^26 > 1 and otherwise aborts the whole process. The import refuses such a file
+    with the reason instead of running a model TFLM cannot."""
+    import subprocess
+    import sys
+    import tensorflow as tf
+    from emc.backends.generic import BuildError, import_tflite
+    data = int8_tflite(lambda x: tf.nn.softmax(x * 1e-9), [(1, 10)])
+    path = tmp_path / "flat_logits.tflite"
+    path.write_bytes(data)
+    tflm = subprocess.run([sys.executable, "-c", "import sys, tflite_micro as t; "
+                           "t.runtime.Interpreter.from_file(sys.argv[1]); print('loaded')", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert tflm.returncode != 0 and "loaded" not in tflm.stdout
+    with pytest.raises(BuildError, match=r"SOFTMAX #\d+: input .* must exceed 1 \(TFLM refuses it\)"):
+        import_tflite(data)

@@ -87,6 +87,11 @@ class GenericSoftmax(GenericLayer):
         beta = op.options("SoftmaxOptions").Beta()
         xs, _ = ctx.q(op.inputs[0])
         real = min(float(beta) * float(xs) * (1 << (31 - 5)), (1 << 31) - 1.0)
+        if not real > 1.0:
+            # TFLM's QuantizeMultiplierGreaterThanOne aborts the program here; refuse at convert time instead
+            raise ctx.Error(f"{op.name} #{op.index}: input {ctx.tensor(op.inputs[0])['name']!r} has scale {xs:.3g}: "
+                            f"beta * scale * 2^26 = {real:.3g} must exceed 1 (TFLM refuses it); the calibrated "
+                            "logits have almost no range (untrained or dead layers before the softmax?)")
         mult, lshift = quantize_multiplier(real)
         radius = math.floor(1.0 * ((1 << 5) - 1) * (1 << (31 - 5)) / (1 << lshift))
         depth = x["shape"][-1]
