@@ -160,6 +160,8 @@ def _convert(g, layer, cls, ins, out, in_shapes):
             g.add_op("conv2d", out, mid, source_type=cls, weights=_w(ws[1]),
                      bias=_w(ws[2]) if use_bias else None, act=act, strides=(1, 1), padding="valid")
         return None
+    if cls in _ONE_D:
+        return _one_d(g, layer, cls, c, x, out, in_shapes[0], act)
     if cls == "Dense":
         ws = layer.get_weights()
         w, b = _w(ws[0]), _w(ws[1]) if c.get("use_bias", True) else None
@@ -260,6 +262,10 @@ def _convert(g, layer, cls, ins, out, in_shapes):
         (t, b), (left, r) = c["padding"]
         g.add_op("pad", out, x, source_type=cls, pads=(int(t), int(b), int(left), int(r)), value=0.0)
         return None
+    if cls == "Cropping2D":
+        (t, b), (left, r) = c["cropping"]
+        g.add_op("crop", out, x, source_type=cls, crops=(int(t), int(b), int(left), int(r)))
+        return None
     if cls == "Add":
         g.add_op("add", out, ins, source_type=cls, act="linear")
         return None
@@ -346,4 +352,55 @@ def _keras_operation(g, op, cls, node, tname, out):
     scale, offset = (np.broadcast_to(np.asarray(v, np.float64), (ch,)).astype(np.float32) for v in affine)
     g.add_op("batch_norm", out, tname[x.name], source_type=f"ops.{cls}", scale=scale.copy(),
              offset=offset.copy(), act="linear")
+    return None
+
+
+_ONE_D = ("Conv1D", "DepthwiseConv1D", "SeparableConv1D", "MaxPooling1D", "AveragePooling1D",
+          "GlobalAveragePooling1D", "GlobalMaxPooling1D")
+
+
+def _one_d(g, layer, cls, c, x, out, shape, act):
+    """A 1-D layer on a sequence (T, C) as its 2-D form on the sequence seen as a one-row map (1, T, C),
+    between two reshapes (the bytes stay where they are): what TFLite itself does with a Conv1D."""
+    if len(shape) != 2:
+        return f"{cls} on a {len(shape)}-D input"
+    if c.get("data_format", "channels_last") != "channels_last":
+        return "only channels_last"
+    out_shape = tuple(int(d) for d in layer.compute_output_shape((None,) + tuple(shape))[1:])
+    row = g.add_op("reshape", out + "/row", x, source_type=cls, shape=(1,) + tuple(shape))
+    name = out + "/2d"
+    if cls.startswith("Global"):
+        g.add_op("global_avg_pool" if "Average" in cls else "global_max_pool", name, row, source_type=cls,
+                 keepdims=False)
+    elif cls.endswith("Pooling1D"):
+        k = int(c["pool_size"][0] if isinstance(c["pool_size"], (list, tuple)) else c["pool_size"])
+        st = c.get("strides") or k
+        st = int(st[0] if isinstance(st, (list, tuple)) else st)
+        g.add_op("max_pool2d" if cls.startswith("Max") else "avg_pool2d", name, row, source_type=cls,
+                 ksize=(1, k), strides=(1, st), padding=c["padding"].lower())
+    else:
+        if c.get("groups", 1) != 1:
+            return "grouped convolution"
+        pad = c["padding"].lower()
+        (k,), (st,), (dil,) = (tuple(v) if isinstance(v, (list, tuple)) else (v,)
+                               for v in (c["kernel_size"], c["strides"], c.get("dilation_rate", 1)))
+        if pad == "causal":          # Keras pads (k - 1) * dilation steps in front
+            row = g.add_op("pad", out + "/causal", row, source_type=cls, pads=(0, 0, (k - 1) * dil, 0), value=0.0)
+            pad = "valid"
+        if pad not in ("same", "valid"):
+            return f"padding {pad}"
+        ws = [_w(w) for w in layer.get_weights()]
+        bias = ws[-1] if c.get("use_bias", True) else None
+        common = dict(strides=(1, int(st)), padding=pad, dilation=(1, int(dil)))
+        if cls == "Conv1D":
+            g.add_op("conv2d", name, row, source_type=cls, weights=ws[0][None], bias=bias, act=act, **common)
+        elif cls == "DepthwiseConv1D":
+            g.add_op("depthwise_conv2d", name, row, source_type=cls, weights=ws[0][None], bias=bias, act=act,
+                     **common)
+        else:
+            mid = g.add_op("depthwise_conv2d", out + "/depthwise", row, source_type=cls, weights=ws[0][None],
+                           bias=None, act="linear", **common)
+            g.add_op("conv2d", name, mid, source_type=cls, weights=ws[1][None], bias=bias, act=act,
+                     strides=(1, 1), padding="valid")
+    g.add_op("reshape", out, name, source_type=cls, shape=out_shape)
     return None

@@ -212,3 +212,38 @@ def test_keras_applications_with_squeeze_excite(app, tmp_path, native):
     rep = emc.save_kmodel(model, str(path), xs, target="generic", report=False)
     m = _check(rep, path, xs, native, 0.0)
     print(f"{app} generic: bit-exact with TFLM, top-1 {m['top1']:.3f}, cosine {m['cosine']:.5f}")
+
+
+def test_keras_conv1d_sensor_model(tmp_path, native):
+    """A Conv1D sensor classifier (same / causal-dilated / strided separable / depthwise 1-D convs, 1-D max
+    and average pools, global 1-D pool), trained on a synthetic 4-class task: each 1-D layer is its 2-D form
+    on a one-row map; the graph computes what Keras predicts, the kmodel what TFLM computes."""
+    keras = pytest.importorskip("keras")
+    from emc.frontends import load as load_model
+    from emc.ir import run_float
+    L = keras.layers
+    keras.utils.set_random_seed(7)
+    rng = np.random.default_rng(7)
+    n, steps = 600, 40
+    y = rng.integers(0, 4, n)
+    t = np.arange(steps)[:, None]
+    x = np.sin(2 * np.pi * (y[:, None, None] + 1) * t / steps + rng.uniform(0, 6, (n, 1, 6)))
+    x = (x + rng.normal(0, 0.3, x.shape)).astype(np.float32)
+    i = keras.Input((steps, 6))
+    h = L.Conv1D(8, 5, padding="same", activation="relu")(i)
+    h = L.MaxPooling1D(2)(h)
+    h = L.Conv1D(12, 3, padding="causal", dilation_rate=2, activation="relu")(h)
+    h = L.SeparableConv1D(16, 3, strides=2, activation="relu")(h)
+    h = L.DepthwiseConv1D(3, padding="same")(h)
+    h = L.AveragePooling1D(2, padding="same")(h)
+    out = L.Dense(4, activation="softmax")(L.GlobalAveragePooling1D()(h))
+    model = keras.Model(i, out)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    model.fit(x[:400], y[:400], epochs=15, verbose=0)
+    g = load_model(model)
+    np.testing.assert_allclose(run_float(g, x[400:408])[g.outputs[0]], model.predict(x[400:408], verbose=0),
+                               atol=1e-5)
+    path = tmp_path / "c1d.kmodel"
+    rep = emc.save_kmodel(model, str(path), x[400:500], target="generic", report=False)
+    m = _check(rep, path, x[400:500], native, 0.9)
+    print(f"Conv1D sensor model generic: top-1 {m['top1']:.3f}, cosine {m['cosine']:.5f}")

@@ -298,3 +298,44 @@ def test_keras_operations_on_tensors():
     bad = keras.Model(i, keras.ops.sqrt(keras.ops.abs(L.Conv2D(2, 1)(i))))
     with pytest.raises(UnsupportedLayersError, match=r"\(Absolute\): Keras operation Absolute not supported"):
         load(bad)
+
+
+def test_cropping2d_on_both_targets(tmp_path):
+    """Cropping2D (NASNet's cells, U-Net skips): IR op crop. K210: a byte gather of the kept rows (stock SDK
+    QUANTIZED_CONCAT), close to Keras in float and bit-exact between the Python reference and the C runtime;
+    generic: TFLite STRIDED_SLICE, bit-exact with TFLM."""
+    import keras
+    from keras import layers as L
+    import emc
+    from emc import native
+    from emc.kmodel import load as load_kmodel
+    from emc.reference import run
+    keras.utils.set_random_seed(6)
+    i = keras.Input((16, 16, 3))
+    x = L.Conv2D(8, 3, padding="same", activation="relu")(i)
+    x = L.Cropping2D(((1, 3), (2, 0)))(x)
+    x = L.Conv2D(8, 3, padding="same", activation="relu")(x)
+    o = L.Dense(4)(L.GlobalAveragePooling2D()(x))
+    m = keras.Model(i, o)
+    xs = np.random.default_rng(6).random((40, 16, 16, 3)).astype(np.float32)
+    path = tmp_path / "crop.kmodel"
+    emc.save_kmodel(m, str(path), xs, report=False)
+    km = load_kmodel(path)
+    assert "QUANTIZED_CONCAT" in [layer.NAME for layer in km.layers]
+    nm = native.NativeModel(path.read_bytes())
+    f = m.predict(np.round(xs[:8] * 255) / 255, verbose=0)
+    for e, want in zip(xs[:8], f):
+        u8 = np.round(e * 255).astype(np.uint8).transpose(2, 0, 1).copy()
+        got = run(km, u8)[0]
+        assert got.tobytes() == nm.run(u8)[0].tobytes()
+        assert np.abs(got - want).max() < 0.05 * np.abs(f).max() + 0.02
+    tflm = pytest.importorskip("tflite_micro")
+    gpath = tmp_path / "crop_generic.kmodel"
+    rep = emc.save_kmodel(m, str(gpath), xs, target="generic", report=False)
+    ip = tflm.runtime.Interpreter.from_bytes(rep.tflite)
+    gk = load_kmodel(gpath)
+    assert "GENERIC_STRIDED_SLICE" in [layer.NAME for layer in gk.layers]
+    for e in xs[:6]:
+        ip.set_input(e[None], 0)
+        ip.invoke()
+        assert run(gk, e)[0].tobytes() == np.asarray(ip.get_output(0)).reshape(-1).tobytes()

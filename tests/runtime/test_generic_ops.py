@@ -379,3 +379,16 @@ def test_softmax_on_logits_without_range_is_refused(tmp_path):
     assert tflm.returncode != 0 and "loaded" not in tflm.stdout
     with pytest.raises(BuildError, match=r"SOFTMAX #\d+: input .* must exceed 1 \(TFLM refuses it\)"):
         import_tflite(data)
+
+
+@pytest.mark.parametrize("stride,padding", [(1, "SAME"), (2, "VALID")])
+def test_conv1d_file(stride, padding, native):
+    """A 1-D convolution as the TFLite converter writes it: RESHAPE -> CONV_2D -> RESHAPE (the wrappers
+    are the same bytes under another shape: no layer)."""
+    import tensorflow as tf
+    rng = np.random.default_rng(stride)
+    w = _w(rng, 5, 6, 8)
+    data = int8_tflite(lambda x: tf.nn.relu(tf.nn.conv1d(x, w, stride, padding)), [(1, 30, 6)])
+    km, _ = check_bit_exact(data, native, ops=["RESHAPE", "CONV_2D"])
+    names = [layer.NAME for layer in km.layers]
+    assert names.count("GENERIC_CONV2D") == 1 and "GENERIC_RESHAPE" not in names, names
