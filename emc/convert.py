@@ -371,7 +371,11 @@ def compare(g, ref, got, device_layout=True):
                       for i in range(len(got))]).astype(np.float64)
         k = np.stack([np.asarray(got[i][j], np.float64).reshape(-1) for i in range(len(got))])
         nf, nk = np.linalg.norm(f, axis=1), np.linalg.norm(k, axis=1)
-        cos = np.where((nf < 1e-12) & (nk < 1e-12), 1.0, np.sum(f * k, axis=1) / (nf * nk + 1e-12))
+        # scale-free: outputs of 1e-8 (an untrained net's logits) have a cosine like any other; two zero
+        # vectors agree, a zero against a non-zero does not
+        den = nf * nk
+        cos = np.where(den > 0, np.sum(f * k, axis=1) / np.where(den > 0, den, 1.0),
+                       np.where((nf == 0) & (nk == 0), 1.0, 0.0))
         m = {"max_abs": float(np.abs(f - k).max()), "cosine": float(cos.mean()), "n": len(got),
              "top1": float(np.mean(f.argmax(1) == k.argmax(1))) if f.shape[1] > 1 else None}
         rows = np.shape(ref[name][0])

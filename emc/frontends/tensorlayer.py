@@ -237,8 +237,17 @@ def _convert(g, cls, a, name, ins, w, act, alpha):
         return None
     if cls == "Elementwise":
         fn = a.get("combine_fn")
+        if fn in ("multiply", "math.multiply", "mul"):      # a product chains two inputs at a time
+            cur = ins[0]
+            for j, other in enumerate(ins[1:]):
+                last = j == len(ins) - 2
+                dst = name if last else g.unique_name(f"{name}_part{j}")
+                g.add_op("mul", dst, [cur, other], source_type=cls, act=act if last else "linear",
+                         **(extra if last else {}))
+                cur = dst
+            return None
         if fn not in ("add", "add_v2", "math.add"):
-            return f"combine_fn {fn!r} (only add)"
+            return f"combine_fn {fn!r} (only add and multiply)"
         g.add_op("add", name, ins, source_type=cls, act=act, **extra)
         return None
     if cls == "Concat":

@@ -193,7 +193,7 @@ def test_keras_squeeze_excite(form, tmp_path, native):
 def test_keras_applications_with_squeeze_excite(app, tmp_path, native):
     """keras.applications MobileNetV3Small (hard swish, SE blocks written with Keras operations) and
     EfficientNetB0 (swish, SE, Rescaling + Normalization) on --target generic, bit-exact with TFLM. Random
-    weights (no downloads): the figure that counts is exactness; cosine/top-1 are printed, not asserted."""
+    weights (no downloads): exactness is asserted, cosine loosely, top-1 is printed (random logits are close)."""
     keras = pytest.importorskip("keras")
     keras.utils.set_random_seed(5)
     if app == "MobileNetV3Small":
@@ -203,6 +203,12 @@ def test_keras_applications_with_squeeze_excite(app, tmp_path, native):
         model = keras.applications.EfficientNetB0(input_shape=(64, 64, 3), weights=None, classes=10,
                                                   classifier_activation=None)
     xs = np.random.default_rng(6).uniform(0, 255, (24,) + model.input_shape[1:]).astype(np.float32)
+    # untrained, the batch norms do not normalize (mean 0, variance 1) and the logits shrink to ~1e-10
+    # through the network: take each one's statistics from the data (one training-mode pass, momentum 0)
+    for layer in model.layers:
+        if type(layer).__name__ == "BatchNormalization":
+            layer.momentum = 0.0
+    model(xs, training=True)
     from emc.frontends import load as load_model
     from emc.ir import run_float
     g = load_model(model)           # the IR is the Keras model (float, independent of the quantizer)
@@ -211,6 +217,7 @@ def test_keras_applications_with_squeeze_excite(app, tmp_path, native):
     path = tmp_path / "app.kmodel"
     rep = emc.save_kmodel(model, str(path), xs, target="generic", report=False)
     m = _check(rep, path, xs, native, 0.0)
+    assert m["cosine"] > 0.8, rep.text()      # measured 0.98 / 0.88: the TFLite converter's int8 on random weights
     print(f"{app} generic: bit-exact with TFLM, top-1 {m['top1']:.3f}, cosine {m['cosine']:.5f}")
 
 

@@ -59,3 +59,30 @@ def test_tl_all_layers(cal_dir, tmp_path):
     assert met["cosine"] > 0.99 and met["max_abs"] < 0.1
     px = np.asarray(rep.layers[0].in_shape)
     assert tuple(px) == (3, 32, 32)
+
+
+def test_tl_elementwise_multiply(tmp_path):
+    """Elementwise(tf.multiply) (a gate, as in attention / squeeze-excite blocks written in TensorLayer): IR
+    mul; the graph computes what TensorLayer does, and the model converts for --target generic."""
+    import tensorflow as tf
+    import tensorlayer as tl
+    from tensorlayer.layers import Conv2d, Elementwise, GlobalMeanPool2d, Dense, Input
+    import emc
+    from emc.frontends import load
+    from emc.ir import run_float
+    sfx = tmp_path.name
+    ni = Input([None, 12, 12, 3], name=f"in_{sfx}")
+    a = Conv2d(6, (3, 3), (1, 1), padding="SAME", act=tf.nn.relu, name=f"c1_{sfx}")(ni)
+    b = Conv2d(6, (1, 1), (1, 1), act=tf.nn.sigmoid, name=f"gate_{sfx}")(a)
+    c = Conv2d(6, (3, 3), (1, 1), padding="SAME", name=f"c2_{sfx}")(a)
+    m = Elementwise(tf.multiply, act=tf.nn.relu, name=f"mul_{sfx}")([a, b, c])
+    o = Dense(3, name=f"fc_{sfx}")(GlobalMeanPool2d(name=f"gap_{sfx}")(m))
+    net = tl.models.Model(ni, o, name=f"tlmul_{sfx}")
+    net.eval()
+    x = np.random.default_rng(0).random((4, 12, 12, 3)).astype(np.float32)
+    g = load(net)
+    assert [op.type for op in g.ops].count("mul") == 2
+    np.testing.assert_allclose(run_float(g, x)[g.outputs[0]], net(tf.constant(x)).numpy(), atol=1e-5)
+    rep = emc.save_kmodel(net, str(tmp_path / "m.kmodel"), x, target="generic", report=False)
+    (met,) = rep.metrics.values()
+    assert met["cosine"] > 0.999
