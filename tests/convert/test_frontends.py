@@ -42,7 +42,7 @@ def test_tl_h5_lists_all_unsupported(tmp_path):
         _layer("UpSampling2d", "up", "c1", scale=(2, 2), method="bilinear"),
         _layer("Conv2d", "c2", "c1", {"filters": rng.normal(size=(3, 3, 4, 4)).astype(np.float32)},
                n_filter=4, filter_size=(3, 3), strides=(1, 1), padding="SAME", act="crelu"),
-        _layer("Elementwise", "mul", "c1", combine_fn="multiply"),
+        _layer("Elementwise", "mul", "c1", combine_fn="subtract"),
         _layer("Flatten", "fl", "c1"),
     ]
     arch[4]["prev_layer"] = [["c1_node_0", "c1_node_0"]]
@@ -52,7 +52,7 @@ def test_tl_h5_lists_all_unsupported(tmp_path):
     e = ei.value
     assert [(n, t) for n, t, _ in e.items] == [("up", "UpSampling2d"), ("c2", "Conv2d"), ("mul", "Elementwise")]
     msg = str(e)
-    assert "3 unsupported layer(s)" in msg and "activation 'crelu'" in msg and "combine_fn 'multiply'" in msg
+    assert "3 unsupported layer(s)" in msg and "activation 'crelu'" in msg and "combine_fn 'subtract'" in msg
 
 
 def test_tl_h5_good_model_loads(tmp_path):
