@@ -113,6 +113,23 @@ def test_lookup_activations(fn, shape, gain, native):
     check_bit_exact(data, native, ops=[fn.upper()])
 
 
+@pytest.mark.parametrize("fn", ["relu", "relu6"])
+@pytest.mark.parametrize("where", ["shared conv", "after mean"])
+def test_standalone_relu(fn, where, native):
+    """RELU / RELU6 the converter cannot fuse (their producer's output has another reader, or the producer
+    has no fused activation): standalone operators, a table of TFLM's int8 arithmetic."""
+    import tensorflow as tf
+    rng = np.random.default_rng(len(fn) + len(where))
+    act = {"relu": tf.nn.relu, "relu6": tf.nn.relu6}[fn]
+    w = _w(rng, 1, 1, 4, 6) * 3.0
+    if where == "shared conv":
+        data = int8_tflite(lambda x: (lambda v: tf.concat([act(v), v], -1))(tf.nn.conv2d(x, w, 1, "SAME")),
+                           [(1, 5, 6, 4)])
+    else:
+        data = int8_tflite(lambda x: act(tf.reduce_mean(tf.nn.conv2d(x, w, 1, "SAME"), axis=[1, 2])), [(1, 5, 6, 4)])
+    check_bit_exact(data, native, ops=[fn.upper()])
+
+
 @pytest.mark.parametrize("gain", [1e-7, 3e-6])
 def test_hard_swish_on_tiny_scales(gain, native):
     """Input scales below ~3.6e-7 (dead-ish layers, untrained models: seen in a MobileNetV3) make TFLM's

@@ -6,7 +6,9 @@ LOGISTIC: reference_integer_ops::Logistic (input to Q4.27 by input_multiplier/le
 logistic, Q0.31 -> 8 bits, output zero point -128), radius cut-offs as TFLM's Prepare computes them.
 TANH: reference_integer_ops::Tanh (the same input scaling, gemmlowp tanh, Q0.31 -> 7 fraction bits).
 LEAKY_RELU: reference_ops::QuantizeLeakyRelu (identity / alpha multipliers from float products).
-HARD_SWISH: reference_ops::HardSwish<int8> (int16 fixed point, multipliers downscaled to 16 bits)."""
+HARD_SWISH: reference_ops::HardSwish<int8> (int16 fixed point, multipliers downscaled to 16 bits).
+RELU: TFLM's ReluQuantized (rescale by input/output scale, clamp at the output's zero); RELU6: TFLM's
+Relu6Quantized (a clamp between the input's zero point and its quantized 6, no rescale)."""
 import math
 
 import numpy as np
@@ -128,11 +130,22 @@ def hard_swish_table(in_scale, in_zp, out_scale, out_zp):
     return np.clip(out, -128, 127)
 
 
+def relu_table(in_scale, in_zp, out_scale, out_zp):
+    m, s = quantize_multiplier(float(in_scale) / float(out_scale))        # double, as CalculateReluOpData
+    lo = max(-128, out_zp + int(np.round(np.float32(0.0) / np.float32(out_scale))))
+    return np.clip(out_zp + mbqm(INPUTS - in_zp, m, s), lo, 127)
+
+
+def relu6_table(in_scale, in_zp):
+    six = int(np.round(np.float32(6.0) / np.float32(in_scale))) + in_zp    # FloatToQuantizedType
+    return np.clip(INPUTS, in_zp, min(127, max(-128, six)))
+
+
 class GenericLookup(GenericLayer):
     TYPE, NAME = GENERIC_BASE + 18, "GENERIC_LOOKUP"
     FIELDS = (("flags", "I"), ("main_mem_in_address", "I"), ("main_mem_out_address", "I"), ("count", "I"))
     TAIL = (("table", "i1", lambda s: 256),)          # output for input byte b at index b ^ 0x80
-    TFLITE_OPS = ("LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH")
+    TFLITE_OPS = ("LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH", "RELU", "RELU6")
 
     @classmethod
     def from_tflite(cls, ctx, op):
@@ -146,6 +159,10 @@ class GenericLookup(GenericLayer):
             table = tanh_table(xs, xz)
         elif op.name == "HARD_SWISH":
             table = hard_swish_table(xs, xz, os_, oz)
+        elif op.name == "RELU":
+            table = relu_table(xs, xz, os_, oz)
+        elif op.name == "RELU6":
+            table = relu6_table(xs, xz)
         else:
             table = leaky_relu_table(xs, xz, os_, oz, op.options("LeakyReluOptions").Alpha())
         return cls(main_mem_in_address=ctx.addr(op.inputs[0]), main_mem_out_address=ctx.addr(op.outputs[0]),
