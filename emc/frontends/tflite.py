@@ -219,6 +219,11 @@ def _convert(g, r, op, code, ins, out, tn, out_shape):
             return f"fused activation {o['fused_activation_function']}"
         c0, c1 = r.const(ins[0]), r.const(ins[1])
         if c0 is None and c1 is None:
+            if code == "MUL":           # a gate (squeeze-and-excite): numpy broadcasting, same rank
+                if len(r.shape(ins[0])) != len(r.shape(ins[1])):
+                    return f"MUL of tensors of different ranks {r.shape(ins[0])}, {r.shape(ins[1])}"
+                g.add_op("mul", out, [x, tn(ins[1])], source_type=code, act=act)
+                return None
             if code != "ADD":
                 return f"{code} of two tensors"
             g.add_op("add", out, [x, tn(ins[1])], source_type=code, act=act)

@@ -166,7 +166,7 @@ def test_float_tflite_lstm(return_sequences, tmp_path, native):
     print(f"float .tflite LSTM return_sequences={return_sequences} generic: cosine {m['cosine']:.5f}")
 
 
-@pytest.mark.parametrize("form", ["layer", "operations"])
+@pytest.mark.parametrize("form", ["layer", "operations", "float tflite"])
 def test_keras_squeeze_excite(form, tmp_path, native):
     """A squeeze-and-excite block (global pool, two 1x1 convs, hard sigmoid, a Multiply of the (H, W, C)
     map by the (1, 1, C) gate) after a hard-swish conv: TFLite MUL with broadcasting. The hard sigmoid as
@@ -183,7 +183,13 @@ def test_keras_squeeze_excite(form, tmp_path, native):
     model = keras.Model(i, out)
     xs = np.random.default_rng(4).uniform(0, 1, (48, 16, 16, 3)).astype(np.float32)
     path = tmp_path / "se.kmodel"
-    rep = emc.save_kmodel(model, str(path), xs, target="generic", report=False)
+    src = model
+    if form == "float tflite":          # the same net as a float .tflite file: its MUL of two tensors
+        import tensorflow as tf
+        src = tmp_path / "se_float.tflite"
+        src.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+        src = str(src)
+    rep = emc.save_kmodel(src, str(path), xs, target="generic", report=False)
     assert "GENERIC_MUL" in [layer.NAME for layer in load(path).layers]
     m = _check(rep, path, xs, native, 0.9)
     print(f"squeeze-excite ({form}) generic: top-1 {m['top1']:.3f}, cosine {m['cosine']:.5f}")
