@@ -269,6 +269,18 @@ def _convert(g, layer, cls, ins, out, in_shapes):
     if cls == "Add":
         g.add_op("add", out, ins, source_type=cls, act="linear")
         return None
+    if cls == "Average":                # a sum scaled by 1 / n (the scale folds where it can)
+        c_ = in_shapes[0][-1]
+        mid = g.add_op("add", out + "/sum", ins, source_type=cls, act="linear")
+        g.add_op("batch_norm", out, mid, source_type=cls, scale=np.full(c_, 1.0 / len(ins), np.float32),
+                 offset=np.zeros(c_, np.float32), act="linear")
+        return None
+    if cls == "Subtract":               # a + (-1) * b: the negation is an affine op on b
+        c_ = in_shapes[1][-1]
+        neg = g.add_op("batch_norm", out + "/neg", ins[1], source_type=cls, scale=np.full(c_, -1.0, np.float32),
+                       offset=np.zeros(c_, np.float32), act="linear")
+        g.add_op("add", out, [ins[0], neg], source_type=cls, act="linear")
+        return None
     if cls == "Multiply":
         cur = ins[0]
         for j, other in enumerate(ins[1:]):

@@ -33,7 +33,11 @@ class Add(OpDef):
         return y
 
     def to_tf(self, tf, xs, attrs):
-        return tf_emit.act(tf, tf.add_n(xs) if len(xs) > 2 else xs[0] + xs[1], attrs)
+        # pairwise: TFLite ADD (TFLM and the generic profile have no int8 ADD_N)
+        y = xs[0]
+        for o in xs[1:]:
+            y = y + o
+        return tf_emit.act(tf, y, attrs)
 
     def lower_k210(self, comp, op):
         out, name = op.outputs[0], op.name

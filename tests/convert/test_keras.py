@@ -339,3 +339,28 @@ def test_cropping2d_on_both_targets(tmp_path):
         ip.set_input(e[None], 0)
         ip.invoke()
         assert run(gk, e)[0].tobytes() == np.asarray(ip.get_output(0)).reshape(-1).tobytes()
+
+
+def test_average_and_subtract_layers(tmp_path):
+    """Keras Average (a sum scaled by 1/n) and Subtract (a + (-1) * b): the graph computes what Keras
+    predicts, and the model converts for both targets close to it."""
+    import keras
+    from keras import layers as L
+    import emc
+    from emc.frontends import load
+    from emc.ir import run_float
+    keras.utils.set_random_seed(8)
+    i = keras.Input((12, 12, 3))
+    a = L.Conv2D(6, 3, padding="same", activation="relu")(i)
+    b = L.Conv2D(6, 1, activation="relu")(a)
+    c = L.Conv2D(6, 3, padding="same")(a)
+    x = L.Subtract()([L.Average()([a, b, c]), c])
+    o = L.Dense(4)(L.GlobalAveragePooling2D()(L.ReLU()(x)))
+    m = keras.Model(i, o)
+    xs = np.random.default_rng(8).random((40, 12, 12, 3)).astype(np.float32)
+    g = load(m)
+    np.testing.assert_allclose(run_float(g, xs[:4])[g.outputs[0]], m.predict(xs[:4], verbose=0), atol=1e-5)
+    for target in ("generic", "k210"):
+        rep = emc.save_kmodel(m, str(tmp_path / f"{target}.kmodel"), xs, target=target, report=False)
+        (met,) = rep.metrics.values()
+        assert met["cosine"] > 0.99, (target, rep.text())
