@@ -155,6 +155,8 @@ def save_kmodel(network, filepath, dataset_dir=None, dataset_func="img_0_1", qua
         _set_final_softmax(g, softmax)
     if len(g.inputs) != 1:
         raise ValueError(f"kmodel v3 takes one input, the model has {len(g.inputs)}")
+    from .backends.k210.legalize import split_wide_convs
+    split_wide_convs(g)          # > 1024 output channels: parts of <= 1024 and a concat, before calibration
     in_shape = g.shape(g.inputs[0])
     data = load_dataset(dataset_dir, in_shape, dataset_func, resize=resize)
     if equalize not in EQUALIZE:

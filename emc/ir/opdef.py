@@ -92,6 +92,11 @@ class OpDef:
         """max |w| over each output channel's weights, or None without per-channel weights."""
         return None
 
+    def out_channel_slice(self, attrs, lo, hi):
+        """Attributes of the same op computing only output channels lo..hi-1 (a backend with a channel
+        limit splits a wide op into parts and a concat), or None when it cannot be split that way."""
+        return None
+
     def accepts_input_scale(self, attrs):
         """Whether its input channels may be rescaled through its weights (cross-layer equalization)."""
         return self.CONV

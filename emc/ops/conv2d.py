@@ -51,6 +51,11 @@ class Conv2d(OpDef):
         kh, kw, ic = attrs["weights"].shape[:3]
         return int(np.prod(out_shape)) * kh * kw * ic
 
+    def out_channel_slice(self, attrs, lo, hi):
+        b = attrs.get("bias")
+        return {**attrs, "weights": np.ascontiguousarray(attrs["weights"][..., lo:hi]),
+                "bias": None if b is None else np.ascontiguousarray(b[lo:hi])}
+
     def out_channel_absmax(self, attrs):
         return np.abs(np.asarray(attrs["weights"], np.float64)).max(axis=(0, 1, 2))
 
