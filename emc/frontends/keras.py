@@ -228,6 +228,9 @@ def _convert(g, layer, cls, ins, out, in_shapes):
         else:
             return f"ReLU(max_value={mv}, negative_slope={ns})"
         return None
+    if cls == "PReLU":                  # alpha has the input's shape with the shared axes of size 1
+        g.add_op("prelu", out, x, source_type=cls, alpha=_w(layer.get_weights()[0]))
+        return None
     if cls == "LeakyReLU":
         alpha = c.get("negative_slope", c.get("alpha", 0.3))
         g.add_op("activation", out, x, source_type=cls, act="leaky_relu", alpha=float(alpha))

@@ -2,7 +2,7 @@
 reference math, fusion and channel facts, TF emission for the int8 quantizer and the K210 lowering.
 Importing this package registers them in emc.ir.opdef (the IR asks the registry, it never imports this)."""
 from . import (activation, add, batch_norm, concat, conv2d, crop, dense, depthwise_conv2d, global_pool, lstm, mul,
-               pad, pool, reshape, resize_nearest, softmax)
+               pad, pool, prelu, reshape, resize_nearest, softmax)
 
 __all__ = ["activation", "add", "batch_norm", "concat", "conv2d", "crop", "dense", "depthwise_conv2d", "global_pool", "lstm",
-           "mul", "pad", "pool", "reshape", "resize_nearest", "softmax"]
+           "mul", "pad", "pool", "prelu", "reshape", "resize_nearest", "softmax"]

@@ -260,3 +260,26 @@ def test_keras_conv1d_sensor_model(tmp_path, native):
     rep = emc.save_kmodel(model, str(path), x[400:500], target="generic", report=False)
     m = _check(rep, path, x[400:500], native, 0.9)
     print(f"Conv1D sensor model generic: top-1 {m['top1']:.3f}, cosine {m['cosine']:.5f}")
+
+
+def test_keras_prelu(tmp_path, native):
+    """Keras PReLU, alpha per channel (shared over H, W) and per element: max(x, 0) + alpha * min(x, 0) in
+    TFLM int8 operators, bit-exact with TFLM; the K210 (one activation table per layer) names it."""
+    keras = pytest.importorskip("keras")
+    from emc.ir import UnsupportedLayersError
+    L = keras.layers
+    keras.utils.set_random_seed(9)
+    i = keras.Input((10, 10, 3))
+    x = L.PReLU(shared_axes=[1, 2], alpha_initializer=keras.initializers.RandomUniform(0.05, 0.4),
+                name="prelu_c")(L.Conv2D(6, 3, padding="same")(i))
+    x = L.PReLU(alpha_initializer=keras.initializers.RandomUniform(-0.2, 0.3))(L.Conv2D(6, 3, padding="same")(x))
+    out = L.Dense(4, activation="softmax")(L.GlobalAveragePooling2D()(x))
+    model = keras.Model(i, out)
+    xs = np.random.default_rng(9).uniform(-1, 1, (48, 10, 10, 3)).astype(np.float32)
+    path = tmp_path / "prelu.kmodel"
+    rep = emc.save_kmodel(model, str(path), xs, target="generic", report=False)
+    m = _check(rep, path, xs, native, 0.0)          # untrained: near-uniform softmax, top-1 only printed
+    assert m["cosine"] > 0.99, rep.text()
+    print(f"PReLU generic: top-1 {m['top1']:.3f}, cosine {m['cosine']:.5f}")
+    with pytest.raises(UnsupportedLayersError, match=r"prelu_c \(PReLU\): no K210 lowering for prelu"):
+        emc.save_kmodel(model, str(tmp_path / "k.kmodel"), xs, report=False)

@@ -40,6 +40,7 @@ EXAMPLES = {
     "concat": ([(4, 4, 3), (4, 4, 5)], dict(axis=-1)),
     "mul": ([(4, 5, 3), (1, 1, 3)], dict(act="relu6")),       # a squeeze-and-excite gate, broadcast over H, W
     "crop": ([(7, 6, 3)], dict(crops=(1, 2, 0, 3))),
+    "prelu": ([(4, 5, 3)], dict(alpha=np.array([[[0.1, 0.5, -0.2]]], np.float32))),    # shared over H, W
     "resize_nearest": ([(3, 4, 2)], dict(factor=(2, 3))),
     "lstm": ([(5, 3)], dict(units=4, return_sequences=True, kernel=_w(3, 16), recurrent_kernel=_w(4, 16),
                             bias=_w(16))),
