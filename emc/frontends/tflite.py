@@ -281,6 +281,16 @@ def _convert(g, r, op, code, ins, out, tn, out_shape):
     if code == "LEAKY_RELU":
         g.add_op("activation", out, x, source_type=code, act="leaky_relu", alpha=float(o["alpha"]))
         return None
+    if code == "PRELU":
+        alpha = r.const(ins[1])
+        if alpha is None:
+            return "PRELU with a computed alpha"
+        alpha = np.asarray(alpha, np.float32)
+        rank = len(r.shape(ins[0])) - 1          # the IR has no batch axis
+        while alpha.ndim > rank and alpha.shape[0] == 1:
+            alpha = alpha[0]
+        g.add_op("prelu", out, x, source_type=code, alpha=alpha.copy())
+        return None
     if code in ("PAD", "PADV2"):
         p = r.const(ins[1])
         if p is None or p.shape != (4, 2) or p[0].any() or p[3].any():

@@ -281,5 +281,12 @@ def test_keras_prelu(tmp_path, native):
     m = _check(rep, path, xs, native, 0.0)          # untrained: near-uniform softmax, top-1 only printed
     assert m["cosine"] > 0.99, rep.text()
     print(f"PReLU generic: top-1 {m['top1']:.3f}, cosine {m['cosine']:.5f}")
+    import tensorflow as tf                         # the same net as a float .tflite (its PRELU operators)
+    src = tmp_path / "prelu_float.tflite"
+    src.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    path2 = tmp_path / "prelu_file.kmodel"
+    rep2 = emc.save_kmodel(str(src), str(path2), xs, target="generic", report=False)
+    m2 = _check(rep2, path2, xs, native, 0.0)
+    assert m2["cosine"] > 0.99, rep2.text()
     with pytest.raises(UnsupportedLayersError, match=r"prelu_c \(PReLU\): no K210 lowering for prelu"):
         emc.save_kmodel(model, str(tmp_path / "k.kmodel"), xs, report=False)
