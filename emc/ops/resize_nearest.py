@@ -23,7 +23,10 @@ class ResizeNearest(OpDef):
         return np.repeat(np.repeat(xs[0], fy, axis=1), fx, axis=2)
 
     def to_tf(self, tf, xs, attrs):
-        return tf.repeat(tf.repeat(xs[0], attrs["factor"][0], axis=1), attrs["factor"][1], axis=2)
+        # TFLite RESIZE_NEAREST_NEIGHBOR (half-pixel centres: source floor((y + 0.5) / f) = y // f for an
+        # integer factor, with margin against float rounding); tf.repeat became a rank-5 TILE no int8 kernel takes
+        h, w = int(xs[0].shape[1]), int(xs[0].shape[2])
+        return tf.image.resize(xs[0], (h * attrs["factor"][0], w * attrs["factor"][1]), method="nearest")
 
     def k210_byte_copy(self, options):
         return True

@@ -290,3 +290,27 @@ def test_keras_prelu(tmp_path, native):
     assert m2["cosine"] > 0.99, rep2.text()
     with pytest.raises(UnsupportedLayersError, match=r"prelu_c \(PReLU\): no K210 lowering for prelu"):
         emc.save_kmodel(model, str(tmp_path / "k.kmodel"), xs, report=False)
+
+
+def test_keras_upsampling_unet_style(tmp_path, native):
+    """UpSampling2D (factors (2, 2) and (3, 2)) with skip concats on --target generic: TFLite
+    RESIZE_NEAREST_NEIGHBOR, bit-exact with TFLM. (It was emitted as tf.repeat, which the converter made a
+    rank-5 TILE that no int8 kernel takes: every UpSampling2D model failed on generic; found by
+    benchmarks/model_coverage.py.)"""
+    keras = pytest.importorskip("keras")
+    L = keras.layers
+    keras.utils.set_random_seed(10)
+    i = keras.Input((12, 12, 3))
+    a = L.Conv2D(6, 3, padding="same", activation="relu")(i)
+    b = L.Conv2D(8, 3, padding="same", activation="relu")(L.MaxPooling2D(2)(a))
+    x = L.Concatenate()([a, L.UpSampling2D(2)(b)])
+    c = L.Conv2D(4, 3, strides=(3, 2), padding="same", activation="relu")(x)
+    x = L.Concatenate()([x, L.UpSampling2D((3, 2))(c)])
+    out = L.Dense(5, activation="softmax")(L.GlobalAveragePooling2D()(x))
+    model = keras.Model(i, out)
+    xs = np.random.default_rng(10).uniform(0, 1, (48, 12, 12, 3)).astype(np.float32)
+    path = tmp_path / "up.kmodel"
+    rep = emc.save_kmodel(model, str(path), xs, target="generic", report=False)
+    assert "GENERIC_RESIZE_NEAREST" in [layer.NAME for layer in load(path).layers]
+    m = _check(rep, path, xs, native, 0.0)
+    assert m["cosine"] > 0.99, rep.text()
