@@ -151,6 +151,7 @@ def bench(session):
     if (ROOT / "emc" / "hil" / "bench.py").exists():
         session.run("python", "-m", "emc.hil.bench", *session.posargs, env=ENV)
     session.run("python", "benchmarks/k210_models.py", env=ENV)
+    session.run("python", "benchmarks/model_coverage.py", env=ENV)
 
 
 @nox.session(python=PY)
