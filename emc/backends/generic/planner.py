@@ -29,8 +29,11 @@ def plan(tensors, overlaps=None):
     rng = random.Random(0)
     # inputs at least as large as their output are the ones worth sitting above it
     big = {inp for (out, inp) in overlaps if tensors[inp][0] >= tensors[out][0]}
-    subsets = [set(), set(inputs), big] + [big - {i} for i in sorted(big, key=str)]
-    subsets += [{i for i in inputs if rng.random() < 0.5} for _ in range(TRIALS)]
+    subsets = [set(), set(inputs), big]
+    if len(tensors) <= LARGE:
+        subsets += [big - {i} for i in sorted(big, key=str)]
+    # a large graph (NASNet: ~700 tensors) gets fewer trials: each greedy pass grows as n^2
+    subsets += [{i for i in inputs if rng.random() < 0.5} for _ in range(TRIALS if len(tensors) <= LARGE else 4)]
     best = None
     for order in orders:
         for room in subsets:
@@ -41,6 +44,7 @@ def plan(tensors, overlaps=None):
 
 
 TRIALS = 40
+LARGE = 256          # tensors; above it the planner searches less (see plan) and offers fewer candidates
 
 
 def _greedy(tensors, overlaps, order, room):
@@ -64,9 +68,15 @@ def _greedy(tensors, overlaps, order, room):
             return not ooff <= off - overlaps[(other, name)]
         return True
 
+    large = len(tensors) > LARGE
     for name, (size, first, last) in sorted(tensors.items(), key=order):
+        # only tensors alive at the same time can conflict: the checks look at those alone (same result)
+        live = [(o, oo) for o, oo in placed.items() if not (last < tensors[o][1] or tensors[o][2] < first)]
         cands = {0}
-        for other, ooff in placed.items():
+        # a large graph takes candidate offsets from the live tensors only: the lowest valid offset is 0 or
+        # the end (or lag position) of one of them, so plain first-fit is unchanged; only the order of the
+        # room-seeking candidates below can differ
+        for other, ooff in (live if large else placed.items()):
             cands.add(_up(ooff + tensors[other][0]))
             if (other, name) in overlaps:
                 cands.add(_up(ooff + overlaps[(other, name)]))
@@ -80,7 +90,7 @@ def _greedy(tensors, overlaps, order, room):
         else:
             cands = sorted(cands)
         for off in cands:
-            if not any(conflict(name, off, o, oo) for o, oo in placed.items()):
+            if not any(conflict(name, off, o, oo) for o, oo in live):
                 placed[name] = off
                 break
     total = max((off + tensors[n][0] for n, off in placed.items()), default=0)
