@@ -26,7 +26,7 @@ Each cell is one of
 Keras models get weights from a short training on a synthetic task of their input kind (textures, keyword-
 spotting-like feature maps, sensor sequences, mel spectra, boxes, masks) followed by BatchNorm statistics
 re-estimated on training inputs, except NASNetMobile whose training alone takes ~2 min here: it keeps random
-weights with BatchNorm statistics from data (it is refused at load anyway). The float model's accuracy on
+weights with BatchNorm statistics from data. The float model's accuracy on
 the synthetic task's held-out labels is printed next to each model (`task acc`), so a degenerate network
 (one class for everything) is visible. A model this script fails to build is a SKIP row (not EMC's fault).
 
