@@ -297,20 +297,20 @@ def _short_sensor(n, seed):
     return x, y
 
 
-def m_gru():
+def _recurrent(layer):
+    """A 16-unit recurrent layer (keras.layers.<layer>) over 32 sensor steps, then a softmax classifier."""
     keras = _keras()
-    L = keras.layers
     i = keras.Input((32, 3))
-    m = keras.Model(i, L.Dense(CLASSES, activation="softmax")(L.GRU(16)(i)), name="gru")
-    return dict(model=m, task=_short_sensor, epochs=15, n_train=512)
+    out = keras.layers.Dense(CLASSES, activation="softmax")(getattr(keras.layers, layer)(16)(i))
+    return dict(model=keras.Model(i, out, name=layer.lower()), task=_short_sensor, epochs=15, n_train=512)
+
+
+def m_gru():
+    return _recurrent("GRU")
 
 
 def m_lstm():
-    keras = _keras()
-    L = keras.layers
-    i = keras.Input((32, 3))
-    m = keras.Model(i, L.Dense(CLASSES, activation="softmax")(L.LSTM(16)(i)), name="lstm")
-    return dict(model=m, task=_short_sensor, epochs=15, n_train=512)
+    return _recurrent("LSTM")
 
 
 YOLO_GRID, YOLO_A, YOLO_C = 8, 2, 3

@@ -32,6 +32,18 @@ def dense_on_last_axis(g, source_type, x, out, shape, w, b, act):
     return None
 
 
+def chain_binary(g, op_type, out, ins, source_type, **last_attrs):
+    """A binary IR op over 2+ inputs as a chain of two-input ops ((a * b) * c ...); the last one writes `out`
+    and carries `last_attrs` (the layer's activation), the others are linear."""
+    cur = ins[0]
+    for j, other in enumerate(ins[1:]):
+        last = j == len(ins) - 2
+        dst = out if last else g.unique_name(f"{out}_part{j}")
+        g.add_op(op_type, dst, [cur, other], source_type=source_type, **(last_attrs if last else {"act": "linear"}))
+        cur = dst
+    return out
+
+
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
 _KNOWN_MAGICS = [(HDF5_MAGIC, 0, "an HDF5 file (.h5)"), (ZIP_MAGIC, 0, "a zip archive (.keras)"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, UnsupportedLayersError
-from . import dense_on_last_axis, fixed_input_shape
+from . import chain_binary, dense_on_last_axis, fixed_input_shape
 
 _ACT = {"linear": "linear", None: "linear", "relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid",
         "tanh": "tanh", "softmax": "softmax", "leaky_relu": "leaky_relu", "swish": "swish", "silu": "swish",
@@ -285,11 +285,7 @@ def _convert(g, layer, cls, ins, out, in_shapes):
         g.add_op("add", out, [ins[0], neg], source_type=cls, act="linear")
         return None
     if cls == "Multiply":
-        cur = ins[0]
-        for j, other in enumerate(ins[1:]):
-            dst = out if j == len(ins) - 2 else g.unique_name(f"{out}_part{j}")
-            g.add_op("mul", dst, [cur, other], source_type=cls, act="linear")
-            cur = dst
+        chain_binary(g, "mul", out, ins, cls, act="linear")
         return None
     if cls == "Concatenate":
         axis = int(c.get("axis", -1))
@@ -374,6 +370,11 @@ _ONE_D = ("Conv1D", "DepthwiseConv1D", "SeparableConv1D", "MaxPooling1D", "Avera
           "GlobalAveragePooling1D", "GlobalMaxPooling1D")
 
 
+def _one(v):
+    """A 1-D layer's size, stored by Keras as an int or a 1-tuple."""
+    return int(v[0] if isinstance(v, (list, tuple)) else v)
+
+
 def _one_d(g, layer, cls, c, x, out, shape, act):
     """A 1-D layer on a sequence (T, C) as its 2-D form on the sequence seen as a one-row map (1, T, C),
     between two reshapes (the bytes stay where they are): what TFLite itself does with a Conv1D."""
@@ -388,17 +389,15 @@ def _one_d(g, layer, cls, c, x, out, shape, act):
         g.add_op("global_avg_pool" if "Average" in cls else "global_max_pool", name, row, source_type=cls,
                  keepdims=False)
     elif cls.endswith("Pooling1D"):
-        k = int(c["pool_size"][0] if isinstance(c["pool_size"], (list, tuple)) else c["pool_size"])
-        st = c.get("strides") or k
-        st = int(st[0] if isinstance(st, (list, tuple)) else st)
+        k = _one(c["pool_size"])
+        st = _one(c.get("strides") or k)
         g.add_op("max_pool2d" if cls.startswith("Max") else "avg_pool2d", name, row, source_type=cls,
                  ksize=(1, k), strides=(1, st), padding=c["padding"].lower())
     else:
         if c.get("groups", 1) != 1:
             return "grouped convolution"
         pad = c["padding"].lower()
-        (k,), (st,), (dil,) = (tuple(v) if isinstance(v, (list, tuple)) else (v,)
-                               for v in (c["kernel_size"], c["strides"], c.get("dilation_rate", 1)))
+        k, st, dil = _one(c["kernel_size"]), _one(c["strides"]), _one(c.get("dilation_rate", 1))
         if pad == "causal":          # Keras pads (k - 1) * dilation steps in front
             row = g.add_op("pad", out + "/causal", row, source_type=cls, pads=(0, 0, (k - 1) * dil, 0), value=0.0)
             pad = "valid"
@@ -406,7 +405,7 @@ def _one_d(g, layer, cls, c, x, out, shape, act):
             return f"padding {pad}"
         ws = [_w(w) for w in layer.get_weights()]
         bias = ws[-1] if c.get("use_bias", True) else None
-        common = dict(strides=(1, int(st)), padding=pad, dilation=(1, int(dil)))
+        common = dict(strides=(1, st), padding=pad, dilation=(1, dil))
         if cls == "Conv1D":
             g.add_op("conv2d", name, row, source_type=cls, weights=ws[0][None], bias=bias, act=act, **common)
         elif cls == "DepthwiseConv1D":

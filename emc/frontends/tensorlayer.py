@@ -13,7 +13,7 @@ import ast
 import numpy as np
 
 from ..ir import Graph, UnsupportedLayersError
-from . import fixed_input_shape
+from . import chain_binary, fixed_input_shape
 
 _ACT_NAMES = {None: "linear", "identity": "linear", "linear": "linear", "relu": "relu", "relu6": "relu6",
               "leaky_relu": "leaky_relu", "lrelu": "leaky_relu", "sigmoid": "sigmoid", "tanh": "tanh",
@@ -238,13 +238,7 @@ def _convert(g, cls, a, name, ins, w, act, alpha):
     if cls == "Elementwise":
         fn = a.get("combine_fn")
         if fn in ("multiply", "math.multiply", "mul"):      # a product chains two inputs at a time
-            cur = ins[0]
-            for j, other in enumerate(ins[1:]):
-                last = j == len(ins) - 2
-                dst = name if last else g.unique_name(f"{name}_part{j}")
-                g.add_op("mul", dst, [cur, other], source_type=cls, act=act if last else "linear",
-                         **(extra if last else {}))
-                cur = dst
+            chain_binary(g, "mul", name, ins, cls, act=act, **extra)
             return None
         if fn not in ("add", "add_v2", "math.add"):
             return f"combine_fn {fn!r} (only add and multiply)"

@@ -19,19 +19,21 @@ def split_wide_convs(g, limit=KPU_MAX_CHANNELS):
         if not d.CONV or len(g.shape(op.inputs[0])) != 3 or g.shape(op.inputs[0])[2] > limit:
             continue
         oc = d.out_channels(op.attrs["weights"])
-        if oc <= limit or d.out_channel_slice(op.attrs, 0, limit) is None:
+        if oc <= limit:
+            continue
+        ranges = [(lo, min(oc, lo + limit)) for lo in range(0, oc, limit)]
+        slices = [d.out_channel_slice(op.attrs, lo, hi) for lo, hi in ranges]
+        if slices[0] is None:
             continue
         out = op.outputs[0]
         h, w, _ = g.shape(out)
         pos = g.ops.index(op)
         g.ops.remove(op)
         parts = []
-        for j, lo in enumerate(range(0, oc, limit)):
-            hi = min(oc, lo + limit)
+        for j, ((lo, hi), attrs) in enumerate(zip(ranges, slices)):
             name = g.unique_name(f"{op.name}/ch{lo}")
             g.add_tensor(name, (h, w, hi - lo))
-            g.ops.insert(pos + j, type(op)(op.type, name, list(op.inputs), [name], d.out_channel_slice(op.attrs, lo, hi),
-                                           op.source_type))
+            g.ops.insert(pos + j, type(op)(op.type, name, list(op.inputs), [name], attrs, op.source_type))
             parts.append(name)
         g.ops.insert(pos + len(parts), type(op)("concat", op.name, parts, [out], {"axis": -1}, op.source_type))
         split.append(op.name)

@@ -95,17 +95,6 @@ def _to_int16_multiplier(m):
     return (1 << 15) - 1 if m >= (1 << 31) - 1 - (1 << 15) else (m + (1 << 15)) >> 16
 
 
-def _rdbpot16(x, exponent):
-    """gemmlowp RoundingDivideByPOT instantiated on int16, as TFLM's HardSwish calls it: its mask
-    (1 << exponent) - 1 is an int16, so for exponent >= 16 it wraps to -1 and the result becomes
-    -1 for x < 0 and 1 for x >= 0 (tiny input scales reach this). Bit-exact with TFLM means the same."""
-    x = np.asarray(x, np.int64)
-    mask = ((1 << exponent) - 1 + (1 << 15)) % (1 << 16) - (1 << 15)
-    remainder = x & mask
-    threshold = (mask >> 1) + np.where(x < 0, 1, 0)
-    return (x >> exponent) + np.where(remainder > threshold, 1, 0)
-
-
 def hard_swish_table(in_scale, in_zp, out_scale, out_zp):
     f = np.float32
     hires = f(f(1.0 / 128.0) * f(in_scale))
@@ -121,12 +110,12 @@ def hard_swish_table(in_scale, in_zp, out_scale, out_zp):
     if rel_e > 0:
         r = _sat_shl16(r, 1)
     if rel_e < 0:
-        r = _rdbpot16(r, -rel_e)
+        r = rdbpot(r, -rel_e, bits=16)
     r = _i16((r + (1 << 15)) >> 1)
     ab = r * pre_out                       # SaturatingDoublingHighMul (truncating, no nudge)
     pre = _i16(np.where(ab >= 0, ab >> 15, -((-ab) >> 15)))
     pre = np.where((r == pre_out) & (r == -(1 << 15)), (1 << 15) - 1, pre)
-    out = _i16(_rdbpot16(pre, -out_e) + out_zp)
+    out = _i16(rdbpot(pre, -out_e, bits=16) + out_zp)
     return np.clip(out, -128, 127)
 
 

@@ -81,11 +81,15 @@ def srdhm(a, b):
     return np.where(overflow, (1 << 31) - 1, q).astype(np.int64)
 
 
-def rdbpot(x, exponent):
-    """gemmlowp RoundingDivideByPOT (round half away from zero)."""
+def rdbpot(x, exponent, bits=64):
+    """gemmlowp RoundingDivideByPOT (round half away from zero). bits: the integer type it is instantiated
+    on; its mask (1 << exponent) - 1 has that type, so on int16 (TFLM's HardSwish) an exponent >= 16 wraps
+    the mask to -1 and the result becomes -1 for x < 0 and 1 for x >= 0, which TFLM's numbers then hold."""
     x = np.asarray(x, np.int64)
     exponent = np.asarray(exponent, np.int64)
     mask = (np.int64(1) << exponent) - 1
+    if bits < 64:
+        mask = (mask + (1 << (bits - 1))) % (1 << bits) - (1 << (bits - 1))
     remainder = x & mask
     threshold = (mask >> 1) + np.where(x < 0, 1, 0)
     return (x >> exponent) + np.where(remainder > threshold, 1, 0)
