@@ -592,8 +592,26 @@ class CellTimeout(BaseException):
     """Raised by SIGALRM; a BaseException so that no `except Exception` on the way swallows it."""
 
 
-def _alarm(signum, frame):
-    raise CellTimeout()
+class _Budget:
+    """SIGALRM after `seconds`: raises CellTimeout wherever the code is. Library code on the way may turn that
+    exception into another one (TensorFlow re-raises what it catches), so `fired` is what says a timeout."""
+
+    def __init__(self, seconds):
+        self.seconds, self.fired = seconds, False
+
+    def _alarm(self, signum, frame):
+        self.fired = True
+        raise CellTimeout()
+
+    def __enter__(self):
+        self.old = signal.signal(signal.SIGALRM, self._alarm)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.old)
+        return False
 
 
 def _short(text, n=110):
@@ -663,24 +681,22 @@ def run_cell(p, target, workdir, budget=BUDGET):
             kw["input_quant"] = (p.pixel_scale, 0)
     else:
         kw["target"] = "generic"
-    old = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, budget)
     err = os.dup(2)
+    timer = _Budget(budget)
     try:
-        with warnings.catch_warnings(), open(workdir / "convert.stderr", "w") as log:
+        with timer, warnings.catch_warnings(), open(workdir / "convert.stderr", "w") as log:
             warnings.simplefilter("ignore")
             os.dup2(log.fileno(), 2)             # the TFLite converter's own prints
             rep = emc.save_kmodel(p.network, str(path), p.cal, **kw)
-    except CellTimeout:
-        cell.status, cell.reason = "TIMEOUT", f"conversion still running after {budget:g} s"
     except KeyboardInterrupt:
         raise
     except BaseException as e:  # noqa: BLE001 -- every failure is a cell of the table
-        cell.status, cell.reason = classify(e)
-        cell.stage = "convert"
+        if timer.fired:
+            cell.status, cell.reason = "TIMEOUT", f"conversion still running after {budget:g} s"
+        else:
+            cell.status, cell.reason = classify(e)
+            cell.stage = "convert"
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
         os.dup2(err, 2)
         os.close(err)
     cell.convert_s = time.time() - t0
@@ -689,8 +705,7 @@ def run_cell(p, target, workdir, budget=BUDGET):
         return cell
     cell.kmodel = str(path)
     stage = "reference"
-    old = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, budget)
+    timer = _Budget(budget).__enter__()          # left in the finally below (the body is long to indent)
     try:
         km = load(path)
         cell.layers = len(km.layers)
@@ -718,16 +733,16 @@ def run_cell(p, target, workdir, budget=BUDGET):
         cell.top1 = agreement(p.metric, p.golden, got)
         cell.cos = cosine(p.golden, got)
         cell.status = "ok"
-    except (CellTimeout, subprocess.TimeoutExpired):
-        cell.status, cell.reason, cell.stage = "TIMEOUT", f"{stage} still running after {budget:g} s", stage
     except KeyboardInterrupt:
         raise
     except BaseException as e:  # noqa: BLE001
-        cell.status, cell.stage = "CRASH", stage
-        cell.reason = _short(f"{stage}: {type(e).__name__}: {_short(e, 200)}", 180)
+        if timer.fired or isinstance(e, subprocess.TimeoutExpired):
+            cell.status, cell.reason, cell.stage = "TIMEOUT", f"{stage} still running after {budget:g} s", stage
+        else:
+            cell.status, cell.stage = "CRASH", stage
+            cell.reason = _short(f"{stage}: {type(e).__name__}: {_short(e, 200)}", 180)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        timer.__exit__()
     cell.total_s = time.time() - t0
     return cell
 
